@@ -1,0 +1,178 @@
+import 'reflect-metadata';
+import { createServer, type Server } from 'node:http';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import type { GraphQLSchema } from 'graphql';
+import { Redis } from 'ioredis';
+import type { Config } from './config/config';
+import type { Database } from './db/connection';
+import { createModels, syncIndexes, type Models } from './db/models';
+import { ServiceContainer } from './graphql/container';
+import type { GraphQLContext } from './graphql/context';
+import { ContextFactory } from './graphql/context-factory';
+import { formatError } from './graphql/format-error';
+import { resolverClasses } from './graphql/resolvers';
+import { buildAppSchema } from './graphql/schema';
+import { LlmCatalog } from './llm/catalog';
+import type { Logger } from './log/logger';
+import { LogMailer } from './mail/log.mailer';
+import type { Mailer } from './mail/mailer';
+import { MailOutbox } from './mail/outbox';
+import { SmtpMailer } from './mail/smtp.mailer';
+import { AccessTokens } from './modules/auth/access-token';
+import { AuthPayloads } from './modules/auth/auth-payloads';
+import { AuthResolver } from './modules/auth/auth.resolver';
+import { Authenticator } from './modules/auth/authenticator';
+import { EmailTokens } from './modules/auth/email-tokens';
+import { EmailVerificationResolver } from './modules/auth/email-verification.resolver';
+import { EmailVerificationService } from './modules/auth/email-verification.service';
+import { LoginService } from './modules/auth/login.service';
+import { PasswordChangeService } from './modules/auth/password-change.service';
+import { PasswordHasher } from './modules/auth/password-hasher';
+import { PasswordResetService } from './modules/auth/password-reset.service';
+import { PasswordResolver } from './modules/auth/password.resolver';
+import { RegistrationService } from './modules/auth/registration.service';
+import { SessionService } from './modules/auth/session.service';
+import { SessionsResolver } from './modules/auth/sessions.resolver';
+import { TokenRefreshService } from './modules/auth/token-refresh.service';
+import { LlmProvidersResolver } from './modules/llm/llm-providers.resolver';
+import { ProfileResolver } from './modules/users/profile.resolver';
+import { ProfileService } from './modules/users/profile.service';
+import { createAppPubSub, type PalaverPubSub } from './pubsub/pubsub';
+import { DEFAULT_RATE_LIMITS, RateLimits, type RateLimitRules } from './rate-limit/rate-limits';
+import { drainPlugin, errorLoggingPlugin, queryLimitsPlugin } from './server/apollo-plugins';
+import { createHttpApp } from './server/http-app';
+import { WebSocketGateway } from './server/websocket';
+
+/** In-flight HTTP requests get this long to finish on shutdown before their sockets close. */
+const HTTP_DRAIN_GRACE_MS = 10_000;
+/** Expired sessions are deleted this often (FerretDB has no TTL indexes). */
+const SESSION_SWEEP_INTERVAL_MS = 60 * 60_000;
+
+export interface AppDependencies {
+  config: Config;
+  logger: Logger;
+  /** Owned by the caller, which closes it after `stop()`. */
+  database: Database;
+  /** Defaults to SMTP from `MAIL_*`, or the log when `MAIL_SERVER` is unset. */
+  mailer?: Mailer;
+  /** Tests that are not about limits may raise some. */
+  rateLimits?: Partial<RateLimitRules>;
+}
+
+export interface App {
+  httpServer: Server;
+  schema: GraphQLSchema;
+  models: Models;
+  pubSub: PalaverPubSub;
+  outbox: MailOutbox;
+  websocket: WebSocketGateway;
+  /** Stops accepting, closes sockets with 1001, drains HTTP, then releases what the app owns. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Wires the whole application without listening, so that main.ts and the tests start it the
+ * same way. Dependencies point one way: server → graphql → modules → (db, llm, mail, pubsub).
+ */
+export async function createApp(deps: AppDependencies): Promise<App> {
+  const { config, logger, database } = deps;
+
+  const models = createModels(database.connection);
+  await syncIndexes(models);
+
+  const pubSubHandle = createAppPubSub(config.redisUrl);
+  const pubSub = pubSubHandle.pubSub;
+  const rateLimitRedis = config.redisUrl ? new Redis(config.redisUrl, { enableOfflineQueue: false }) : undefined;
+  const rateLimits = new RateLimits({ ...DEFAULT_RATE_LIMITS, ...deps.rateLimits }, rateLimitRedis);
+
+  const mailer =
+    deps.mailer ??
+    (config.mail.server ? new SmtpMailer({ ...config.mail, server: config.mail.server }) : new LogMailer(logger));
+  const outbox = new MailOutbox(mailer, logger);
+
+  const hasher = new PasswordHasher();
+  const accessTokens = new AccessTokens(config.auth);
+  const sessions = new SessionService(models, config.auth, pubSub);
+  const authenticator = new Authenticator(accessTokens, sessions);
+  const emailTokens = new EmailTokens(models);
+  const payloads = new AuthPayloads(sessions, accessTokens);
+  const verification = new EmailVerificationService(models, emailTokens, outbox, rateLimits, config);
+  const catalog = new LlmCatalog(config.llm);
+
+  const container = new ServiceContainer()
+    .register(
+      AuthResolver,
+      new AuthResolver(
+        new RegistrationService(models, hasher, payloads, verification, rateLimits),
+        new LoginService(models, hasher, payloads, rateLimits),
+        new TokenRefreshService(models, sessions, payloads),
+        sessions,
+      ),
+    )
+    .register(SessionsResolver, new SessionsResolver(sessions))
+    .register(EmailVerificationResolver, new EmailVerificationResolver(verification))
+    .register(
+      PasswordResolver,
+      new PasswordResolver(
+        new PasswordResetService(models, emailTokens, hasher, sessions, outbox, rateLimits, config),
+        new PasswordChangeService(models, hasher, sessions, outbox, rateLimits),
+      ),
+    )
+    .register(ProfileResolver, new ProfileResolver(new ProfileService(models)))
+    .register(LlmProvidersResolver, new LlmProvidersResolver(catalog));
+
+  const schema = await buildAppSchema(resolverClasses, pubSub);
+  const contextFactory = new ContextFactory(authenticator, container, logger);
+  const httpServer = createServer();
+  const introspection = !config.isProduction;
+  const exposeInternals = config.nodeEnv === 'development';
+
+  const websocket = new WebSocketGateway({
+    httpServer,
+    schema,
+    authenticator,
+    contextFactory,
+    pubSub,
+    logger,
+    trustProxy: config.http.trustProxy,
+    introspection,
+    exposeInternals,
+  });
+
+  const apollo = new ApolloServer<GraphQLContext>({
+    schema,
+    introspection,
+    csrfPrevention: true,
+    includeStacktraceInErrorResponses: false,
+    formatError: (formatted, error) => formatError(formatted, error, { exposeInternals }),
+    plugins: [
+      // Order matters on stop: HTTP stops accepting first, then the sockets close with 1001.
+      ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: HTTP_DRAIN_GRACE_MS }),
+      drainPlugin(() => websocket.close()),
+      ApolloServerPluginLandingPageDisabled(),
+      queryLimitsPlugin(),
+      errorLoggingPlugin(),
+    ],
+  });
+  await apollo.start();
+  httpServer.on('request', createHttpApp({ config, apollo, contextFactory, database }));
+
+  const sweeper = setInterval(() => {
+    sessions.sweepExpired().catch((error) => logger.warn({ err: error }, 'session sweep failed'));
+  }, SESSION_SWEEP_INTERVAL_MS);
+  sweeper.unref();
+
+  let stopping: Promise<void> | null = null;
+  const stop = () =>
+    (stopping ??= (async () => {
+      clearInterval(sweeper);
+      await apollo.stop();
+      await outbox.close();
+      await pubSubHandle.close();
+      rateLimitRedis?.disconnect();
+    })());
+
+  return { httpServer, schema, models, pubSub, outbox, websocket, stop };
+}

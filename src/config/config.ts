@@ -1,0 +1,158 @@
+import { z } from 'zod';
+import { envSchema, type Env } from './env.schema';
+
+export type NodeEnv = Env['NODE_ENV'];
+export type LlmProviderName = 'OPEN_AI' | 'OLLAMA' | 'ECHO';
+
+export interface ProviderConfig {
+  llm: LlmProviderName;
+  baseUrl?: string;
+  apiKey?: string;
+  models: string[];
+}
+
+/** The one validated configuration object; nothing else in src/ reads process.env. */
+export interface Config {
+  nodeEnv: NodeEnv;
+  isProduction: boolean;
+  http: { port: number; host: string; corsOrigins: string[]; trustProxy: boolean | number | string };
+  logLevel: NonNullable<Env['LOG_LEVEL']>;
+  database: { url?: string; name: string };
+  auth: {
+    secretKey: string;
+    algorithm: Env['ALGORITHM'];
+    accessTokenTtlSeconds: number;
+    refreshTokenTtlSeconds: number;
+    verificationTokenTtlSeconds: number;
+    passwordResetTokenTtlSeconds: number;
+    requireEmailVerification: boolean;
+    issuer: string;
+    audience: string;
+  };
+  mail: {
+    server?: string;
+    port: number;
+    username?: string;
+    password?: string;
+    from: string;
+    fromName: string;
+  };
+  appUrl: string;
+  llm: {
+    providers: ProviderConfig[];
+    defaultLlm: LlmProviderName;
+    defaultChatModel: string;
+  };
+  redisUrl?: string;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Used only outside production, where `SECRET_KEY` may be left unset. */
+const DEVELOPMENT_SECRET_KEY = 'palaver-development-secret-key-not-for-production-use';
+const MIN_PRODUCTION_SECRET_LENGTH = 32;
+const ECHO_MODEL = 'echo-1';
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(`Invalid configuration: ${describeIssues(parsed.error)}`);
+  }
+  const e = parsed.data;
+  const isProduction = e.NODE_ENV === 'production';
+
+  const problems: string[] = [];
+  if (isProduction && !e.MONGODB_URL) {
+    problems.push('MONGODB_URL is required in production (the local database is for development)');
+  }
+  if (isProduction && (e.SECRET_KEY ?? '').length < MIN_PRODUCTION_SECRET_LENGTH) {
+    problems.push(
+      `SECRET_KEY must be set to at least ${MIN_PRODUCTION_SECRET_LENGTH} characters in production`,
+    );
+  }
+
+  const providers = buildProviders(e);
+  const defaultLlm = e.DEFAULT_LLM ?? (e.OPENAI_API_KEY ? 'OPEN_AI' : 'ECHO');
+  const defaultProvider = providers.find((provider) => provider.llm === defaultLlm);
+  if (!defaultProvider) {
+    problems.push(`DEFAULT_LLM is ${defaultLlm}, but that provider is not configured`);
+  }
+  const defaultChatModel = e.DEFAULT_CHAT_MODEL ?? defaultProvider?.models[0] ?? ECHO_MODEL;
+  if (defaultProvider && !defaultProvider.models.includes(defaultChatModel)) {
+    problems.push(
+      `DEFAULT_CHAT_MODEL ${defaultChatModel} is not one of ${defaultLlm}'s models (${defaultProvider.models.join(', ')})`,
+    );
+  }
+  if (problems.length > 0) {
+    throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
+  }
+
+  return {
+    nodeEnv: e.NODE_ENV,
+    isProduction,
+    http: {
+      port: e.PORT,
+      host: e.HOST,
+      corsOrigins: e.CORS_ORIGINS,
+      trustProxy: parseTrustProxy(e.TRUST_PROXY),
+    },
+    logLevel: e.LOG_LEVEL ?? (e.NODE_ENV === 'test' ? 'silent' : 'info'),
+    database: { url: e.MONGODB_URL, name: e.DATABASE_NAME },
+    auth: {
+      secretKey: e.SECRET_KEY ?? DEVELOPMENT_SECRET_KEY,
+      algorithm: e.ALGORITHM,
+      accessTokenTtlSeconds: e.ACCESS_TOKEN_EXPIRE_MINUTES * 60,
+      refreshTokenTtlSeconds: e.REFRESH_TOKEN_EXPIRE_DAYS * 24 * 3600,
+      verificationTokenTtlSeconds: e.VERIFICATION_TOKEN_EXPIRE_HOURS * 3600,
+      passwordResetTokenTtlSeconds: e.PASSWORD_RESET_TOKEN_EXPIRE_MINUTES * 60,
+      requireEmailVerification: e.REQUIRE_EMAIL_VERIFICATION,
+      issuer: 'palaver',
+      audience: 'palaver-api',
+    },
+    mail: {
+      server: e.MAIL_SERVER,
+      port: e.MAIL_PORT,
+      username: e.MAIL_USERNAME,
+      password: e.MAIL_PASSWORD,
+      from: e.MAIL_FROM,
+      fromName: e.MAIL_FROM_NAME,
+    },
+    appUrl: e.APP_URL.replace(/\/+$/, ''),
+    llm: { providers, defaultLlm, defaultChatModel },
+    redisUrl: e.REDIS_URL,
+  };
+}
+
+function buildProviders(e: Env): ProviderConfig[] {
+  const providers: ProviderConfig[] = [];
+  if (e.OPENAI_API_KEY) {
+    providers.push({
+      llm: 'OPEN_AI',
+      apiKey: e.OPENAI_API_KEY,
+      baseUrl: e.OPENAI_BASE_URL,
+      models: e.OPENAI_MODELS,
+    });
+  }
+  if (e.OLLAMA_BASE_URL) {
+    providers.push({ llm: 'OLLAMA', baseUrl: e.OLLAMA_BASE_URL, models: e.OLLAMA_MODELS });
+  }
+  // The built-in echo model is always there, so a fresh checkout chats with no setup.
+  providers.push({ llm: 'ECHO', models: [ECHO_MODEL] });
+  return providers;
+}
+
+/** Mirrors Express's `trust proxy` values: true/false, a hop count, or addresses/subnets. */
+function parseTrustProxy(value: string | undefined): boolean | number | string {
+  if (value === undefined || value === 'false' || value === '0') return false;
+  if (value === 'true') return true;
+  if (/^\d+$/.test(value)) return Number(value);
+  return value;
+}
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => `${issue.path.join('.') || '(root)'} ${issue.message}`)
+    .join('; ');
+}

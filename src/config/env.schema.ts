@@ -1,0 +1,75 @@
+import { z } from 'zod';
+
+/**
+ * Every environment variable Palaver reads, with its development default. `.env.example`
+ * documents the same list for people; this schema is what the process actually enforces.
+ */
+const optionalString = z
+  .string()
+  .trim()
+  .transform((value) => (value === '' ? undefined : value))
+  .optional();
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+const booleanFlag = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'], {
+      error: 'must be true or false',
+    })
+    .default(fallback ? 'true' : 'false')
+    .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+const commaList = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value) =>
+      value
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item !== ''),
+    );
+
+export const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  HOST: z.string().default('127.0.0.1'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+  CORS_ORIGINS: commaList('http://localhost:3000,http://localhost:5173,http://127.0.0.1:4000'),
+  TRUST_PROXY: optionalString,
+
+  MONGODB_URL: optionalString,
+  DATABASE_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,63}$/, 'must be 1-63 letters, digits, _ or -')
+    .default('palaver'),
+
+  SECRET_KEY: optionalString,
+  ALGORITHM: z.enum(['HS256', 'HS384', 'HS512']).default('HS256'),
+  ACCESS_TOKEN_EXPIRE_MINUTES: positiveInt(15),
+  REFRESH_TOKEN_EXPIRE_DAYS: positiveInt(30),
+
+  MAIL_SERVER: optionalString,
+  MAIL_PORT: positiveInt(587),
+  MAIL_USERNAME: optionalString,
+  MAIL_PASSWORD: optionalString,
+  MAIL_FROM: z.email().default('noreply@palaver.localhost'),
+  MAIL_FROM_NAME: z.string().default('Palaver'),
+  VERIFICATION_TOKEN_EXPIRE_HOURS: positiveInt(24),
+  PASSWORD_RESET_TOKEN_EXPIRE_MINUTES: positiveInt(60),
+  APP_URL: z.url().default('http://localhost:3000'),
+  REQUIRE_EMAIL_VERIFICATION: booleanFlag(false),
+
+  OPENAI_API_KEY: optionalString,
+  OPENAI_BASE_URL: z.url().optional(),
+  OPENAI_MODELS: commaList('gpt-4o-mini,gpt-4o,gpt-4.1-mini'),
+  OLLAMA_BASE_URL: z.url().optional(),
+  OLLAMA_MODELS: commaList('llama3.2'),
+  DEFAULT_LLM: z.enum(['OPEN_AI', 'OLLAMA', 'ECHO']).optional(),
+  DEFAULT_CHAT_MODEL: optionalString,
+
+  REDIS_URL: optionalString,
+});
+
+export type Env = z.infer<typeof envSchema>;

@@ -1,0 +1,197 @@
+import { spawn, type ChildProcess, execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { promisify } from 'node:util';
+import type { Logger } from '../log/logger';
+
+/**
+ * The local MongoDB-wire server for dev and tests: FerretDB 1.24 on SQLite, embedded in the
+ * small Go module in tools/localdb (shared/DATABASE.md explains why it is built that way).
+ * The binary is built on first use into the git-ignored .localdb/bin, and rebuilt when the
+ * module's sources change.
+ */
+export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
+const MODULE_DIR = path.join(PROJECT_ROOT, 'tools', 'localdb');
+const BIN_DIR = path.join(PROJECT_ROOT, '.localdb', 'bin');
+const BINARY = path.join(BIN_DIR, 'localdb');
+const STAMP = path.join(BIN_DIR, 'localdb.stamp');
+export const DEV_DATA_DIR = path.join(PROJECT_ROOT, '.localdb', 'data');
+
+/** How long the child may take to print its READY line (a warm start takes ~0.2 s). */
+const START_TIMEOUT_MS = 15_000;
+/** A cold build downloads modules and compiles SQLite in Go: about 2 minutes on 2 cores. */
+const BUILD_TIMEOUT_MS = 10 * 60_000;
+/** After a crash the supervisor waits this long before starting the server again. */
+const RESTART_DELAY_MS = 500;
+const STOP_GRACE_MS = 5_000;
+
+export class LocalDatabaseUnavailableError extends Error {
+  override name = 'LocalDatabaseUnavailableError';
+}
+
+async function sourceStamp(): Promise<string> {
+  const hash = createHash('sha256');
+  for (const file of ['go.mod', 'go.sum', 'main.go']) {
+    hash.update(await readFile(path.join(MODULE_DIR, file)));
+  }
+  return hash.digest('hex');
+}
+
+/** Builds the binary unless the one on disk was built from the current sources. */
+export async function ensureLocalDatabaseBinary(logger?: Logger): Promise<string> {
+  const stamp = await sourceStamp();
+  if (existsSync(BINARY) && existsSync(STAMP) && (await readFile(STAMP, 'utf8')) === stamp) {
+    return BINARY;
+  }
+  logger?.info('building the local database server (FerretDB); the first build takes ~2 minutes');
+  await mkdir(BIN_DIR, { recursive: true });
+  // Build to a private name and rename: two processes building at once never see half a file.
+  const temporary = `${BINARY}.${process.pid}.tmp`;
+  try {
+    await promisify(execFile)('go', ['build', '-o', temporary, '.'], {
+      cwd: MODULE_DIR,
+      timeout: BUILD_TIMEOUT_MS,
+      maxBuffer: 16 * 1024 * 1024,
+    });
+  } catch (error) {
+    const err = error as NodeJS.ErrnoException & { stderr?: string };
+    if (err.code === 'ENOENT') {
+      throw new LocalDatabaseUnavailableError(
+        'No database: MONGODB_URL is not set, and Go is not installed to build the local one. ' +
+          'Either set MONGODB_URL to a MongoDB server (see .env.example), or install Go 1.24 or ' +
+          'newer (Debian: apt-get install golang-go) so Palaver can build its local FerretDB.',
+      );
+    }
+    throw new LocalDatabaseUnavailableError(
+      `Building the local database (go build in tools/localdb) failed: ${err.stderr || err.message}`,
+    );
+  }
+  await rename(temporary, BINARY);
+  await writeFile(STAMP, stamp);
+  logger?.info({ binary: BINARY }, 'local database server built');
+  return BINARY;
+}
+
+export interface LocalDatabaseOptions {
+  /** Where the SQLite files live; dev keeps them, tests pass a temporary folder. */
+  dataDir: string;
+  /** 0 picks a free port on first start; restarts reuse the port so the URL stays valid. */
+  port?: number;
+  /** Start again after an unexpected exit (dev); tests control it by hand. */
+  restartOnCrash?: boolean;
+  logger?: Logger;
+}
+
+/** One supervised FerretDB child process on 127.0.0.1. */
+export class LocalDatabaseServer {
+  private child: ChildProcess | null = null;
+  private port: number;
+  private stopping = false;
+  private restartTimer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly options: LocalDatabaseOptions) {
+    this.port = options.port ?? 0;
+  }
+
+  get url(): string {
+    if (this.port === 0) throw new Error('the local database has not started yet');
+    return `mongodb://127.0.0.1:${this.port}/`;
+  }
+
+  get running(): boolean {
+    return this.child !== null;
+  }
+
+  async start(): Promise<string> {
+    const binary = await ensureLocalDatabaseBinary(this.options.logger);
+    await mkdir(this.options.dataDir, { recursive: true });
+    this.stopping = false;
+    const child = spawn(
+      binary,
+      [
+        '-listen',
+        `127.0.0.1:${this.port}`,
+        '-dir',
+        this.options.dataDir,
+        '-exit-on-stdin-eof',
+        '-log-level',
+        'error',
+      ],
+      // stdin stays open as a lifeline: when this process dies, the child sees EOF and stops.
+      { stdio: ['pipe', 'pipe', 'pipe'] },
+    );
+    this.child = child;
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => {
+      stderr = (stderr + chunk.toString()).slice(-4_000);
+    });
+
+    const ready = new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new LocalDatabaseUnavailableError('the local database did not start in time')),
+        START_TIMEOUT_MS,
+      );
+      const lines = createInterface({ input: child.stdout! });
+      lines.on('line', (line) => {
+        const match = /^READY mongodb:\/\/127\.0\.0\.1:(\d+)\//.exec(line);
+        if (match) {
+          clearTimeout(timer);
+          resolve(match[1]!);
+        }
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(
+          new LocalDatabaseUnavailableError(
+            `the local database exited during start (code ${code}): ${stderr.trim()}`,
+          ),
+        );
+      });
+      child.once('error', (error) => {
+        clearTimeout(timer);
+        reject(new LocalDatabaseUnavailableError(`the local database failed to start: ${error}`));
+      });
+    });
+
+    this.port = Number(await ready);
+    child.once('exit', (code, signal) => this.onExit(child, code, signal, stderr));
+    return this.url;
+  }
+
+  private onExit(child: ChildProcess, code: number | null, signal: string | null, stderr: string) {
+    if (this.child === child) this.child = null;
+    if (this.stopping || !this.options.restartOnCrash) return;
+    this.options.logger?.warn(
+      { code, signal, stderr: stderr.trim().slice(-500) },
+      'the local database stopped unexpectedly; starting it again',
+    );
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = null;
+      this.start().catch((error) =>
+        this.options.logger?.error({ err: error }, 'the local database could not be restarted'),
+      );
+    }, RESTART_DELAY_MS);
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    const child = this.child;
+    if (!child) return;
+    this.child = null;
+    const exited = once(child, 'exit');
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  /** Simulates a crash (tests): the process is killed without a clean shutdown. */
+  kill(): void {
+    this.child?.kill('SIGKILL');
+  }
+}

@@ -1,0 +1,37 @@
+import { buildSchema, type ReturnModelType } from '@typegoose/typegoose';
+import type { Connection } from 'mongoose';
+import { UserRecord } from '../modules/users/user.model';
+import { SessionRecord } from '../modules/auth/session.model';
+import { EmailTokenRecord } from '../modules/auth/email-token.model';
+
+/**
+ * The models of one connection. Typegoose's getModelForClass caches models globally by name,
+ * so schemas are built once and bound to each connection here: two apps in one process
+ * (tests) never share a model.
+ */
+const schemas = {
+  User: buildSchema(UserRecord),
+  Session: buildSchema(SessionRecord),
+  EmailToken: buildSchema(EmailTokenRecord),
+};
+
+export interface Models {
+  User: ReturnModelType<typeof UserRecord>;
+  Session: ReturnModelType<typeof SessionRecord>;
+  EmailToken: ReturnModelType<typeof EmailTokenRecord>;
+}
+
+export function createModels(connection: Connection): Models {
+  return {
+    User: connection.model('User', schemas.User) as unknown as Models['User'],
+    Session: connection.model('Session', schemas.Session) as unknown as Models['Session'],
+    EmailToken: connection.model('EmailToken', schemas.EmailToken) as unknown as Models['EmailToken'],
+  };
+}
+
+/** Creates the indexes the models declare; unique ones are what make the flows race-safe. */
+export async function syncIndexes(models: Models): Promise<void> {
+  for (const model of Object.values(models)) {
+    await model.createIndexes();
+  }
+}

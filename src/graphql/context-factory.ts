@@ -1,0 +1,54 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Logger } from '../log/logger';
+import type { Authenticator, Authentication } from '../modules/auth/authenticator';
+import type { ServiceContainer } from './container';
+import type { GraphQLContext } from './context';
+
+const REQUEST_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+const MAX_USER_AGENT_LENGTH = 512;
+
+/** Builds the per-operation context for either transport. */
+export class ContextFactory {
+  constructor(
+    private readonly authenticator: Authenticator,
+    private readonly container: ServiceContainer,
+    private readonly logger: Logger,
+  ) {}
+
+  /** A caller-supplied `X-Request-Id` is kept when it is harmless, for tracing across services. */
+  requestIdOf(request: IncomingMessage): string {
+    const header = request.headers['x-request-id'];
+    return typeof header === 'string' && REQUEST_ID_PATTERN.test(header) ? header : randomUUID();
+  }
+
+  async forHttp(request: IncomingMessage, ip: string, requestId: string): Promise<GraphQLContext> {
+    const auth = await this.authenticator.authenticate(request.headers.authorization);
+    return this.build('http', request, ip, requestId, auth);
+  }
+
+  forSocket(request: IncomingMessage, ip: string, auth: Authentication): GraphQLContext {
+    return this.build('ws', request, ip, randomUUID(), auth);
+  }
+
+  private build(
+    transport: GraphQLContext['transport'],
+    request: IncomingMessage,
+    ip: string,
+    requestId: string,
+    auth: Authentication,
+  ): GraphQLContext {
+    const userAgent = request.headers['user-agent']?.slice(0, MAX_USER_AGENT_LENGTH);
+    return {
+      requestId,
+      transport,
+      ip,
+      userAgent,
+      viewer: auth.viewer,
+      authError: auth.error,
+      container: this.container,
+      logger: this.logger.child({ requestId }),
+      scope: new Map(),
+    };
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * The one registry of error codes a client can rely on (`extensions.code`), each with the
+ * message it gets by default. Flows throw `AppError`s with one of these codes, never ad-hoc
+ * strings; anything else is masked to INTERNAL_SERVER_ERROR.
+ */
+export const ErrorCode = {
+  UNAUTHENTICATED: 'UNAUTHENTICATED',
+  FORBIDDEN: 'FORBIDDEN',
+  NOT_FOUND: 'NOT_FOUND',
+  BAD_USER_INPUT: 'BAD_USER_INPUT',
+  CONFLICT: 'CONFLICT',
+  INVALID_CREDENTIALS: 'INVALID_CREDENTIALS',
+  INVALID_TOKEN: 'INVALID_TOKEN',
+  EMAIL_NOT_VERIFIED: 'EMAIL_NOT_VERIFIED',
+  RATE_LIMITED: 'RATE_LIMITED',
+  LLM_UNAVAILABLE: 'LLM_UNAVAILABLE',
+  QUERY_TOO_COMPLEX: 'QUERY_TOO_COMPLEX',
+  INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
+  // Apollo Server's own codes for documents that do not parse or validate; kept as Apollo
+  // names them, because Apollo Client and urql users already handle these.
+  GRAPHQL_PARSE_FAILED: 'GRAPHQL_PARSE_FAILED',
+  GRAPHQL_VALIDATION_FAILED: 'GRAPHQL_VALIDATION_FAILED',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export const errorMessages: Record<ErrorCode, string> = {
+  UNAUTHENTICATED: 'You must be signed in to do this.',
+  FORBIDDEN: 'You are not allowed to do this.',
+  NOT_FOUND: 'Not found.',
+  BAD_USER_INPUT: 'Some of the input is invalid.',
+  CONFLICT: 'That already exists.',
+  INVALID_CREDENTIALS: 'The email or password is incorrect.',
+  INVALID_TOKEN: 'The link is invalid or has expired. Ask for a new one.',
+  EMAIL_NOT_VERIFIED: 'Verify your email address first.',
+  RATE_LIMITED: 'Too many requests. Try again later.',
+  LLM_UNAVAILABLE: 'The language model is unavailable right now.',
+  QUERY_TOO_COMPLEX: 'The query is too complex.',
+  INTERNAL_SERVER_ERROR: 'Something went wrong on our side.',
+  GRAPHQL_PARSE_FAILED: 'The document could not be parsed.',
+  GRAPHQL_VALIDATION_FAILED: 'The document is not valid against the schema.',
+};
+
+const knownCodes = new Set<string>(Object.values(ErrorCode));
+export function isKnownErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && knownCodes.has(code);
+}

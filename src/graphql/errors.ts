@@ -1,0 +1,86 @@
+import { GraphQLError } from 'graphql';
+import { ErrorCode, errorMessages } from './error-codes';
+
+/** An expected error: its message and extensions are safe to show to the client. */
+export class AppError extends GraphQLError {
+  constructor(code: ErrorCode, message?: string, extensions: Record<string, unknown> = {}) {
+    super(message ?? errorMessages[code], { extensions: { code, ...extensions } });
+  }
+}
+
+export class UnauthenticatedError extends AppError {
+  constructor(message?: string) {
+    super(ErrorCode.UNAUTHENTICATED, message);
+  }
+}
+
+export class ForbiddenError extends AppError {
+  constructor(message?: string) {
+    super(ErrorCode.FORBIDDEN, message);
+  }
+}
+
+export class NotFoundError extends AppError {
+  constructor(what?: string) {
+    super(ErrorCode.NOT_FOUND, what ? `${what} not found.` : undefined);
+  }
+}
+
+/** `fields` maps an input field name to a message a form can show beside that field. */
+export class BadUserInputError extends AppError {
+  constructor(fields: Record<string, string>, message?: string) {
+    super(ErrorCode.BAD_USER_INPUT, message ?? Object.values(fields)[0], { fields });
+  }
+}
+
+export class ConflictError extends AppError {
+  constructor(message?: string, fields?: Record<string, string>) {
+    super(ErrorCode.CONFLICT, message, fields ? { fields } : {});
+  }
+}
+
+export class InvalidCredentialsError extends AppError {
+  constructor() {
+    super(ErrorCode.INVALID_CREDENTIALS);
+  }
+}
+
+export class InvalidTokenError extends AppError {
+  constructor(message?: string) {
+    super(ErrorCode.INVALID_TOKEN, message);
+  }
+}
+
+export class EmailNotVerifiedError extends AppError {
+  constructor() {
+    super(ErrorCode.EMAIL_NOT_VERIFIED);
+  }
+}
+
+export class RateLimitedError extends AppError {
+  constructor(retryAfterSeconds: number, message?: string) {
+    const seconds = Math.max(1, Math.ceil(retryAfterSeconds));
+    super(ErrorCode.RATE_LIMITED, message ?? `Too many requests. Try again in ${seconds} s.`, {
+      retryAfterSeconds: seconds,
+    });
+  }
+}
+
+export class LlmUnavailableError extends AppError {
+  constructor(message?: string) {
+    super(ErrorCode.LLM_UNAVAILABLE, message);
+  }
+}
+
+export class QueryTooComplexError extends AppError {
+  constructor(message?: string, extensions: Record<string, unknown> = {}) {
+    super(ErrorCode.QUERY_TOO_COMPLEX, message, extensions);
+  }
+}
+
+/** Closes exhaustive switches: the compiler proves it unreachable, and at run time it throws. */
+export class UnreachableCaseError extends Error {
+  constructor(value: never) {
+    super(`Unreachable case: ${JSON.stringify(value)}`);
+  }
+}

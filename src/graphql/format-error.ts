@@ -1,0 +1,105 @@
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import type { ValidationError } from 'class-validator';
+import { ArgumentValidationError } from 'type-graphql';
+import { ErrorCode, errorMessages, isKnownErrorCode } from './error-codes';
+
+export interface FormatErrorOptions {
+  /** Outside development the client never sees an internal message or a stack trace. */
+  exposeInternals: boolean;
+  requestId?: string;
+}
+
+/**
+ * Turns any error into what the client may see, on HTTP (Apollo's formatError) and on the
+ * WebSocket (graphql-ws's onNext/onError) alike. Expected errors keep their code and message;
+ * everything else is logged with the request id and masked to INTERNAL_SERVER_ERROR.
+ */
+export function formatError(
+  formatted: GraphQLFormattedError,
+  error: unknown,
+  options: FormatErrorOptions,
+): GraphQLFormattedError {
+  const original = originalErrorOf(error);
+
+  if (original instanceof ArgumentValidationError) {
+    const fields = fieldsFromValidationErrors(original.extensions.validationErrors);
+    return {
+      message: Object.values(fields)[0] ?? errorMessages.BAD_USER_INPUT,
+      locations: formatted.locations,
+      path: formatted.path,
+      extensions: { code: ErrorCode.BAD_USER_INPUT, fields },
+    };
+  }
+
+  if (!isUnexpectedError(error, formatted.extensions?.code)) {
+    const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};
+    return { ...formatted, extensions };
+  }
+
+  return {
+    message: errorMessages.INTERNAL_SERVER_ERROR,
+    locations: formatted.locations,
+    path: formatted.path,
+    extensions: {
+      code: ErrorCode.INTERNAL_SERVER_ERROR,
+      ...(options.requestId ? { requestId: options.requestId } : {}),
+      ...(options.exposeInternals ? { debugMessage: messageOf(original) } : {}),
+    },
+  };
+}
+
+/**
+ * Expected errors are GraphQLErrors carrying one of our codes (thrown by our flows, or by
+ * graphql-js and Apollo for bad documents and variables); anything else is a bug to log.
+ */
+export function isUnexpectedError(error: unknown, code?: unknown): boolean {
+  const original = originalErrorOf(error);
+  if (original instanceof ArgumentValidationError) return false;
+  const effectiveCode =
+    code ?? (error instanceof GraphQLError ? error.extensions?.code : undefined);
+  return !(
+    isKnownErrorCode(effectiveCode) &&
+    effectiveCode !== ErrorCode.INTERNAL_SERVER_ERROR &&
+    isGraphQLError(original)
+  );
+}
+
+/** graphql-js wraps resolver errors; the thrown error is what tells expected from not. */
+function originalErrorOf(error: unknown): unknown {
+  let current = error;
+  while (current instanceof GraphQLError && current.originalError) {
+    current = current.originalError;
+  }
+  return current;
+}
+
+function isGraphQLError(error: unknown): error is GraphQLError {
+  return error instanceof GraphQLError;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * class-validator nests errors by input object; clients want one message per form field, so
+ * the path is flattened below the argument (`input.email` → `email`, `config.llm` stays dotted).
+ */
+export function fieldsFromValidationErrors(errors: ValidationError[]): Record<string, string> {
+  const fields: Record<string, string> = {};
+  const visit = (error: ValidationError, path: string[]) => {
+    const here = [...path, error.property];
+    const message = error.constraints ? Object.values(error.constraints)[0] : undefined;
+    if (message) fields[here.join('.')] = message;
+    for (const child of error.children ?? []) visit(child, here);
+  };
+  for (const error of errors) {
+    // Top-level errors are on the argument (`input`); its children are the fields.
+    if (error.children && error.children.length > 0 && !error.constraints) {
+      for (const child of error.children) visit(child, []);
+    } else {
+      visit(error, []);
+    }
+  }
+  return fields;
+}

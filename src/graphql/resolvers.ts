@@ -1,0 +1,17 @@
+import type { NonEmptyArray } from 'type-graphql';
+import { AuthResolver } from '../modules/auth/auth.resolver';
+import { EmailVerificationResolver } from '../modules/auth/email-verification.resolver';
+import { PasswordResolver } from '../modules/auth/password.resolver';
+import { SessionsResolver } from '../modules/auth/sessions.resolver';
+import { LlmProvidersResolver } from '../modules/llm/llm-providers.resolver';
+import { ProfileResolver } from '../modules/users/profile.resolver';
+
+/** Every resolver class of the schema; app.ts registers an instance of each. */
+export const resolverClasses: NonEmptyArray<Function> = [
+  AuthResolver,
+  SessionsResolver,
+  EmailVerificationResolver,
+  PasswordResolver,
+  ProfileResolver,
+  LlmProvidersResolver,
+];

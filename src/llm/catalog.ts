@@ -1,0 +1,37 @@
+import type { Config, LlmProviderName, ProviderConfig } from '../config/config';
+
+export interface ModelChoice {
+  llm: LlmProviderName;
+  chatModel: string;
+}
+
+/** Which providers and models this server offers, from configuration only. */
+export class LlmCatalog {
+  constructor(private readonly config: Config['llm']) {}
+
+  list(): Array<ProviderConfig & { defaultModel: string }> {
+    return this.config.providers.map((provider) => ({
+      ...provider,
+      defaultModel:
+        provider.llm === this.config.defaultLlm ? this.config.defaultChatModel : provider.models[0]!,
+    }));
+  }
+
+  get defaultChoice(): ModelChoice {
+    return { llm: this.config.defaultLlm, chatModel: this.config.defaultChatModel };
+  }
+
+  provider(llm: LlmProviderName): ProviderConfig | undefined {
+    return this.config.providers.find((provider) => provider.llm === llm);
+  }
+
+  /** Why a choice is not on offer, or null when it is. */
+  whyUnavailable(choice: ModelChoice): string | null {
+    const provider = this.provider(choice.llm);
+    if (!provider) return `The ${choice.llm} provider is not configured on this server.`;
+    if (!provider.models.includes(choice.chatModel)) {
+      return `${choice.chatModel} is not one of ${choice.llm}'s models: ${provider.models.join(', ')}.`;
+    }
+    return null;
+  }
+}

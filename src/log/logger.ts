@@ -1,0 +1,43 @@
+import pino, { type Logger } from 'pino';
+import pretty from 'pino-pretty';
+import type { Config } from '../config/config';
+
+export type { Logger };
+
+/**
+ * Paths that may carry secrets. pino replaces them before a line is written, so a secret
+ * cannot reach the log even when a whole request or input object is logged by mistake.
+ */
+const REDACTED_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'headers.authorization',
+  'authorization',
+  'connectionParams',
+  '*.password',
+  '*.currentPassword',
+  '*.newPassword',
+  '*.confirmPassword',
+  '*.confirmNewPassword',
+  '*.token',
+  '*.accessToken',
+  '*.refreshToken',
+  'variables.input.password',
+  'variables.input.currentPassword',
+  'variables.input.newPassword',
+  'variables.input.confirmPassword',
+  'variables.input.confirmNewPassword',
+  'variables.input.token',
+  'variables.token',
+  'variables.refreshToken',
+];
+
+/** JSON lines in production, readable lines in development, nothing in tests. */
+export function createLogger(config: Pick<Config, 'isProduction' | 'logLevel'>): Logger {
+  const options = {
+    level: config.logLevel,
+    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+  };
+  if (config.isProduction || config.logLevel === 'silent') return pino(options);
+  return pino(options, pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', sync: true }));
+}

@@ -1,0 +1,29 @@
+import type { UserRecord } from '../users/user.model';
+import { toUser } from '../users/user.type';
+import type { AccessTokens } from './access-token';
+import type { AuthPayload } from './auth-payload.type';
+import type { RequestMeta } from './request-meta';
+import type { IssuedSession, SessionService } from './session.service';
+
+/** Signs a user in: a new session and its token pair. */
+export class AuthPayloads {
+  constructor(
+    private readonly sessions: SessionService,
+    private readonly accessTokens: AccessTokens,
+  ) {}
+
+  async signIn(user: UserRecord, meta: RequestMeta): Promise<AuthPayload> {
+    const session = await this.sessions.create(String(user._id), meta);
+    return this.forSession(user, session);
+  }
+
+  forSession(user: UserRecord, session: IssuedSession): AuthPayload {
+    const access = this.accessTokens.issue(String(user._id), session.sessionId);
+    return {
+      accessToken: access.token,
+      accessTokenExpiresAt: access.expiresAt,
+      refreshToken: session.refreshToken,
+      user: toUser(user),
+    };
+  }
+}

@@ -1,0 +1,41 @@
+import type { Viewer } from '../../graphql/context';
+import { UnauthenticatedError } from '../../graphql/errors';
+import type { AccessTokens } from './access-token';
+import type { SessionService } from './session.service';
+
+export type Authentication =
+  | { viewer: Viewer; expiresAt: Date; error: null }
+  | { viewer: null; expiresAt?: undefined; error: UnauthenticatedError | null };
+
+const ANONYMOUS: Authentication = { viewer: null, error: null };
+const BEARER = /^Bearer\s+(\S+)\s*$/i;
+
+/**
+ * Turns an `Authorization` value (HTTP header or WebSocket connectionParams) into a viewer.
+ * No value is anonymous; a bad value is an error that only operations needing a viewer throw,
+ * so `register` or `login` still work with a stale token lying around in a client.
+ */
+export class Authenticator {
+  constructor(
+    private readonly accessTokens: AccessTokens,
+    private readonly sessions: SessionService,
+  ) {}
+
+  async authenticate(authorization: unknown): Promise<Authentication> {
+    if (authorization === undefined || authorization === null || authorization === '') {
+      return ANONYMOUS;
+    }
+    const match = typeof authorization === 'string' ? BEARER.exec(authorization) : null;
+    if (!match) return refused('The Authorization value must be "Bearer <accessToken>".');
+    const claims = this.accessTokens.verify(match[1]!);
+    if (claims === 'expired') return refused('The access token has expired; refresh the session.');
+    if (!claims) return refused('The access token is invalid.');
+    const viewer = await this.sessions.findLive(claims.userId, claims.sessionId);
+    if (!viewer) return refused('The session has ended; sign in again.');
+    return { viewer, expiresAt: claims.expiresAt, error: null };
+  }
+}
+
+function refused(message: string): Authentication {
+  return { viewer: null, error: new UnauthenticatedError(message) };
+}

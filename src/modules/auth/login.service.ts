@@ -1,0 +1,38 @@
+/**
+ * Sign-in. Protects against account enumeration (an unknown address costs the same argon2
+ * work and gets the same INVALID_CREDENTIALS as a wrong password) and password guessing
+ * (failures are limited per address and per client address).
+ */
+import type { Models } from '../../db/models';
+import { InvalidCredentialsError } from '../../graphql/errors';
+import type { RateLimits } from '../../rate-limit/rate-limits';
+import type { AuthPayload } from './auth-payload.type';
+import type { AuthPayloads } from './auth-payloads';
+import { normalizeEmail, type LoginInput } from './auth.inputs';
+import type { PasswordHasher } from './password-hasher';
+import type { RequestMeta } from './request-meta';
+
+export class LoginService {
+  constructor(
+    private readonly models: Models,
+    private readonly hasher: PasswordHasher,
+    private readonly payloads: AuthPayloads,
+    private readonly rateLimits: RateLimits,
+  ) {}
+
+  async login(input: LoginInput, meta: RequestMeta): Promise<AuthPayload> {
+    const email = normalizeEmail(input.email);
+    await this.rateLimits.assertNotExhausted('loginFailuresPerIp', meta.ip);
+    await this.rateLimits.assertNotExhausted('loginFailuresPerEmail', email);
+
+    const user = await this.models.User.findOne({ email }).lean();
+    const valid = await this.hasher.verify(user?.passwordHash ?? null, input.password);
+    if (!user || !valid) {
+      await this.rateLimits.penalize('loginFailuresPerIp', meta.ip);
+      await this.rateLimits.penalize('loginFailuresPerEmail', email);
+      throw new InvalidCredentialsError();
+    }
+    await this.rateLimits.reset('loginFailuresPerEmail', email);
+    return this.payloads.signIn(user, meta);
+  }
+}

@@ -1,0 +1,58 @@
+import { mongo } from 'mongoose';
+import type { Models } from '../../db/models';
+import { ConflictError } from '../../graphql/errors';
+import type { RateLimits } from '../../rate-limit/rate-limits';
+import type { AuthPayload } from './auth-payload.type';
+import type { AuthPayloads } from './auth-payloads';
+import { normalizeEmail, type RegisterInput } from './auth.inputs';
+import type { EmailVerificationService } from './email-verification.service';
+import type { PasswordHasher } from './password-hasher';
+import type { RequestMeta } from './request-meta';
+
+const DUPLICATE_KEY = 11000;
+
+/** Creates an account, signs it in, and mails the verification link. */
+export class RegistrationService {
+  constructor(
+    private readonly models: Models,
+    private readonly hasher: PasswordHasher,
+    private readonly payloads: AuthPayloads,
+    private readonly verification: EmailVerificationService,
+    private readonly rateLimits: RateLimits,
+  ) {}
+
+  async register(input: RegisterInput, meta: RequestMeta): Promise<AuthPayload> {
+    await this.rateLimits.consume('registrationsPerIp', meta.ip);
+    const email = normalizeEmail(input.email);
+    if (await this.models.User.exists({ email })) throw emailTaken();
+
+    const passwordHash = await this.hasher.hash(input.password);
+    let user;
+    try {
+      user = await this.models.User.create({
+        email,
+        passwordHash,
+        firstName: input.firstName.trim(),
+        lastName: input.lastName.trim(),
+        emailVerified: false,
+        metadata: {},
+      });
+    } catch (error) {
+      // The unique index settles two registrations of one address racing each other.
+      if (error instanceof mongo.MongoServerError && error.code === DUPLICATE_KEY) throw emailTaken();
+      throw error;
+    }
+    const record = user.toObject();
+    // The sign-up mail counts against the address's mail limit like a resend would.
+    await this.rateLimits.penalize('mailPerAddressPerMinute', email);
+    await this.rateLimits.penalize('mailPerAddressPerHour', email);
+    this.verification.sendFor(record);
+    return this.payloads.signIn(record, meta);
+  }
+}
+
+function emailTaken(): ConflictError {
+  return new ConflictError('An account with this email address already exists.', {
+    email: 'An account with this email address already exists.',
+  });
+}

@@ -1,0 +1,173 @@
+/**
+ * Sessions and refresh tokens. Protects against stolen refresh tokens (single use, rotated on
+ * every refresh; presenting an old one ends the whole session, since either the thief or the
+ * owner is replaying it) and against ended sessions living on (access tokens are checked
+ * against the session on every call, and sockets are told to close).
+ */
+import { isValidObjectId, Types } from 'mongoose';
+import type { Config } from '../../config/config';
+import type { Models } from '../../db/models';
+import { op } from '../../db/trusted';
+import { Topic, type PalaverPubSub } from '../../pubsub/pubsub';
+import type { Viewer } from '../../graphql/context';
+import { newOpaqueToken, hashOpaqueToken } from './opaque-token';
+import type { RequestMeta } from './request-meta';
+import type { SessionRecord } from './session.model';
+
+/** How many superseded refresh-token hashes a session remembers to recognise reuse. */
+const REMEMBERED_REFRESH_HASHES = 20;
+/** `lastUsedAt` is refreshed at most this often, so reads do not turn into writes. */
+const LAST_USED_RESOLUTION_MS = 5 * 60_000;
+const MAX_USER_AGENT_LENGTH = 512;
+
+export interface IssuedSession {
+  sessionId: string;
+  refreshToken: string;
+}
+
+export type RefreshOutcome =
+  | { kind: 'rotated'; userId: string; session: IssuedSession }
+  | { kind: 'invalid' }
+  | { kind: 'reused' };
+
+export class SessionService {
+  constructor(
+    private readonly models: Models,
+    private readonly config: Config['auth'],
+    private readonly pubSub: PalaverPubSub,
+  ) {}
+
+  async create(userId: string, meta: RequestMeta): Promise<IssuedSession> {
+    const now = new Date();
+    const sessionId = new Types.ObjectId();
+    const refreshToken = formatRefreshToken(sessionId.toString(), newOpaqueToken());
+    await this.models.Session.create({
+      _id: sessionId,
+      userId: new Types.ObjectId(userId),
+      refreshTokenHash: hashOpaqueToken(refreshToken),
+      previousRefreshTokenHashes: [],
+      userAgent: meta.userAgent?.slice(0, MAX_USER_AGENT_LENGTH),
+      ip: meta.ip,
+      createdAt: now,
+      lastUsedAt: now,
+      expiresAt: new Date(now.getTime() + this.config.refreshTokenTtlSeconds * 1000),
+    });
+    return { sessionId: sessionId.toString(), refreshToken };
+  }
+
+  /**
+   * Swaps a refresh token for a new one. The swap is one conditional update that matches only
+   * the current hash, so of many concurrent calls with one token exactly one wins.
+   */
+  async rotate(refreshToken: string, meta: RequestMeta): Promise<RefreshOutcome> {
+    const sessionId = sessionIdOf(refreshToken);
+    if (!sessionId) return { kind: 'invalid' };
+    const presentedHash = hashOpaqueToken(refreshToken);
+    const now = new Date();
+    const next = formatRefreshToken(sessionId, newOpaqueToken());
+
+    const rotated = await this.models.Session.findOneAndUpdate(
+      { _id: sessionId, refreshTokenHash: presentedHash, expiresAt: op({ $gt: now }) },
+      {
+        $set: { refreshTokenHash: hashOpaqueToken(next), lastUsedAt: now, ip: meta.ip },
+        $push: {
+          previousRefreshTokenHashes: { $each: [presentedHash], $slice: -REMEMBERED_REFRESH_HASHES },
+        },
+      },
+      { projection: { userId: 1 }, new: true },
+    ).lean();
+    if (rotated) {
+      return { kind: 'rotated', userId: String(rotated.userId), session: { sessionId, refreshToken: next } };
+    }
+
+    // Not the current token: if it is a superseded one of this session, somebody replays it.
+    const replayed = await this.models.Session.findOneAndDelete(
+      { _id: sessionId, previousRefreshTokenHashes: presentedHash },
+      { projection: { userId: 1 } },
+    ).lean();
+    if (replayed) {
+      await this.announceEnded({ userId: String(replayed.userId), sessionId });
+      return { kind: 'reused' };
+    }
+    return { kind: 'invalid' };
+  }
+
+  /** The viewer of a live session, or null. One indexed lookup by primary key. */
+  async findLive(userId: string, sessionId: string): Promise<Viewer | null> {
+    if (!isValidObjectId(sessionId) || !isValidObjectId(userId)) return null;
+    const now = new Date();
+    const session = await this.models.Session.findOne(
+      { _id: sessionId, userId, expiresAt: op({ $gt: now }) },
+      { lastUsedAt: 1 },
+    ).lean();
+    if (!session) return null;
+    if (now.getTime() - session.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
+      // Best effort: a lost update only makes `lastUsedAt` a little older.
+      void this.models.Session.updateOne({ _id: sessionId }, { $set: { lastUsedAt: now } })
+        .exec()
+        .catch(() => undefined);
+    }
+    return { userId, sessionId };
+  }
+
+  async list(userId: string): Promise<SessionRecord[]> {
+    return this.models.Session.find(
+      { userId, expiresAt: op({ $gt: new Date() }) },
+      { refreshTokenHash: 0, previousRefreshTokenHashes: 0 },
+    )
+      .sort({ lastUsedAt: -1, _id: -1 })
+      .lean();
+  }
+
+  /** Ends one session of `userId`; false when there is no such session of theirs. */
+  async end(userId: string, sessionId: string): Promise<boolean> {
+    if (!isValidObjectId(sessionId)) return false;
+    const result = await this.models.Session.deleteOne({ _id: sessionId, userId });
+    if (result.deletedCount === 0) return false;
+    await this.announceEnded({ userId, sessionId });
+    return true;
+  }
+
+  /** Ends the session a refresh token belongs to (logout with only the refresh token). */
+  async endByRefreshToken(refreshToken: string): Promise<boolean> {
+    const sessionId = sessionIdOf(refreshToken);
+    if (!sessionId) return false;
+    const ended = await this.models.Session.findOneAndDelete(
+      { _id: sessionId, refreshTokenHash: hashOpaqueToken(refreshToken) },
+      { projection: { userId: 1 } },
+    ).lean();
+    if (!ended) return false;
+    await this.announceEnded({ userId: String(ended.userId), sessionId });
+    return true;
+  }
+
+  /** Ends every session of a user, or every one but `exceptSessionId`. */
+  async endAll(userId: string, exceptSessionId?: string): Promise<void> {
+    const filter = exceptSessionId
+      ? { userId, _id: op({ $ne: new Types.ObjectId(exceptSessionId) }) }
+      : { userId };
+    await this.models.Session.deleteMany(filter);
+    this.pubSub.publish(Topic.SESSION_ENDED, { userId, sessionId: null, exceptSessionId });
+  }
+
+  /** Deletes expired sessions (no TTL index on FerretDB); run periodically. */
+  async sweepExpired(): Promise<number> {
+    const result = await this.models.Session.deleteMany({ expiresAt: op({ $lte: new Date() }) });
+    return result.deletedCount;
+  }
+
+  private async announceEnded(payload: { userId: string; sessionId: string }): Promise<void> {
+    this.pubSub.publish(Topic.SESSION_ENDED, payload);
+  }
+}
+
+/** `<sessionId>.<secret>`: the id finds the session, the secret proves possession. */
+function formatRefreshToken(sessionId: string, secret: string): string {
+  return `${sessionId}.${secret}`;
+}
+
+function sessionIdOf(refreshToken: string): string | null {
+  const [sessionId, secret, ...rest] = refreshToken.split('.');
+  if (rest.length > 0 || !secret || !sessionId || !isValidObjectId(sessionId)) return null;
+  return sessionId;
+}

@@ -1,0 +1,32 @@
+import type { Models } from '../../db/models';
+import { InvalidTokenError } from '../../graphql/errors';
+import type { AuthPayload } from './auth-payload.type';
+import type { AuthPayloads } from './auth-payloads';
+import type { RequestMeta } from './request-meta';
+import type { SessionService } from './session.service';
+
+/** Swaps a refresh token for a new pair; a replayed token ends its session. */
+export class TokenRefreshService {
+  constructor(
+    private readonly models: Models,
+    private readonly sessions: SessionService,
+    private readonly payloads: AuthPayloads,
+  ) {}
+
+  async refresh(refreshToken: string, meta: RequestMeta): Promise<AuthPayload> {
+    const outcome = await this.sessions.rotate(refreshToken, meta);
+    switch (outcome.kind) {
+      case 'invalid':
+        throw new InvalidTokenError('The refresh token is invalid or has expired; sign in again.');
+      case 'reused':
+        throw new InvalidTokenError(
+          'This refresh token was already used, so its session was ended for safety; sign in again.',
+        );
+      case 'rotated': {
+        const user = await this.models.User.findById(outcome.userId).lean();
+        if (!user) throw new InvalidTokenError();
+        return this.payloads.forSession(user, outcome.session);
+      }
+    }
+  }
+}

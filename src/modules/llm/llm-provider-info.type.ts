@@ -1,0 +1,14 @@
+import { Field, ObjectType } from 'type-graphql';
+import { LlmProvider } from './llm-provider.enum';
+
+@ObjectType({ description: 'A provider this server offers, with its models.' })
+export class LlmProviderInfo {
+  @Field(() => LlmProvider, { description: 'The provider.' })
+  llm!: LlmProvider;
+
+  @Field(() => [String], { description: 'The chat models a client may choose.' })
+  models!: string[];
+
+  @Field(() => String, { description: 'The model used when a client names none.' })
+  defaultModel!: string;
+}

@@ -1,0 +1,20 @@
+import { Query, Resolver } from 'type-graphql';
+import type { LlmCatalog } from '../../llm/catalog';
+import { LlmProvider } from './llm-provider.enum';
+import { LlmProviderInfo } from './llm-provider-info.type';
+
+@Resolver()
+export class LlmProvidersResolver {
+  constructor(private readonly catalog: LlmCatalog) {}
+
+  @Query(() => [LlmProviderInfo], {
+    description: 'The providers and models this server offers. Needs no sign-in.',
+  })
+  llmProviders(): LlmProviderInfo[] {
+    return this.catalog.list().map((provider) => ({
+      llm: provider.llm as LlmProvider,
+      models: provider.models,
+      defaultModel: provider.defaultModel,
+    }));
+  }
+}

@@ -1,0 +1,35 @@
+import { index, modelOptions, prop, Severity } from '@typegoose/typegoose';
+import type { Types } from 'mongoose';
+
+/** A stored account. `passwordHash` never leaves the server: the GraphQL type is separate. */
+@modelOptions({
+  schemaOptions: { collection: 'users', timestamps: true, minimize: false },
+  options: { allowMixed: Severity.ALLOW },
+})
+@index({ email: 1 }, { unique: true })
+export class UserRecord {
+  _id!: Types.ObjectId;
+
+  /** Trimmed and lower-cased before it is stored, so uniqueness ignores letter case. */
+  @prop({ type: () => String, required: true })
+  email!: string;
+
+  @prop({ type: () => String, required: true })
+  passwordHash!: string;
+
+  @prop({ type: () => String, required: true })
+  firstName!: string;
+
+  @prop({ type: () => String, required: true })
+  lastName!: string;
+
+  @prop({ type: () => Boolean, required: true, default: false })
+  emailVerified!: boolean;
+
+  /** Free-form client data; keys are validated before they get here (metadata.ts). */
+  @prop({ type: () => Object, required: true, default: () => ({}) })
+  metadata!: Record<string, unknown>;
+
+  createdAt!: Date;
+  updatedAt!: Date;
+}

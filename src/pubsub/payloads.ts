@@ -1,0 +1,25 @@
+/**
+ * What travels on the pub/sub topics: plain JSON-safe data (it may cross Redis), kept apart
+ * from the GraphQL output types that resolvers build from it.
+ */
+export type ChatEventKind = 'CREATED' | 'UPDATED' | 'DELETED' | 'MESSAGE_ADDED' | 'MESSAGE_UPDATED';
+
+export interface ChatEventPayload {
+  type: ChatEventKind;
+  chatId: string;
+  messageId?: string;
+}
+
+export interface StreamDeltaPayload {
+  messageId: string;
+  seq: number;
+  delta: string;
+  done: boolean;
+}
+
+export interface SessionEndedPayload {
+  userId: string;
+  /** null: every session of the user ended, except `exceptSessionId` when given. */
+  sessionId: string | null;
+  exceptSessionId?: string;
+}

@@ -1,0 +1,82 @@
+import {
+  RateLimiterMemory,
+  RateLimiterRedis,
+  RateLimiterRes,
+  type RateLimiterAbstract,
+} from 'rate-limiter-flexible';
+import type { Redis } from 'ioredis';
+import { RateLimitedError } from '../graphql/errors';
+
+export interface RateLimitRule {
+  points: number;
+  durationSeconds: number;
+}
+
+/**
+ * Every limit the API enforces, by name. Each counts operation calls (not HTTP requests), so
+ * aliases in one document and operations sent over the WebSocket count one by one.
+ */
+export const DEFAULT_RATE_LIMITS = {
+  /** Failed sign-ins for one address: slows password guessing against one account. */
+  loginFailuresPerEmail: { points: 10, durationSeconds: 15 * 60 },
+  /** Failed sign-ins from one address: slows credential stuffing across accounts. */
+  loginFailuresPerIp: { points: 100, durationSeconds: 15 * 60 },
+  /** Mails (verification, reset) to one address: at most 1 a minute and 5 an hour. */
+  mailPerAddressPerMinute: { points: 1, durationSeconds: 60 },
+  mailPerAddressPerHour: { points: 5, durationSeconds: 60 * 60 },
+  /** Mail requests from one client address, whatever the target. */
+  mailPerIp: { points: 30, durationSeconds: 60 * 60 },
+  registrationsPerIp: { points: 20, durationSeconds: 60 * 60 },
+  /** Chat prompts per user. */
+  messagesPerUserPerMinute: { points: 20, durationSeconds: 60 },
+} satisfies Record<string, RateLimitRule>;
+
+export type RateLimitName = keyof typeof DEFAULT_RATE_LIMITS;
+export type RateLimitRules = Record<RateLimitName, RateLimitRule>;
+
+/** Named limiters in memory, or in Redis so that several instances share one count. */
+export class RateLimits {
+  private readonly limiters = new Map<RateLimitName, RateLimiterAbstract>();
+
+  constructor(rules: RateLimitRules, redis?: Redis) {
+    for (const [name, rule] of Object.entries(rules) as Array<[RateLimitName, RateLimitRule]>) {
+      const options = { keyPrefix: `palaver:${name}`, points: rule.points, duration: rule.durationSeconds };
+      this.limiters.set(
+        name,
+        redis ? new RateLimiterRedis({ ...options, storeClient: redis }) : new RateLimiterMemory(options),
+      );
+    }
+  }
+
+  /** Counts one call; throws RATE_LIMITED with `retryAfterSeconds` when over the limit. */
+  async consume(name: RateLimitName, key: string): Promise<void> {
+    try {
+      await this.limiter(name).consume(key);
+    } catch (error) {
+      if (error instanceof RateLimiterRes) throw new RateLimitedError(error.msBeforeNext / 1000);
+      throw error;
+    }
+  }
+
+  /** Throws RATE_LIMITED when the key has used up its points, without counting a call. */
+  async assertNotExhausted(name: RateLimitName, key: string): Promise<void> {
+    const state = await this.limiter(name).get(key);
+    const rule = this.limiter(name);
+    if (state && state.consumedPoints >= rule.points) {
+      throw new RateLimitedError(state.msBeforeNext / 1000);
+    }
+  }
+
+  /** Counts a failure without throwing (the caller reports its own error). */
+  async penalize(name: RateLimitName, key: string): Promise<void> {
+    await this.limiter(name).penalty(key, 1);
+  }
+
+  async reset(name: RateLimitName, key: string): Promise<void> {
+    await this.limiter(name).delete(key);
+  }
+
+  private limiter(name: RateLimitName): RateLimiterAbstract {
+    return this.limiters.get(name)!;
+  }
+}

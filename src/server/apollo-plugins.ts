@@ -1,0 +1,62 @@
+import type { ApolloServerPlugin } from '@apollo/server';
+import type { GraphQLSchema } from 'graphql';
+import { assertWithinQueryLimits } from '../graphql/query-limits';
+import { isUnexpectedError } from '../graphql/format-error';
+import { ErrorCode } from '../graphql/error-codes';
+import type { GraphQLContext } from '../graphql/context';
+
+/** Cost, depth and alias limits once the operation is known, before anything executes. */
+export function queryLimitsPlugin(): ApolloServerPlugin<GraphQLContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ request, document, schema }) {
+          try {
+            assertWithinQueryLimits(schema as GraphQLSchema, document, request.operationName, request.variables);
+          } catch (error) {
+            // A refused document is the client's fault: 400, as for a validation failure.
+            (error as { extensions: Record<string, unknown> }).extensions.http = { status: 400 };
+            throw error;
+          }
+        },
+      };
+    },
+  };
+}
+
+/**
+ * Logs unexpected errors with the request id, and gives the client that id in the masked
+ * error so that a support request can be matched to the log line.
+ */
+export function errorLoggingPlugin(): ApolloServerPlugin<GraphQLContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async didEncounterErrors({ errors, contextValue }) {
+          for (const error of errors) {
+            if (isUnexpectedError(error)) {
+              contextValue.logger.error({ err: error.originalError ?? error, path: error.path }, 'unexpected error');
+            }
+          }
+        },
+        async willSendResponse({ response, contextValue }) {
+          if (response.body.kind !== 'single') return;
+          for (const error of response.body.singleResult.errors ?? []) {
+            if (error.extensions?.code === ErrorCode.INTERNAL_SERVER_ERROR) {
+              (error.extensions as Record<string, unknown>).requestId = contextValue.requestId;
+            }
+          }
+        },
+      };
+    },
+  };
+}
+
+/** Runs `drain` when Apollo stops, after the HTTP server stopped accepting. */
+export function drainPlugin(drain: () => Promise<void>): ApolloServerPlugin<GraphQLContext> {
+  return {
+    async serverWillStart() {
+      return { drainServer: drain };
+    },
+  };
+}

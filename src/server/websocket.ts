@@ -1,0 +1,143 @@
+import type { Server as HttpServer } from 'node:http';
+import { GraphQLError, type ExecutionArgs, type GraphQLSchema } from 'graphql';
+import { useServer, type Extra } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
+import type { Logger } from '../log/logger';
+import type { Authenticator } from '../modules/auth/authenticator';
+import type { ContextFactory } from '../graphql/context-factory';
+import { formatError, isUnexpectedError } from '../graphql/format-error';
+import { assertWithinQueryLimits } from '../graphql/query-limits';
+import { Topic, type PalaverPubSub } from '../pubsub/pubsub';
+import { clientIpOf, compileTrust, type TrustProxy } from './client-ip';
+import { DocumentCache } from './document-cache';
+import { forbid, SocketRegistry } from './socket-registry';
+
+/** Frames larger than this close the socket; a long prompt is ~128 KB. */
+const MAX_PAYLOAD_BYTES = 1024 * 1024;
+/** graphql-ws's default; pings keep idle proxies from dropping quiet sockets. */
+const KEEP_ALIVE_MS = 12_000;
+
+interface SocketState {
+  authorization?: string;
+  ip?: string;
+}
+
+/**
+ * graphql-ws on the HTTP server's port and path. Sockets must authenticate in
+ * connection_init (4403 otherwise); every operation on them passes the same validation,
+ * limits, authentication and error masking as over HTTP.
+ */
+export class WebSocketGateway {
+  readonly registry = new SocketRegistry();
+  private readonly wss: WebSocketServer;
+  private readonly documents: DocumentCache;
+  private readonly dispose: () => void | Promise<void>;
+  private readonly trust: ReturnType<typeof compileTrust>;
+  private readonly states = new WeakMap<object, SocketState>();
+  private sessionEvents: AsyncIterableIterator<unknown> | null = null;
+
+  constructor(
+    private readonly options: {
+      httpServer: HttpServer;
+      schema: GraphQLSchema;
+      authenticator: Authenticator;
+      contextFactory: ContextFactory;
+      pubSub: PalaverPubSub;
+      logger: Logger;
+      trustProxy: TrustProxy;
+      introspection: boolean;
+      exposeInternals: boolean;
+    },
+  ) {
+    this.trust = compileTrust(options.trustProxy);
+    this.documents = new DocumentCache(options.schema, options.introspection);
+    // Compression costs CPU and memory per socket for frames of a few bytes: off.
+    this.wss = new WebSocketServer({
+      server: options.httpServer,
+      path: '/graphql',
+      perMessageDeflate: false,
+      maxPayload: MAX_PAYLOAD_BYTES,
+    });
+    this.dispose = useServer<Record<string, unknown>, Record<PropertyKey, never>>(
+      {
+        schema: options.schema,
+        onConnect: (ctx) => this.onConnect(ctx.extra, ctx.connectionParams),
+        onSubscribe: (ctx, _id, payload) => this.onSubscribe(ctx.extra, payload),
+        onNext: (_ctx, _id, _payload, args, result) => {
+          if (!result.errors) return;
+          const requestId = (args.contextValue as { requestId?: string } | undefined)?.requestId;
+          return { ...result, errors: result.errors.map((error) => this.format(error, requestId)) };
+        },
+        onError: (_ctx, _id, _payload, errors) => errors.map((error) => this.format(error)),
+      },
+      this.wss,
+      KEEP_ALIVE_MS,
+    ).dispose;
+    this.listenForEndedSessions();
+  }
+
+  private async onConnect(extra: Extra, params: Record<string, unknown> | undefined): Promise<boolean> {
+    const raw = params?.authorization ?? params?.Authorization;
+    const authorization = typeof raw === 'string' ? raw : undefined;
+    const auth = await this.options.authenticator.authenticate(authorization ?? null);
+    if (!auth.viewer) return false; // graphql-ws closes with 4403 Forbidden
+    const ip = clientIpOf(extra.request, this.trust);
+    this.states.set(extra.socket, { authorization, ip });
+    this.registry.add(extra.socket, auth.viewer, auth.expiresAt);
+    return true;
+  }
+
+  private async onSubscribe(
+    extra: Extra,
+    payload: { query: string; operationName?: string | null; variables?: Record<string, unknown> | null },
+  ): Promise<ExecutionArgs | readonly GraphQLError[]> {
+    const prepared = this.documents.prepare(payload.query);
+    if (prepared.errors) return prepared.errors;
+    try {
+      assertWithinQueryLimits(this.options.schema, prepared.document, payload.operationName, payload.variables);
+    } catch (error) {
+      return [error as GraphQLError];
+    }
+    // The session is checked again for every operation: an ended one is refused at once even
+    // if the close frame is still on its way.
+    const state = this.states.get(extra.socket) ?? {};
+    const auth = await this.options.authenticator.authenticate(state.authorization ?? null);
+    if (!auth.viewer) {
+      forbid(extra.socket, 'Session ended');
+      return [auth.error ?? new GraphQLError('Forbidden')];
+    }
+    return {
+      schema: this.options.schema,
+      document: prepared.document,
+      operationName: payload.operationName,
+      variableValues: payload.variables,
+      contextValue: this.options.contextFactory.forSocket(extra.request, state.ip ?? 'unknown', auth),
+    };
+  }
+
+  private format(error: GraphQLError, requestId?: string) {
+    if (isUnexpectedError(error)) {
+      this.options.logger.error({ err: error.originalError ?? error, requestId }, 'unexpected error on a socket');
+    }
+    return formatError(error.toJSON(), error, { exposeInternals: this.options.exposeInternals, requestId });
+  }
+
+  private listenForEndedSessions(): void {
+    const events = this.options.pubSub.subscribe(Topic.SESSION_ENDED);
+    this.sessionEvents = events as AsyncIterableIterator<unknown>;
+    void (async () => {
+      for await (const event of events) this.registry.onSessionEnded(event);
+    })().catch((error) => this.options.logger.error({ err: error }, 'session event listener stopped'));
+  }
+
+  /** Closes every socket with 1001 (Going Away) and stops accepting new ones. */
+  async close(): Promise<void> {
+    await this.sessionEvents?.return?.();
+    this.registry.clear();
+    await this.dispose();
+  }
+
+  get connectionCount(): number {
+    return this.wss.clients.size;
+  }
+}
