@@ -84,12 +84,16 @@ export async function createApp(deps: AppDependencies): Promise<App> {
 
   const pubSubHandle = createAppPubSub(config.redisUrl);
   const pubSub = pubSubHandle.pubSub;
-  const rateLimitRedis = config.redisUrl ? new Redis(config.redisUrl, { enableOfflineQueue: false }) : undefined;
+  const rateLimitRedis = config.redisUrl
+    ? new Redis(config.redisUrl, { enableOfflineQueue: false })
+    : undefined;
   const rateLimits = new RateLimits({ ...DEFAULT_RATE_LIMITS, ...deps.rateLimits }, rateLimitRedis);
 
   const mailer =
     deps.mailer ??
-    (config.mail.server ? new SmtpMailer({ ...config.mail, server: config.mail.server }) : new LogMailer(logger));
+    (config.mail.server
+      ? new SmtpMailer({ ...config.mail, server: config.mail.server })
+      : new LogMailer(logger, !config.isProduction));
   const outbox = new MailOutbox(mailer, logger);
 
   const hasher = new PasswordHasher();
@@ -98,7 +102,13 @@ export async function createApp(deps: AppDependencies): Promise<App> {
   const authenticator = new Authenticator(accessTokens, sessions);
   const emailTokens = new EmailTokens(models);
   const payloads = new AuthPayloads(sessions, accessTokens);
-  const verification = new EmailVerificationService(models, emailTokens, outbox, rateLimits, config);
+  const verification = new EmailVerificationService(
+    models,
+    emailTokens,
+    outbox,
+    rateLimits,
+    config,
+  );
   const catalog = new LlmCatalog(config.llm);
 
   const container = new ServiceContainer()
@@ -145,6 +155,9 @@ export async function createApp(deps: AppDependencies): Promise<App> {
     schema,
     introspection,
     csrfPrevention: true,
+    // main.ts owns SIGINT/SIGTERM and stops everything in order; Apollo's own handler would
+    // race it (and re-raise the signal after stopping only itself).
+    stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
     formatError: (formatted, error) => formatError(formatted, error, { exposeInternals }),
     plugins: [

@@ -5,6 +5,7 @@
  */
 import 'reflect-metadata';
 import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { ConfigError, loadConfig, type Config } from './config/config';
 import { connectDatabase, type Database } from './db/connection';
 import { DEV_DATA_DIR, LocalDatabaseServer } from './db/local-server';
@@ -25,11 +26,17 @@ function loadConfigOrExit(): Config {
   }
 }
 
-async function openDatabase(config: Config, logger: Logger): Promise<{ database: Database; local?: LocalDatabaseServer }> {
+async function openDatabase(
+  config: Config,
+  logger: Logger,
+): Promise<{ database: Database; local?: LocalDatabaseServer }> {
   if (config.database.url) {
     return { database: await connectDatabase(config.database.url, config.database.name, logger) };
   }
-  logger.info({ dataDir: DEV_DATA_DIR }, 'MONGODB_URL is unset: starting the local database (FerretDB on SQLite)');
+  logger.info(
+    { dataDir: DEV_DATA_DIR },
+    'MONGODB_URL is unset: starting the local database (FerretDB on SQLite)',
+  );
   const local = new LocalDatabaseServer({ dataDir: DEV_DATA_DIR, restartOnCrash: true, logger });
   const url = await local.start();
   return { database: await connectDatabase(url, config.database.name, logger), local };
@@ -51,7 +58,11 @@ async function main(): Promise<void> {
   const { database, local } = await openDatabase(config, logger);
   const app: App = await createApp({ config, logger, database });
   await listen(app.httpServer, config.http.port, config.http.host);
-  logger.info(`Palaver is ready: http://${config.http.host}:${config.http.port}/graphql (HTTP, WebSocket and IDE)`);
+  const { port } = app.httpServer.address() as AddressInfo;
+  logger.info(
+    { port },
+    `Palaver is ready: http://${config.http.host}:${port}/graphql (HTTP, WebSocket and IDE)`,
+  );
 
   let shuttingDown = false;
   const shutdown = async (signal: string) => {
@@ -65,6 +76,7 @@ async function main(): Promise<void> {
     deadline.unref();
     try {
       await app.stop();
+      logger.info('server stopped; closing the database');
       await database.close();
       await local?.stop();
       logger.info('stopped');

@@ -15,7 +15,12 @@ export interface ProviderConfig {
 export interface Config {
   nodeEnv: NodeEnv;
   isProduction: boolean;
-  http: { port: number; host: string; corsOrigins: string[]; trustProxy: boolean | number | string };
+  http: {
+    port: number;
+    host: string;
+    corsOrigins: string[];
+    trustProxy: boolean | number | string;
+  };
   logLevel: NonNullable<Env['LOG_LEVEL']>;
   database: { url?: string; name: string };
   auth: {

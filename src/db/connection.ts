@@ -71,7 +71,10 @@ async function ping(connection: Connection): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   try {
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('ping timed out')), READINESS_PING_TIMEOUT_MS + 500);
+      timer = setTimeout(
+        () => reject(new Error('ping timed out')),
+        READINESS_PING_TIMEOUT_MS + 500,
+      );
     });
     await Promise.race([
       connection.db.admin().command({ ping: 1, maxTimeMS: READINESS_PING_TIMEOUT_MS }),

@@ -25,7 +25,10 @@ export function createModels(connection: Connection): Models {
   return {
     User: connection.model('User', schemas.User) as unknown as Models['User'],
     Session: connection.model('Session', schemas.Session) as unknown as Models['Session'],
-    EmailToken: connection.model('EmailToken', schemas.EmailToken) as unknown as Models['EmailToken'],
+    EmailToken: connection.model(
+      'EmailToken',
+      schemas.EmailToken,
+    ) as unknown as Models['EmailToken'],
   };
 }
 

@@ -8,7 +8,7 @@ type Constructor<T = unknown> = abstract new (...args: any[]) => T;
  * (a test that restarts the server) never share resolvers or services.
  */
 export class ServiceContainer implements ContainerType {
-  private readonly instances = new Map<Function, unknown>();
+  private readonly instances = new Map<unknown, unknown>();
 
   register<T>(type: Constructor<T>, instance: T): this {
     this.instances.set(type, instance);

@@ -1,4 +1,3 @@
-import type { NonEmptyArray } from 'type-graphql';
 import { AuthResolver } from '../modules/auth/auth.resolver';
 import { EmailVerificationResolver } from '../modules/auth/email-verification.resolver';
 import { PasswordResolver } from '../modules/auth/password.resolver';
@@ -6,8 +5,10 @@ import { SessionsResolver } from '../modules/auth/sessions.resolver';
 import { LlmProvidersResolver } from '../modules/llm/llm-providers.resolver';
 import { ProfileResolver } from '../modules/users/profile.resolver';
 
+import type { NonEmptyArray, ResolverClass } from './schema';
+
 /** Every resolver class of the schema; app.ts registers an instance of each. */
-export const resolverClasses: NonEmptyArray<Function> = [
+export const resolverClasses: NonEmptyArray<ResolverClass> = [
   AuthResolver,
   SessionsResolver,
   EmailVerificationResolver,

@@ -1,22 +1,25 @@
-import { buildSchema, type NonEmptyArray } from 'type-graphql';
+import { buildSchema } from 'type-graphql';
 import type { GraphQLSchema } from 'graphql';
 import type { PalaverPubSub } from '../pubsub/pubsub';
 import { authChecker } from './auth-checker';
 import type { GraphQLContext } from './context';
 
 /**
- * Builds the executable schema. Validation is on (TypeGraphQL 2 leaves it off by default) with
- * unknown input properties forbidden, so an input accepts only its own declared fields.
+ * Builds the executable schema. Validation is on (TypeGraphQL 2 leaves it off by default);
+ * graphql-js already refuses input fields an input type does not declare.
  */
+export type ResolverClass = abstract new (...args: any[]) => object;
+export type NonEmptyArray<T> = readonly [T, ...T[]] | [T, ...T[]];
+
 export async function buildAppSchema(
-  resolvers: NonEmptyArray<Function>,
+  resolvers: NonEmptyArray<ResolverClass>,
   pubSub: PalaverPubSub,
 ): Promise<GraphQLSchema> {
   return buildSchema({
-    resolvers,
+    resolvers: resolvers as [ResolverClass, ...ResolverClass[]],
     pubSub: pubSub as any,
     authChecker,
-    validate: { forbidUnknownValues: true, whitelist: true, forbidNonWhitelisted: true },
+    validate: { forbidUnknownValues: true },
     container: ({ context }: { context: GraphQLContext }) => context.container,
   });
 }

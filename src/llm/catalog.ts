@@ -13,7 +13,9 @@ export class LlmCatalog {
     return this.config.providers.map((provider) => ({
       ...provider,
       defaultModel:
-        provider.llm === this.config.defaultLlm ? this.config.defaultChatModel : provider.models[0]!,
+        provider.llm === this.config.defaultLlm
+          ? this.config.defaultChatModel
+          : provider.models[0]!,
     }));
   }
 

@@ -33,11 +33,15 @@ const REDACTED_PATHS = [
 ];
 
 /** JSON lines in production, readable lines in development, nothing in tests. */
-export function createLogger(config: Pick<Config, 'isProduction' | 'logLevel'>): Logger {
+export function createLogger(
+  config: Pick<Config, 'isProduction' | 'logLevel'>,
+  destination?: pino.DestinationStream,
+): Logger {
   const options = {
     level: config.logLevel,
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
   };
+  if (destination) return pino(options, destination);
   if (config.isProduction || config.logLevel === 'silent') return pino(options);
   return pino(options, pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', sync: true }));
 }

@@ -5,12 +5,18 @@ export interface Recipient {
   firstName: string;
 }
 
-const escapeHtml = (value: string) =>
-  value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const escapeHtml = (value: string) => value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-function compose(to: Recipient, subject: string, lines: string[], link?: { url: string; label: string }): MailMessage {
+function compose(
+  to: Recipient,
+  subject: string,
+  lines: string[],
+  link?: { url: string; label: string },
+): MailMessage {
   const greeting = `Hello ${to.firstName},`;
-  const text = [greeting, '', ...lines, ...(link ? ['', link.url] : []), '', '— Palaver'].join('\n');
+  const text = [greeting, '', ...lines, ...(link ? ['', link.url] : []), '', '— Palaver'].join(
+    '\n',
+  );
   const html = [
     `<p>${escapeHtml(greeting)}</p>`,
     ...lines.map((line) => `<p>${escapeHtml(line)}</p>`),
@@ -24,7 +30,9 @@ export function verificationMail(to: Recipient, url: string, validHours: number)
   return compose(
     to,
     'Confirm your email address',
-    [`Confirm your address for Palaver with the link below. It works once, for ${validHours} hours.`],
+    [
+      `Confirm your address for Palaver with the link below. It works once, for ${validHours} hours.`,
+    ],
     { url, label: 'Confirm my address' },
   );
 }

@@ -40,10 +40,16 @@ export class RateLimits {
 
   constructor(rules: RateLimitRules, redis?: Redis) {
     for (const [name, rule] of Object.entries(rules) as Array<[RateLimitName, RateLimitRule]>) {
-      const options = { keyPrefix: `palaver:${name}`, points: rule.points, duration: rule.durationSeconds };
+      const options = {
+        keyPrefix: `palaver:${name}`,
+        points: rule.points,
+        duration: rule.durationSeconds,
+      };
       this.limiters.set(
         name,
-        redis ? new RateLimiterRedis({ ...options, storeClient: redis }) : new RateLimiterMemory(options),
+        redis
+          ? new RateLimiterRedis({ ...options, storeClient: redis })
+          : new RateLimiterMemory(options),
       );
     }
   }

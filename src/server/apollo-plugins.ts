@@ -12,7 +12,12 @@ export function queryLimitsPlugin(): ApolloServerPlugin<GraphQLContext> {
       return {
         async didResolveOperation({ request, document, schema }) {
           try {
-            assertWithinQueryLimits(schema as GraphQLSchema, document, request.operationName, request.variables);
+            assertWithinQueryLimits(
+              schema as GraphQLSchema,
+              document,
+              request.operationName,
+              request.variables,
+            );
           } catch (error) {
             // A refused document is the client's fault: 400, as for a validation failure.
             (error as { extensions: Record<string, unknown> }).extensions.http = { status: 400 };
@@ -35,7 +40,10 @@ export function errorLoggingPlugin(): ApolloServerPlugin<GraphQLContext> {
         async didEncounterErrors({ errors, contextValue }) {
           for (const error of errors) {
             if (isUnexpectedError(error)) {
-              contextValue.logger.error({ err: error.originalError ?? error, path: error.path }, 'unexpected error');
+              contextValue.logger.error(
+                { err: error.originalError ?? error, path: error.path },
+                'unexpected error',
+              );
             }
           }
         },

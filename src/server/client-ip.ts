@@ -15,6 +15,9 @@ export function compileTrust(trust: TrustProxy): (address: string, hop: number) 
   return proxyAddr.compile(trust.split(',').map((part) => part.trim()));
 }
 
-export function clientIpOf(request: IncomingMessage, trust: ReturnType<typeof compileTrust>): string {
+export function clientIpOf(
+  request: IncomingMessage,
+  trust: ReturnType<typeof compileTrust>,
+): string {
   return proxyAddr(request as Parameters<typeof proxyAddr>[0], trust);
 }

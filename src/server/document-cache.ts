@@ -15,8 +15,7 @@ const MAX_CACHED_DOCUMENTS = 1_000;
 const MAX_DOCUMENT_LENGTH = 100_000;
 
 export type PreparedDocument =
-  | { document: DocumentNode; errors: null }
-  | { document: null; errors: readonly GraphQLError[] };
+  { document: DocumentNode; errors: null } | { document: null; errors: readonly GraphQLError[] };
 
 /**
  * Parsed and validated documents by their text, for graphql-ws (Apollo caches its own). A
@@ -31,7 +30,9 @@ export class DocumentCache {
     private readonly schema: GraphQLSchema,
     introspection: boolean,
   ) {
-    this.rules = introspection ? specifiedRules : [...specifiedRules, NoSchemaIntrospectionCustomRule];
+    this.rules = introspection
+      ? specifiedRules
+      : [...specifiedRules, NoSchemaIntrospectionCustomRule];
   }
 
   prepare(query: string): PreparedDocument {
@@ -54,14 +55,19 @@ export class DocumentCache {
     if (query.length > MAX_DOCUMENT_LENGTH) {
       return {
         document: null,
-        errors: [withCode(new GraphQLError('The document is too large.'), ErrorCode.QUERY_TOO_COMPLEX)],
+        errors: [
+          withCode(new GraphQLError('The document is too large.'), ErrorCode.QUERY_TOO_COMPLEX),
+        ],
       };
     }
     let document: DocumentNode;
     try {
       document = parse(query);
     } catch (error) {
-      return { document: null, errors: [withCode(error as GraphQLError, ErrorCode.GRAPHQL_PARSE_FAILED)] };
+      return {
+        document: null,
+        errors: [withCode(error as GraphQLError, ErrorCode.GRAPHQL_PARSE_FAILED)],
+      };
     }
     const errors = validate(this.schema, document, this.rules);
     if (errors.length > 0) {

@@ -13,7 +13,11 @@ const MAX_BODY_BYTES = '1mb';
 
 /** A browser opening /graphql (no operation in the URL, HTML accepted) gets the IDE. */
 function wantsIde(req: Request): boolean {
-  return req.method === 'GET' && req.query.query === undefined && (req.accepts(['json', 'html']) === 'html');
+  return (
+    req.method === 'GET' &&
+    req.query.query === undefined &&
+    req.accepts(['json', 'html']) === 'html'
+  );
 }
 
 export function createHttpApp(options: {
@@ -32,7 +36,9 @@ export function createHttpApp(options: {
   });
   app.get('/readyz', async (_req, res) => {
     const ready = await database.isReady();
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unavailable', database: ready ? 'up' : 'down' });
+    res
+      .status(ready ? 200 : 503)
+      .json({ status: ready ? 'ready' : 'unavailable', database: ready ? 'up' : 'down' });
   });
 
   app.use(IDE_ASSET_PREFIX, ideAssetsRouter());
@@ -49,7 +55,11 @@ export function createHttpApp(options: {
       context: async ({ req, res }) => {
         const requestId = contextFactory.requestIdOf(req);
         res.setHeader('x-request-id', requestId);
-        return contextFactory.forHttp(req, req.ip ?? req.socket.remoteAddress ?? 'unknown', requestId);
+        return contextFactory.forHttp(
+          req,
+          req.ip ?? req.socket.remoteAddress ?? 'unknown',
+          requestId,
+        );
       },
     }),
   );

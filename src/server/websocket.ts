@@ -76,7 +76,10 @@ export class WebSocketGateway {
     this.listenForEndedSessions();
   }
 
-  private async onConnect(extra: Extra, params: Record<string, unknown> | undefined): Promise<boolean> {
+  private async onConnect(
+    extra: Extra,
+    params: Record<string, unknown> | undefined,
+  ): Promise<boolean> {
     const raw = params?.authorization ?? params?.Authorization;
     const authorization = typeof raw === 'string' ? raw : undefined;
     const auth = await this.options.authenticator.authenticate(authorization ?? null);
@@ -89,12 +92,21 @@ export class WebSocketGateway {
 
   private async onSubscribe(
     extra: Extra,
-    payload: { query: string; operationName?: string | null; variables?: Record<string, unknown> | null },
+    payload: {
+      query: string;
+      operationName?: string | null;
+      variables?: Record<string, unknown> | null;
+    },
   ): Promise<ExecutionArgs | readonly GraphQLError[]> {
     const prepared = this.documents.prepare(payload.query);
     if (prepared.errors) return prepared.errors;
     try {
-      assertWithinQueryLimits(this.options.schema, prepared.document, payload.operationName, payload.variables);
+      assertWithinQueryLimits(
+        this.options.schema,
+        prepared.document,
+        payload.operationName,
+        payload.variables,
+      );
     } catch (error) {
       return [error as GraphQLError];
     }
@@ -111,15 +123,25 @@ export class WebSocketGateway {
       document: prepared.document,
       operationName: payload.operationName,
       variableValues: payload.variables,
-      contextValue: this.options.contextFactory.forSocket(extra.request, state.ip ?? 'unknown', auth),
+      contextValue: this.options.contextFactory.forSocket(
+        extra.request,
+        state.ip ?? 'unknown',
+        auth,
+      ),
     };
   }
 
   private format(error: GraphQLError, requestId?: string) {
     if (isUnexpectedError(error)) {
-      this.options.logger.error({ err: error.originalError ?? error, requestId }, 'unexpected error on a socket');
+      this.options.logger.error(
+        { err: error.originalError ?? error, requestId },
+        'unexpected error on a socket',
+      );
     }
-    return formatError(error.toJSON(), error, { exposeInternals: this.options.exposeInternals, requestId });
+    return formatError(error.toJSON(), error, {
+      exposeInternals: this.options.exposeInternals,
+      requestId,
+    });
   }
 
   private listenForEndedSessions(): void {
@@ -127,7 +149,9 @@ export class WebSocketGateway {
     this.sessionEvents = events as AsyncIterableIterator<unknown>;
     void (async () => {
       for await (const event of events) this.registry.onSessionEnded(event);
-    })().catch((error) => this.options.logger.error({ err: error }, 'session event listener stopped'));
+    })().catch((error) =>
+      this.options.logger.error({ err: error }, 'session event listener stopped'),
+    );
   }
 
   /** Closes every socket with 1001 (Going Away) and stops accepting new ones. */

@@ -27,14 +27,18 @@ export class AccessTokens {
   issue(userId: string, sessionId: string): { token: string; expiresAt: Date } {
     const nowSeconds = Math.floor(Date.now() / 1000);
     const exp = nowSeconds + this.config.accessTokenTtlSeconds;
-    const token = jwt.sign({ sid: sessionId, typ: ACCESS_TOKEN_TYPE, iat: nowSeconds, exp }, this.key, {
-      algorithm: this.config.algorithm,
-      subject: userId,
-      issuer: this.config.issuer,
-      audience: this.config.audience,
-      // A unique id keeps two tokens issued in the same second distinct.
-      jwtid: randomUUID(),
-    });
+    const token = jwt.sign(
+      { sid: sessionId, typ: ACCESS_TOKEN_TYPE, iat: nowSeconds, exp },
+      this.key,
+      {
+        algorithm: this.config.algorithm,
+        subject: userId,
+        issuer: this.config.issuer,
+        audience: this.config.audience,
+        // A unique id keeps two tokens issued in the same second distinct.
+        jwtid: randomUUID(),
+      },
+    );
     return { token, expiresAt: new Date(exp * 1000) };
   }
 
@@ -48,7 +52,8 @@ export class AccessTokens {
       });
       if (typeof payload !== 'object' || payload === null) return null;
       const { sub, sid, typ, exp } = payload as jwt.JwtPayload & { sid?: unknown; typ?: unknown };
-      if (typ !== ACCESS_TOKEN_TYPE || typeof sub !== 'string' || typeof sid !== 'string') return null;
+      if (typ !== ACCESS_TOKEN_TYPE || typeof sub !== 'string' || typeof sid !== 'string')
+        return null;
       if (typeof exp !== 'number') return null;
       return { userId: sub, sessionId: sid, expiresAt: new Date(exp * 1000) };
     } catch (error) {

@@ -9,7 +9,8 @@ export class AuthPayload {
   accessToken!: string;
 
   @Field(() => String, {
-    description: 'Single-use token for refreshSession; store it securely. Reusing one ends the session.',
+    description:
+      'Single-use token for refreshSession; store it securely. Reusing one ends the session.',
   })
   refreshToken!: string;
 

@@ -31,7 +31,9 @@ export class RegisterInput {
   @IsEmailAddress()
   email!: string;
 
-  @Field(() => String, { description: `${MIN_PASSWORD_LENGTH}–${MAX_PASSWORD_LENGTH} characters, not a common one.` })
+  @Field(() => String, {
+    description: `${MIN_PASSWORD_LENGTH}–${MAX_PASSWORD_LENGTH} characters, not a common one.`,
+  })
   @NewPassword()
   password!: string;
 
@@ -68,7 +70,9 @@ export class ChangePasswordInput {
   @IsNotEmpty({ message: 'Enter your current password.' })
   currentPassword!: string;
 
-  @Field(() => String, { description: `${MIN_PASSWORD_LENGTH}–${MAX_PASSWORD_LENGTH} characters, not a common one.` })
+  @Field(() => String, {
+    description: `${MIN_PASSWORD_LENGTH}–${MAX_PASSWORD_LENGTH} characters, not a common one.`,
+  })
   @NewPassword()
   newPassword!: string;
 
@@ -84,7 +88,9 @@ export class ResetPasswordInput {
   @IsNotEmpty()
   token!: string;
 
-  @Field(() => String, { description: `${MIN_PASSWORD_LENGTH}–${MAX_PASSWORD_LENGTH} characters, not a common one.` })
+  @Field(() => String, {
+    description: `${MIN_PASSWORD_LENGTH}–${MAX_PASSWORD_LENGTH} characters, not a common one.`,
+  })
   @NewPassword()
   newPassword!: string;
 

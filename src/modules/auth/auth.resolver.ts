@@ -18,7 +18,8 @@ export class AuthResolver {
   ) {}
 
   @Mutation(() => AuthPayload, {
-    description: 'Creates an account, signs it in, and mails a verification link. CONFLICT when the address is taken.',
+    description:
+      'Creates an account, signs it in, and mails a verification link. CONFLICT when the address is taken.',
   })
   register(
     @Arg('input', () => RegisterInput) input: RegisterInput,
@@ -28,7 +29,8 @@ export class AuthResolver {
   }
 
   @Mutation(() => AuthPayload, {
-    description: 'Signs in on a new session. INVALID_CREDENTIALS for an unknown address or a wrong password alike.',
+    description:
+      'Signs in on a new session. INVALID_CREDENTIALS for an unknown address or a wrong password alike.',
   })
   login(
     @Arg('input', () => LoginInput) input: LoginInput,
@@ -38,7 +40,8 @@ export class AuthResolver {
   }
 
   @Mutation(() => AuthPayload, {
-    description: 'Swaps a refresh token for a new pair. Each refresh token works once; reusing one ends its session.',
+    description:
+      'Swaps a refresh token for a new pair. Each refresh token works once; reusing one ends its session.',
   })
   refreshSession(
     @Arg('refreshToken', () => String) refreshToken: string,
@@ -55,7 +58,9 @@ export class AuthResolver {
   }
 
   @Authorized()
-  @Mutation(() => Boolean, { description: "Ends every one of the caller's sessions, this one too." })
+  @Mutation(() => Boolean, {
+    description: "Ends every one of the caller's sessions, this one too.",
+  })
   async logoutAllSessions(@Ctx() context: GraphQLContext): Promise<boolean> {
     await this.sessions.endAll(viewerOf(context).userId);
     return true;

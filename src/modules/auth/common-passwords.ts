@@ -10,7 +10,9 @@ let commonPasswords: Set<string> | null = null;
 
 export function isCommonPassword(password: string): boolean {
   commonPasswords ??= new Set(
-    (dictionary['passwords-common'] as string[]).slice(0, TOP_COMMON_PASSWORDS).map((p) => p.toLowerCase()),
+    (dictionary['passwords-common'] as string[])
+      .slice(0, TOP_COMMON_PASSWORDS)
+      .map((p) => p.toLowerCase()),
   );
   return commonPasswords.has(password.toLowerCase());
 }

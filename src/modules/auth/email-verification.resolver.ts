@@ -9,14 +9,16 @@ export class EmailVerificationResolver {
   constructor(private readonly verification: EmailVerificationService) {}
 
   @Mutation(() => User, {
-    description: 'Confirms the address with the token from the verification link. INVALID_TOKEN when it is unknown, used or expired.',
+    description:
+      'Confirms the address with the token from the verification link. INVALID_TOKEN when it is unknown, used or expired.',
   })
   async verifyEmail(@Arg('token', () => String) token: string): Promise<User> {
     return toUser(await this.verification.verify(token));
   }
 
   @Mutation(() => Boolean, {
-    description: 'Mails a new verification link if the address has an unverified account. Always true: the answer does not reveal accounts.',
+    description:
+      'Mails a new verification link if the address has an unverified account. Always true: the answer does not reveal accounts.',
   })
   resendVerificationEmail(
     @Arg('email', () => String) email: string,

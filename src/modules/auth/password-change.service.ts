@@ -35,7 +35,9 @@ export class PasswordChangeService {
       throw new InvalidCredentialsError();
     }
     if (input.newPassword === input.currentPassword) {
-      throw new BadUserInputError({ newPassword: 'Choose a password different from the current one.' });
+      throw new BadUserInputError({
+        newPassword: 'Choose a password different from the current one.',
+      });
     }
     const passwordHash = await this.hasher.hash(input.newPassword);
     await this.models.User.updateOne({ _id: viewer.userId }, { $set: { passwordHash } });

@@ -32,10 +32,17 @@ export class PasswordResetService {
     const address = parseEmailArgument(email);
     await assertMailAllowed(this.rateLimits, address, meta);
     this.outbox.enqueue(async () => {
-      const user = await this.models.User.findOne({ email: address }, { email: 1, firstName: 1 }).lean();
+      const user = await this.models.User.findOne(
+        { email: address },
+        { email: 1, firstName: 1 },
+      ).lean();
       if (!user) return null;
       const ttl = this.config.auth.passwordResetTokenTtlSeconds;
-      const token = await this.tokens.issue(String(user._id), EmailTokenPurpose.RESET_PASSWORD, ttl);
+      const token = await this.tokens.issue(
+        String(user._id),
+        EmailTokenPurpose.RESET_PASSWORD,
+        ttl,
+      );
       const url = `${this.config.appUrl}/reset-password?token=${token}`;
       return passwordResetMail(user, url, Math.round(ttl / 60));
     });

@@ -13,7 +13,8 @@ export class PasswordResolver {
   ) {}
 
   @Mutation(() => Boolean, {
-    description: 'Mails a password-reset link if the address has an account. Always true: the answer does not reveal accounts.',
+    description:
+      'Mails a password-reset link if the address has an account. Always true: the answer does not reveal accounts.',
   })
   forgotPassword(
     @Arg('email', () => String) email: string,
@@ -25,7 +26,9 @@ export class PasswordResolver {
   @Mutation(() => Boolean, {
     description: 'Sets a new password with the token from a reset link, and ends every session.',
   })
-  resetPassword(@Arg('input', () => ResetPasswordInput) input: ResetPasswordInput): Promise<boolean> {
+  resetPassword(
+    @Arg('input', () => ResetPasswordInput) input: ResetPasswordInput,
+  ): Promise<boolean> {
     return this.reset.reset(input);
   }
 

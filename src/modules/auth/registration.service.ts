@@ -39,7 +39,8 @@ export class RegistrationService {
       });
     } catch (error) {
       // The unique index settles two registrations of one address racing each other.
-      if (error instanceof mongo.MongoServerError && error.code === DUPLICATE_KEY) throw emailTaken();
+      if (error instanceof mongo.MongoServerError && error.code === DUPLICATE_KEY)
+        throw emailTaken();
       throw error;
     }
     const record = user.toObject();

@@ -71,13 +71,20 @@ export class SessionService {
       {
         $set: { refreshTokenHash: hashOpaqueToken(next), lastUsedAt: now, ip: meta.ip },
         $push: {
-          previousRefreshTokenHashes: { $each: [presentedHash], $slice: -REMEMBERED_REFRESH_HASHES },
+          previousRefreshTokenHashes: {
+            $each: [presentedHash],
+            $slice: -REMEMBERED_REFRESH_HASHES,
+          },
         },
       },
       { projection: { userId: 1 }, new: true },
     ).lean();
     if (rotated) {
-      return { kind: 'rotated', userId: String(rotated.userId), session: { sessionId, refreshToken: next } };
+      return {
+        kind: 'rotated',
+        userId: String(rotated.userId),
+        session: { sessionId, refreshToken: next },
+      };
     }
 
     // Not the current token: if it is a superseded one of this session, somebody replays it.

@@ -33,7 +33,8 @@ export class SessionsResolver {
     @Arg('id', () => ID) id: string,
     @Ctx() context: GraphQLContext,
   ): Promise<boolean> {
-    if (!(await this.sessionService.end(viewerOf(context).userId, id))) throw new NotFoundError('Session');
+    if (!(await this.sessionService.end(viewerOf(context).userId, id)))
+      throw new NotFoundError('Session');
     return true;
   }
 }

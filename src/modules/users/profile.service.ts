@@ -42,7 +42,10 @@ export class ProfileService {
     if (Object.keys($set).length === 0 && Object.keys($unset).length === 0) return this.get(userId);
     const updated = await this.models.User.findOneAndUpdate(
       { _id: userId },
-      { ...(Object.keys($set).length ? { $set } : {}), ...(Object.keys($unset).length ? { $unset } : {}) },
+      {
+        ...(Object.keys($set).length ? { $set } : {}),
+        ...(Object.keys($unset).length ? { $unset } : {}),
+      },
       { new: true, projection: { passwordHash: 0 } },
     ).lean();
     if (!updated) throw new NotFoundError('User');

@@ -1,0 +1,180 @@
+import { readFile } from 'node:fs/promises';
+import { renderCurrentSchema, SCHEMA_FILE } from '../src/graphql/emit-schema';
+import { LlmProvidersDocument, MeDocument } from './gql/graphql';
+import { registerUser } from './helpers/accounts';
+import { errorCode } from './helpers/http-client';
+import { TestApp } from './helpers/test-app';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function pollStatus(url: string, want: number, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 0;
+  while (Date.now() < deadline) {
+    last = await fetch(url).then(
+      (r) => r.status,
+      () => 0,
+    );
+    if (last === want) return last;
+    await sleep(250);
+  }
+  return last;
+}
+
+describe('foundation: one server for HTTP, WebSocket and the IDE', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await TestApp.start();
+  });
+  afterAll(async () => {
+    await app.stop();
+  });
+
+  it('should answer /healthz with {"status":"ok"} and /readyz with 200', async () => {
+    const health = await fetch(`${app.baseUrl}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: 'ok' });
+    expect((await fetch(`${app.baseUrl}/readyz`)).status).toBe(200);
+  });
+
+  it('should answer llmProviders over HTTP from configuration', async () => {
+    const data = await app.http().data(LlmProvidersDocument);
+    expect(data.llmProviders).toEqual([
+      { llm: 'OPEN_AI', models: ['gpt-test', 'gpt-test-mini'], defaultModel: 'gpt-test' },
+      { llm: 'ECHO', models: ['echo-1'], defaultModel: 'echo-1' },
+    ]);
+  });
+
+  it('should answer llmProviders over graphql-ws on the same port and path', async () => {
+    const user = await registerUser(app);
+    const socket = app.socket(user.auth.accessToken);
+    try {
+      const result = await socket.execute(LlmProvidersDocument);
+      expect(result.errors).toBeUndefined();
+      expect(result.data?.llmProviders.map((p) => p.llm)).toEqual(['OPEN_AI', 'ECHO']);
+    } finally {
+      await socket.dispose();
+    }
+  });
+
+  it('should show a GraphQL IDE to a browser that loads nothing from outside this server', async () => {
+    const page = await fetch(app.url, { headers: { accept: 'text/html' } });
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain('GraphQL IDE');
+    const sources = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
+    expect(sources.length).toBeGreaterThanOrEqual(5);
+    for (const source of sources) {
+      expect(source.startsWith('/')).toBe(true);
+      const asset = await fetch(`${app.baseUrl}${source}`);
+      expect(asset.status).toBe(200);
+      const body = await asset.text();
+      // No script or style fetches a remote host at load time.
+      expect(body).not.toMatch(/(?:import|@import|fetch)\s*\(?\s*["']https?:\/\//);
+    }
+  });
+
+  it('should refuse a GET query without a CSRF-safe header, as Apollo does', async () => {
+    const url = `${app.url}?query=${encodeURIComponent('{ llmProviders { llm } }')}`;
+    expect((await fetch(url)).status).toBe(400);
+    const allowed = await fetch(url, { headers: { 'apollo-require-preflight': 'true' } });
+    expect(allowed.status).toBe(200);
+  });
+
+  it('should mask an unexpected error to INTERNAL_SERVER_ERROR with a request id and no internals', async () => {
+    const user = await registerUser(app);
+    const spy = jest.spyOn(app.app.models.User, 'findById').mockImplementation(() => {
+      throw new Error('secret internal detail: connection string mongodb://admin:pw@db');
+    });
+    try {
+      const result = await app.http().request(MeDocument, {}, { token: user.auth.accessToken });
+      expect(errorCode(result)).toBe('INTERNAL_SERVER_ERROR');
+      expect(JSON.stringify(result.errors)).not.toContain('secret');
+      expect(result.errors?.[0]?.extensions?.stacktrace).toBeUndefined();
+      expect(result.errors?.[0]?.extensions?.requestId).toBe(result.headers.get('x-request-id'));
+
+      const socket = app.socket(user.auth.accessToken);
+      const overSocket = await socket.execute(MeDocument);
+      await socket.dispose();
+      expect(overSocket.errors?.[0]?.extensions?.code).toBe('INTERNAL_SERVER_ERROR');
+      expect(JSON.stringify(overSocket.errors)).not.toContain('secret');
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('should refuse a query deeper than the limit with QUERY_TOO_COMPLEX on HTTP and WebSocket', async () => {
+    const deep =
+      '{ __schema { types { fields { type { ofType { ofType { ofType { ofType { ofType { ofType { ofType { name } } } } } } } } } } } }';
+    const result = await app.http().raw(deep);
+    expect(errorCode(result)).toBe('QUERY_TOO_COMPLEX');
+
+    const user = await registerUser(app);
+    const socket = app.socket(user.auth.accessToken);
+    const iterator = socket.client.iterate({ query: deep });
+    const overSocket = await iterator.next().then(
+      () => null,
+      (errors: Array<{ extensions?: { code?: string } }>) => errors,
+    );
+    await socket.dispose();
+    expect(overSocket?.[0]?.extensions?.code).toBe('QUERY_TOO_COMPLEX');
+  });
+
+  it('should refuse a document with more aliases than the limit', async () => {
+    const aliases = Array.from({ length: 60 }, (_, i) => `a${i}: llmProviders { llm }`).join(' ');
+    const result = await app.http().raw(`{ ${aliases} }`);
+    expect(errorCode(result)).toBe('QUERY_TOO_COMPLEX');
+  });
+
+  it('should carry BAD_USER_INPUT with a message per field', async () => {
+    const result = await app
+      .http()
+      .raw(
+        'mutation { register(input: {email: "nope", password: "short", confirmPassword: "other", firstName: "A", lastName: "B"}) { accessToken } }',
+      );
+    expect(errorCode(result)).toBe('BAD_USER_INPUT');
+    expect(result.errors?.[0]?.extensions?.fields).toEqual({
+      email: 'Enter a valid email address.',
+      password: expect.stringContaining('8 to 128'),
+      confirmPassword: 'The passwords do not match.',
+    });
+  });
+
+  it('should keep schema/schema.graphql equal to the schema the resolvers build', async () => {
+    const committed = await readFile(SCHEMA_FILE, 'utf8');
+    const current = await renderCurrentSchema();
+    if (committed !== current) {
+      throw new Error('schema/schema.graphql is stale: run npm run schema:emit');
+    }
+  });
+});
+
+describe('readiness follows the database', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await TestApp.start();
+  });
+  afterAll(async () => {
+    await app.stop();
+  });
+
+  const itWithLocalDb = process.env.MONGODB_URL ? it.skip : it;
+  if (process.env.MONGODB_URL) {
+    console.log(
+      'skipping the database stop/start test: it needs the local database, and MONGODB_URL is set',
+    );
+  }
+
+  itWithLocalDb(
+    'should answer /readyz 503 while the database is down and 200 once it is back',
+    async () => {
+      const server = app.db.server!;
+      await server.stop();
+      expect(await pollStatus(`${app.baseUrl}/readyz`, 503, 8_000)).toBe(503);
+      expect((await fetch(`${app.baseUrl}/healthz`)).status).toBe(200);
+      await server.start();
+      expect(await pollStatus(`${app.baseUrl}/readyz`, 200, 15_000)).toBe(200);
+    },
+    40_000,
+  );
+});

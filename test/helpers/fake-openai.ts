@@ -1,0 +1,171 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** How the fake answers one chat-completion request. */
+export interface FakeReply {
+  /** Text pieces streamed one chunk each. */
+  chunks?: string[];
+  /** Pause before each chunk. */
+  delayMs?: number;
+  /** Destroy the connection after this many chunks (a provider dropping mid-stream). */
+  dropAfterChunks?: number;
+  /** Answer with this HTTP status and an OpenAI-shaped error body instead of a stream. */
+  status?: number;
+  /** Accept the request and never answer (a provider that hangs). */
+  hang?: boolean;
+  /** Reported in a final usage chunk when the client asked for it (stream_options.include_usage). */
+  usage?: { prompt_tokens: number; completion_tokens: number };
+}
+
+export interface RecordedRequest {
+  path: string;
+  headers: IncomingMessage['headers'];
+  body: {
+    model: string;
+    stream?: boolean;
+    messages: Array<{ role: string; content: string }>;
+    stream_options?: { include_usage?: boolean };
+    [key: string]: unknown;
+  };
+  receivedAt: number;
+  /** When the client closed or the response ended. */
+  closedAt?: number;
+  closedEarly?: boolean;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A local HTTP server that speaks OpenAI's chat-completions protocol (SSE chunks and
+ * `data: [DONE]`, or one JSON body when `stream` is false), so the real openai SDK runs
+ * against it, faults included. Replies come from a queue, then from `defaultReply`.
+ */
+export class FakeOpenAi {
+  readonly requests: RecordedRequest[] = [];
+  private readonly queue: FakeReply[] = [];
+  defaultReply: FakeReply = {
+    chunks: ['Hello', ' from', ' the', ' fake', ' model.'],
+    usage: { prompt_tokens: 12, completion_tokens: 5 },
+  };
+  /** Non-streaming calls (title suggestions) answer with this text. */
+  completionText = 'A Fine Title';
+  private readonly open = new Set<ServerResponse>();
+
+  private constructor(private readonly server: Server) {}
+
+  static async start(): Promise<FakeOpenAi> {
+    const ref: { fake?: FakeOpenAi } = {};
+    const server = createServer((req, res) => void ref.fake!.handle(req, res));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    ref.fake = new FakeOpenAi(server);
+    return ref.fake;
+  }
+
+  get baseUrl(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/v1`;
+  }
+
+  /** Queues replies for the next streaming requests, in order. */
+  enqueue(...replies: FakeReply[]): void {
+    this.queue.push(...replies);
+  }
+
+  streamingRequests(): RecordedRequest[] {
+    return this.requests.filter((request) => request.body.stream);
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const record: RecordedRequest = {
+      path: req.url ?? '',
+      headers: req.headers,
+      body: JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}'),
+      receivedAt: Date.now(),
+    };
+    this.requests.push(record);
+    this.open.add(res);
+    res.on('close', () => {
+      this.open.delete(res);
+      record.closedAt = Date.now();
+      record.closedEarly = !res.writableEnded;
+    });
+
+    if (!record.body.stream) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          id: 'chatcmpl-fake',
+          object: 'chat.completion',
+          created: Math.floor(Date.now() / 1000),
+          model: record.body.model,
+          choices: [
+            {
+              index: 0,
+              message: { role: 'assistant', content: this.completionText },
+              finish_reason: 'stop',
+            },
+          ],
+          usage: { prompt_tokens: 5, completion_tokens: 3, total_tokens: 8 },
+        }),
+      );
+      return;
+    }
+
+    const reply = this.queue.shift() ?? this.defaultReply;
+    if (reply.hang) return;
+    if (reply.status) {
+      res.writeHead(reply.status, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          error: { message: `fake upstream error ${reply.status}`, type: 'server_error' },
+        }),
+      );
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    const send = (payload: unknown) => res.write(`data: ${JSON.stringify(payload)}\n\n`);
+    const base = {
+      id: 'chatcmpl-fake',
+      object: 'chat.completion.chunk',
+      created: Math.floor(Date.now() / 1000),
+      model: record.body.model,
+    };
+    send({
+      ...base,
+      choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }],
+    });
+    const pieces = reply.chunks ?? [];
+    for (let i = 0; i < pieces.length; i += 1) {
+      if (reply.dropAfterChunks !== undefined && i >= reply.dropAfterChunks) {
+        res.destroy();
+        return;
+      }
+      if (reply.delayMs) await sleep(reply.delayMs);
+      if (res.destroyed) return;
+      send({
+        ...base,
+        choices: [{ index: 0, delta: { content: pieces[i] }, finish_reason: null }],
+      });
+    }
+    send({ ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] });
+    if (reply.usage && record.body.stream_options?.include_usage) {
+      const { prompt_tokens, completion_tokens } = reply.usage;
+      send({
+        ...base,
+        choices: [],
+        usage: {
+          prompt_tokens,
+          completion_tokens,
+          total_tokens: prompt_tokens + completion_tokens,
+        },
+      });
+    }
+    res.end('data: [DONE]\n\n');
+  }
+
+  async stop(): Promise<void> {
+    for (const res of this.open) res.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}

@@ -1,0 +1,21 @@
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { ensureLocalDatabaseBinary } from '../../src/db/local-server';
+
+/**
+ * Before the workers start: build the local FerretDB once (unless a server is given), and
+ * compile the server, because process tests run the real `node dist/main.js`.
+ */
+export default async function globalSetup(): Promise<void> {
+  const root = path.resolve(__dirname, '..', '..');
+  execFileSync(
+    process.execPath,
+    [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
+    {
+      cwd: root,
+      stdio: 'inherit',
+    },
+  );
+  if (process.env.MONGODB_URL) return;
+  await ensureLocalDatabaseBinary();
+}

@@ -1,0 +1,111 @@
+import type { AddressInfo } from 'node:net';
+import { createApp, type App } from '../../src/app';
+import { loadConfig, type Config } from '../../src/config/config';
+import type { Database } from '../../src/db/connection';
+import { createLogger } from '../../src/log/logger';
+import type { RateLimitRules } from '../../src/rate-limit/rate-limits';
+import { FakeOpenAi } from './fake-openai';
+import { GraphQLHttpClient } from './http-client';
+import { SmtpCapture } from './smtp-capture';
+import { TestDatabase } from './database';
+import { TestSocket } from './ws-client';
+
+/** Generous limits for tests that are not about limits (they register many users from 127.0.0.1). */
+const RELAXED = { points: 10_000, durationSeconds: 60 };
+export const RELAXED_RATE_LIMITS: RateLimitRules = {
+  loginFailuresPerEmail: RELAXED,
+  loginFailuresPerIp: RELAXED,
+  mailPerAddressPerMinute: RELAXED,
+  mailPerAddressPerHour: RELAXED,
+  mailPerIp: RELAXED,
+  registrationsPerIp: RELAXED,
+  messagesPerUserPerMinute: RELAXED,
+};
+
+export const APP_URL = 'http://app.test';
+
+export interface TestAppOptions {
+  /** Extra environment for loadConfig, as an operator would set it. */
+  env?: Record<string, string>;
+  /** Limits to enforce; everything else is relaxed. */
+  rateLimits?: Partial<RateLimitRules>;
+  /** Reuse a database (a restart test); otherwise the app gets its own. */
+  database?: TestDatabase;
+}
+
+/**
+ * One running Palaver on port 0 with its own database, SMTP capture and fake OpenAI upstream,
+ * configured through loadConfig like the real process. `stop()` disposes all of it.
+ */
+export class TestApp {
+  private constructor(
+    readonly app: App,
+    readonly config: Config,
+    readonly db: TestDatabase,
+    private readonly ownsDb: boolean,
+    readonly connection: Database,
+    readonly mail: SmtpCapture,
+    readonly openai: FakeOpenAi,
+    readonly port: number,
+  ) {}
+
+  static async start(options: TestAppOptions = {}): Promise<TestApp> {
+    const db = options.database ?? (await TestDatabase.start());
+    const [mail, openai] = await Promise.all([SmtpCapture.start(), FakeOpenAi.start()]);
+    const config = loadConfig({
+      NODE_ENV: 'test',
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+      SECRET_KEY: 'test-secret-key-that-is-long-enough-0123456789',
+      MAIL_SERVER: '127.0.0.1',
+      MAIL_PORT: String(mail.port),
+      APP_URL,
+      OPENAI_API_KEY: 'sk-test',
+      OPENAI_BASE_URL: openai.baseUrl,
+      OPENAI_MODELS: 'gpt-test,gpt-test-mini',
+      ...options.env,
+    });
+    const logger = createLogger(config);
+    const connection = await db.connect();
+    const app = await createApp({
+      config,
+      logger,
+      database: connection,
+      rateLimits: { ...RELAXED_RATE_LIMITS, ...options.rateLimits },
+    });
+    await new Promise<void>((resolve) => app.httpServer.listen(0, '127.0.0.1', resolve));
+    const port = (app.httpServer.address() as AddressInfo).port;
+    return new TestApp(app, config, db, !options.database, connection, mail, openai, port);
+  }
+
+  get baseUrl(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get url(): string {
+    return `${this.baseUrl}/graphql`;
+  }
+
+  get wsUrl(): string {
+    return `ws://127.0.0.1:${this.port}/graphql`;
+  }
+
+  http(): GraphQLHttpClient {
+    return new GraphQLHttpClient(this.url);
+  }
+
+  socket(token?: string): TestSocket {
+    return token ? TestSocket.withToken(this.wsUrl, token) : new TestSocket(this.wsUrl);
+  }
+
+  /** Stops the app only (the database stays, for restart tests). */
+  async stopApp(): Promise<void> {
+    await this.app.stop();
+    await this.connection.close().catch(() => undefined);
+  }
+
+  async stop(): Promise<void> {
+    await this.stopApp();
+    await Promise.all([this.mail.stop(), this.openai.stop()]);
+    if (this.ownsDb) await this.db.stop();
+  }
+}
