@@ -31,6 +31,15 @@ export function formatError(
     };
   }
 
+  if (isVariableCoercionError(error)) {
+    const { message, fields } = describeVariableError(formatted.message);
+    return {
+      message,
+      locations: formatted.locations,
+      extensions: { code: ErrorCode.BAD_USER_INPUT, fields },
+    };
+  }
+
   if (!isUnexpectedError(error, formatted.extensions?.code)) {
     const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};
     return { ...formatted, extensions };
@@ -54,7 +63,7 @@ export function formatError(
  */
 export function isUnexpectedError(error: unknown, code?: unknown): boolean {
   const original = originalErrorOf(error);
-  if (original instanceof ArgumentValidationError) return false;
+  if (original instanceof ArgumentValidationError || isVariableCoercionError(error)) return false;
   const effectiveCode =
     code ?? (error instanceof GraphQLError ? error.extensions?.code : undefined);
   return !(
@@ -62,6 +71,32 @@ export function isUnexpectedError(error: unknown, code?: unknown): boolean {
     effectiveCode !== ErrorCode.INTERNAL_SERVER_ERROR &&
     isGraphQLError(original)
   );
+}
+
+/**
+ * Apollo Server 5 reports variables that do not fit their types (a missing field, an unknown
+ * one, a wrong scalar) as code-less errors marked HTTP 400, raised before execution (no path).
+ * They are the client's bad input.
+ */
+function isVariableCoercionError(error: unknown): boolean {
+  if (!(error instanceof GraphQLError) || error.path) return false;
+  const extensions = error.extensions as { code?: unknown; http?: { status?: number } };
+  return extensions.code === undefined && extensions.http?.status === 400;
+}
+
+/**
+ * graphql-js words these as `Variable "$input" got invalid value <the whole value>; <reason>`,
+ * which echoes passwords into client-side error reports. Keep the reason, name the field.
+ */
+export function describeVariableError(original: string): { message: string; fields: Record<string, string> } {
+  const match = /^Variable "\$(\w+)" got invalid value [\s\S]*?(?: at "([^"]+)")?; ([\s\S]*)$/.exec(original);
+  if (!match) return { message: original, fields: {} };
+  const [, variable, at, reason] = match as unknown as [string, string, string | undefined, string];
+  const named = /^Field "([^"]+)"/.exec(reason)?.[1];
+  const path = at ? at.split('.').slice(1) : [];
+  if (named) path.push(named);
+  const field = path.length > 0 ? path.join('.') : variable;
+  return { message: `Variable "$${variable}" is invalid: ${reason}`, fields: { [field]: reason } };
 }
 
 /** graphql-js wraps resolver errors; the thrown error is what tells expected from not. */

@@ -18,6 +18,8 @@ export class SmtpCapture {
   private waiters: Array<() => void> = [];
   /** While > 0, each message is refused with a 451 and the counter goes down. */
   refuseNext = 0;
+  /** Holds each message this long before accepting it (a slow SMTP server). */
+  delayMs = 0;
 
   private constructor(
     private readonly server: SMTPServer,
@@ -33,7 +35,9 @@ export class SmtpCapture {
       onData(stream, session, callback) {
         const chunks: Buffer[] = [];
         stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-        stream.on('end', () => {
+        stream.on('end', async () => {
+          if (ref.capture!.delayMs > 0)
+            await new Promise((r) => setTimeout(r, ref.capture!.delayMs));
           if (ref.capture!.refuseNext > 0) {
             ref.capture!.refuseNext -= 1;
             const error = new Error('Temporary failure (test)') as Error & { responseCode: number };
