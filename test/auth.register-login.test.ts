@@ -133,11 +133,9 @@ describe('register and login', () => {
         .http()
         .request(LoginDocument, { input: { email: user.email, password: 'not-the-password-1' } });
       expect(verify).toHaveBeenCalledTimes(1);
-      const unknown = await app
-        .http()
-        .request(LoginDocument, {
-          input: { email: uniqueEmail(), password: 'not-the-password-1' },
-        });
+      const unknown = await app.http().request(LoginDocument, {
+        input: { email: uniqueEmail(), password: 'not-the-password-1' },
+      });
       expect(verify).toHaveBeenCalledTimes(2);
       expect(errorCode(wrong)).toBe('INVALID_CREDENTIALS');
       expect(unknown.errors).toEqual(wrong.errors);

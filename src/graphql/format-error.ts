@@ -88,8 +88,13 @@ function isVariableCoercionError(error: unknown): boolean {
  * graphql-js words these as `Variable "$input" got invalid value <the whole value>; <reason>`,
  * which echoes passwords into client-side error reports. Keep the reason, name the field.
  */
-export function describeVariableError(original: string): { message: string; fields: Record<string, string> } {
-  const match = /^Variable "\$(\w+)" got invalid value [\s\S]*?(?: at "([^"]+)")?; ([\s\S]*)$/.exec(original);
+export function describeVariableError(original: string): {
+  message: string;
+  fields: Record<string, string>;
+} {
+  const match = /^Variable "\$(\w+)" got invalid value [\s\S]*?(?: at "([^"]+)")?; ([\s\S]*)$/.exec(
+    original,
+  );
   if (!match) return { message: original, fields: {} };
   const [, variable, at, reason] = match as unknown as [string, string, string | undefined, string];
   const named = /^Field "([^"]+)"/.exec(reason)?.[1];
