@@ -42,7 +42,7 @@ export class EmailTokens {
     const consumed = await this.models.EmailToken.findOneAndUpdate(
       { tokenHash: hashOpaqueToken(token), purpose, usedAt: null, expiresAt: op({ $gt: now }) },
       { $set: { usedAt: now } },
-      { projection: { userId: 1 } },
+      {},
     ).lean();
     return consumed ? String(consumed.userId) : null;
   }

@@ -58,7 +58,7 @@ export class PasswordResetService {
     const user = await this.models.User.findOneAndUpdate(
       { _id: userId },
       { $set: { passwordHash, emailVerified: true } },
-      { new: true, projection: { email: 1, firstName: 1 } },
+      { new: true },
     ).lean();
     if (!user) throw new InvalidTokenError();
     await this.sessions.endAll(userId);

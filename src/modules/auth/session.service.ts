@@ -77,7 +77,7 @@ export class SessionService {
           },
         },
       },
-      { projection: { userId: 1 }, new: true },
+      { new: true },
     ).lean();
     if (rotated) {
       return {
@@ -90,7 +90,7 @@ export class SessionService {
     // Not the current token: if it is a superseded one of this session, somebody replays it.
     const replayed = await this.models.Session.findOneAndDelete(
       { _id: sessionId, previousRefreshTokenHashes: presentedHash },
-      { projection: { userId: 1 } },
+      {},
     ).lean();
     if (replayed) {
       await this.announceEnded({ userId: String(replayed.userId), sessionId });
@@ -141,7 +141,7 @@ export class SessionService {
     if (!sessionId) return false;
     const ended = await this.models.Session.findOneAndDelete(
       { _id: sessionId, refreshTokenHash: hashOpaqueToken(refreshToken) },
-      { projection: { userId: 1 } },
+      {},
     ).lean();
     if (!ended) return false;
     await this.announceEnded({ userId: String(ended.userId), sessionId });
