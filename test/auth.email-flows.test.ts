@@ -322,19 +322,17 @@ describe('password change', () => {
       .http()
       .request(ChangePasswordDocument, changeInput(user.password, user.password), { token });
     expect(same.errors?.[0]?.extensions?.fields).toHaveProperty('newPassword');
-    const mismatch = await app
-      .http()
-      .request(
-        ChangePasswordDocument,
-        {
-          input: {
-            currentPassword: user.password,
-            newPassword: NEW_PASSWORD,
-            confirmNewPassword: 'nope-nope-nope',
-          },
+    const mismatch = await app.http().request(
+      ChangePasswordDocument,
+      {
+        input: {
+          currentPassword: user.password,
+          newPassword: NEW_PASSWORD,
+          confirmNewPassword: 'nope-nope-nope',
         },
-        { token },
-      );
+      },
+      { token },
+    );
     expect(mismatch.errors?.[0]?.extensions?.fields).toHaveProperty('confirmNewPassword');
     const common = await app
       .http()
