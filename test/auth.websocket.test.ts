@@ -136,19 +136,17 @@ describe('WebSocket authentication', () => {
     const mine = await connected(user.auth.accessToken);
     const theirs = await connected(other.accessToken);
     const password = 'amber-Canyon-62-ledger';
-    await app
-      .http()
-      .data(
-        ChangePasswordDocument,
-        {
-          input: {
-            currentPassword: user.password,
-            newPassword: password,
-            confirmNewPassword: password,
-          },
+    await app.http().data(
+      ChangePasswordDocument,
+      {
+        input: {
+          currentPassword: user.password,
+          newPassword: password,
+          confirmNewPassword: password,
         },
-        { token: user.auth.accessToken },
-      );
+      },
+      { token: user.auth.accessToken },
+    );
     expect((await theirs.nextClose()).code).toBe(FORBIDDEN);
     expect((await mine.execute(MeDocument)).data?.me.id).toBe(user.auth.user.id);
   });
