@@ -44,11 +44,41 @@ import { DEFAULT_RATE_LIMITS, RateLimits, type RateLimitRules } from './rate-lim
 import { drainPlugin, errorLoggingPlugin, queryLimitsPlugin } from './server/apollo-plugins';
 import { createHttpApp } from './server/http-app';
 import { WebSocketGateway } from './server/websocket';
+import { createProviders } from './llm/providers';
+import { EmailVerifiedGuard } from './modules/auth/email-verified.guard';
+import { ChatEvents } from './modules/chat/chat-events';
+import { ChatEventType, MessageStatus } from './modules/chat/chat-enums';
+import { ChatResolver } from './modules/chat/chat.resolver';
+import { ChatService } from './modules/chat/chat.service';
+import { ChatSubscriptionsResolver } from './modules/chat/chat-subscriptions.resolver';
+import { MessageService } from './modules/chat/message.service';
+import { MessageStreamService } from './modules/chat/message-stream.service';
+import { SendMessageResolver } from './modules/chat/send-message.resolver';
+import { SendMessageService } from './modules/chat/send-message.service';
+import { StopGenerationService } from './modules/chat/stop-generation.service';
+import {
+  DEFAULT_GENERATION_OPTIONS,
+  type GenerationOptions,
+} from './modules/chat/streaming/generation';
+import { GenerationManager } from './modules/chat/streaming/generation-manager';
+import { StreamHub } from './modules/chat/streaming/message-stream';
+import { TitleImprover } from './modules/chat/titles';
 
 /** In-flight HTTP requests get this long to finish on shutdown before their sockets close. */
 const HTTP_DRAIN_GRACE_MS = 10_000;
 /** Expired sessions are deleted this often (FerretDB has no TTL indexes). */
 const SESSION_SWEEP_INTERVAL_MS = 60 * 60_000;
+/** Replies being written get this long to finish on shutdown, then are saved INTERRUPTED. */
+const GENERATION_SHUTDOWN_GRACE_MS = 5_000;
+
+/** Knobs for tests and benchmarks; production uses the defaults. */
+export interface ChatTuning extends Partial<GenerationOptions> {
+  firstByteTimeoutMs?: number;
+  idleTimeoutMs?: number;
+  retriesBeforeFirstToken?: number;
+  echoWordDelayMs?: number;
+  shutdownGraceMs?: number;
+}
 
 export interface AppDependencies {
   config: Config;
@@ -59,6 +89,7 @@ export interface AppDependencies {
   mailer?: Mailer;
   /** Tests that are not about limits may raise some. */
   rateLimits?: Partial<RateLimitRules>;
+  chat?: ChatTuning;
 }
 
 export interface App {
@@ -68,6 +99,7 @@ export interface App {
   pubSub: PalaverPubSub;
   outbox: MailOutbox;
   websocket: WebSocketGateway;
+  generations: GenerationManager;
   /** Stops accepting, closes sockets with 1001, drains HTTP, then releases what the app owns. */
   stop(): Promise<void>;
 }
@@ -111,6 +143,53 @@ export async function createApp(deps: AppDependencies): Promise<App> {
   );
   const catalog = new LlmCatalog(config.llm);
 
+  // Chat: a reply left STREAMING by a process that is gone can never finish. With one process
+  // (no REDIS_URL) every such reply at startup is from a process that died.
+  if (!config.redisUrl) {
+    const interrupted = await models.Message.updateMany(
+      { status: MessageStatus.STREAMING },
+      { $set: { status: MessageStatus.INTERRUPTED } },
+    );
+    if (interrupted.modifiedCount > 0) {
+      logger.warn(
+        { count: interrupted.modifiedCount },
+        'replies left streaming by an earlier process are now INTERRUPTED',
+      );
+    }
+  }
+  const tuning = deps.chat ?? {};
+  const chatEvents = new ChatEvents(pubSub);
+  const hub = new StreamHub();
+  const generations = new GenerationManager(
+    models,
+    hub,
+    { ...DEFAULT_GENERATION_OPTIONS, ...tuning },
+    logger,
+    (record, request) => {
+      if (!record) return;
+      chatEvents.publish(request.userId, {
+        type: ChatEventType.MESSAGE_UPDATED,
+        chatId: request.chatId,
+        messageId: request.messageId,
+      });
+    },
+  );
+  const providers = createProviders(config.llm, tuning);
+  const verifiedGuard = new EmailVerifiedGuard(models, config.auth);
+  const messageService = new MessageService(models);
+  const chatService = new ChatService(models, catalog, chatEvents, generations);
+  const sendMessage = new SendMessageService(
+    models,
+    chatService,
+    messageService,
+    generations,
+    providers,
+    new TitleImprover(models, chatEvents, logger),
+    chatEvents,
+    rateLimits,
+    verifiedGuard,
+  );
+
   const container = new ServiceContainer()
     .register(
       AuthResolver,
@@ -131,7 +210,19 @@ export async function createApp(deps: AppDependencies): Promise<App> {
       ),
     )
     .register(ProfileResolver, new ProfileResolver(new ProfileService(models)))
-    .register(LlmProvidersResolver, new LlmProvidersResolver(catalog));
+    .register(LlmProvidersResolver, new LlmProvidersResolver(catalog))
+    .register(ChatResolver, new ChatResolver(chatService, messageService, verifiedGuard))
+    .register(
+      SendMessageResolver,
+      new SendMessageResolver(
+        sendMessage,
+        new StopGenerationService(models, messageService, generations),
+      ),
+    )
+    .register(
+      ChatSubscriptionsResolver,
+      new ChatSubscriptionsResolver(new MessageStreamService(messageService, hub), pubSub, models),
+    );
 
   const schema = await buildAppSchema(resolverClasses, pubSub);
   const contextFactory = new ContextFactory(authenticator, container, logger);
@@ -181,11 +272,14 @@ export async function createApp(deps: AppDependencies): Promise<App> {
   const stop = () =>
     (stopping ??= (async () => {
       clearInterval(sweeper);
+      // Replies first, while subscribers are still connected to see them end.
+      await generations.shutdown(tuning.shutdownGraceMs ?? GENERATION_SHUTDOWN_GRACE_MS);
       await apollo.stop();
+      hub.close();
       await outbox.close();
       await pubSubHandle.close();
       rateLimitRedis?.disconnect();
     })());
 
-  return { httpServer, schema, models, pubSub, outbox, websocket, stop };
+  return { httpServer, schema, models, pubSub, outbox, websocket, generations, stop };
 }

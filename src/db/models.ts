@@ -3,6 +3,8 @@ import type { Connection } from 'mongoose';
 import { UserRecord } from '../modules/users/user.model';
 import { SessionRecord } from '../modules/auth/session.model';
 import { EmailTokenRecord } from '../modules/auth/email-token.model';
+import { ChatRecord } from '../modules/chat/chat.model';
+import { MessageRecord } from '../modules/chat/message.model';
 
 /**
  * The models of one connection. Typegoose's getModelForClass caches models globally by name,
@@ -13,12 +15,16 @@ const schemas = {
   User: buildSchema(UserRecord),
   Session: buildSchema(SessionRecord),
   EmailToken: buildSchema(EmailTokenRecord),
+  Chat: buildSchema(ChatRecord),
+  Message: buildSchema(MessageRecord),
 };
 
 export interface Models {
   User: ReturnModelType<typeof UserRecord>;
   Session: ReturnModelType<typeof SessionRecord>;
   EmailToken: ReturnModelType<typeof EmailTokenRecord>;
+  Chat: ReturnModelType<typeof ChatRecord>;
+  Message: ReturnModelType<typeof MessageRecord>;
 }
 
 export function createModels(connection: Connection): Models {
@@ -29,6 +35,8 @@ export function createModels(connection: Connection): Models {
       'EmailToken',
       schemas.EmailToken,
     ) as unknown as Models['EmailToken'],
+    Chat: connection.model('Chat', schemas.Chat) as unknown as Models['Chat'],
+    Message: connection.model('Message', schemas.Message) as unknown as Models['Message'],
   };
 }
 

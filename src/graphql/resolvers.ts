@@ -4,6 +4,9 @@ import { PasswordResolver } from '../modules/auth/password.resolver';
 import { SessionsResolver } from '../modules/auth/sessions.resolver';
 import { LlmProvidersResolver } from '../modules/llm/llm-providers.resolver';
 import { ProfileResolver } from '../modules/users/profile.resolver';
+import { ChatResolver } from '../modules/chat/chat.resolver';
+import { SendMessageResolver } from '../modules/chat/send-message.resolver';
+import { ChatSubscriptionsResolver } from '../modules/chat/chat-subscriptions.resolver';
 
 import type { NonEmptyArray, ResolverClass } from './schema';
 
@@ -15,4 +18,7 @@ export const resolverClasses: NonEmptyArray<ResolverClass> = [
   PasswordResolver,
   ProfileResolver,
   LlmProvidersResolver,
+  ChatResolver,
+  SendMessageResolver,
+  ChatSubscriptionsResolver,
 ];

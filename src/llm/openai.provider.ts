@@ -1,0 +1,155 @@
+import OpenAI from 'openai';
+import type { LlmProvider, LlmRequest, LlmStreamEvent } from './provider';
+import { LlmError } from './provider';
+
+export interface OpenAiProviderOptions {
+  baseUrl?: string;
+  apiKey?: string;
+  /** Until the response headers arrive (connect + the model starting to answer). */
+  firstByteTimeoutMs: number;
+  /** Between two chunks of a streaming reply. */
+  idleTimeoutMs: number;
+  /** Attempts after the first, only before any token arrived (a reply is never sent twice). */
+  retriesBeforeFirstToken: number;
+}
+
+export const DEFAULT_OPENAI_TIMEOUTS = {
+  firstByteTimeoutMs: 30_000,
+  idleTimeoutMs: 60_000,
+  retriesBeforeFirstToken: 2,
+} as const;
+
+const RETRY_BACKOFF_MS = 300;
+
+/**
+ * OpenAI's chat completions through the openai SDK: OpenAI itself, or any compatible server
+ * (Ollama, vLLM, LiteLLM…) at `baseUrl`. Usage comes from the stream
+ * (`stream_options.include_usage`). Timeouts and retries are ours: the SDK's own retries are
+ * off, because after the first token a retry would duplicate text.
+ */
+export class OpenAiProvider implements LlmProvider {
+  private readonly client: OpenAI;
+
+  constructor(private readonly options: OpenAiProviderOptions) {
+    this.client = new OpenAI({
+      apiKey: options.apiKey ?? 'not-needed',
+      baseURL: options.baseUrl,
+      maxRetries: 0,
+      timeout: options.firstByteTimeoutMs,
+    });
+  }
+
+  async *stream(request: LlmRequest): AsyncIterable<LlmStreamEvent> {
+    const stream = await this.open(request);
+    const idle = new IdleTimer(this.options.idleTimeoutMs, () => stream.controller.abort());
+    try {
+      for await (const chunk of stream) {
+        idle.reset();
+        const text = chunk.choices[0]?.delta?.content;
+        if (text) yield { type: 'delta', text };
+        if (chunk.usage) {
+          yield {
+            type: 'usage',
+            usage: {
+              promptTokens: chunk.usage.prompt_tokens,
+              completionTokens: chunk.usage.completion_tokens,
+              totalTokens: chunk.usage.total_tokens,
+            },
+          };
+        }
+      }
+    } catch (error) {
+      if (request.signal.aborted) throw error;
+      if (idle.fired)
+        throw new LlmError(`The model sent nothing for ${this.options.idleTimeoutMs / 1000} s.`);
+      throw toLlmError(error);
+    } finally {
+      idle.clear();
+    }
+  }
+
+  /** Opens the stream, retrying connection failures, 429 and 5xx before any token arrived. */
+  private async open(request: LlmRequest) {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await this.client.chat.completions.create(
+          {
+            model: request.model,
+            messages: request.messages,
+            stream: true,
+            stream_options: { include_usage: true },
+          },
+          { signal: request.signal },
+        );
+      } catch (error) {
+        if (request.signal.aborted) throw error;
+        if (attempt >= this.options.retriesBeforeFirstToken || !isRetryable(error))
+          throw toLlmError(error);
+        await new Promise((resolve) => setTimeout(resolve, RETRY_BACKOFF_MS * 2 ** attempt));
+      }
+    }
+  }
+
+  async complete(request: LlmRequest & { maxTokens: number }): Promise<string> {
+    try {
+      const completion = await this.client.chat.completions.create(
+        { model: request.model, messages: request.messages, max_tokens: request.maxTokens },
+        { signal: request.signal },
+      );
+      return completion.choices[0]?.message?.content ?? '';
+    } catch (error) {
+      throw toLlmError(error);
+    }
+  }
+}
+
+function isRetryable(error: unknown): boolean {
+  if (error instanceof OpenAI.APIConnectionError) return true;
+  if (error instanceof OpenAI.APIError) return error.status === 429 || (error.status ?? 0) >= 500;
+  return false;
+}
+
+/** Says what failed without leaking keys or upstream internals. */
+function toLlmError(error: unknown): LlmError {
+  if (error instanceof LlmError) return error;
+  if (error instanceof OpenAI.APIConnectionTimeoutError)
+    return new LlmError('The model did not answer in time.');
+  if (error instanceof OpenAI.APIConnectionError)
+    return new LlmError('The model could not be reached.');
+  if (error instanceof OpenAI.APIError) {
+    if (error.status === 401 || error.status === 403)
+      return new LlmError('The model refused the server credentials.');
+    if (error.status === 404) return new LlmError('The model is not available upstream.');
+    if (error.status === 429) return new LlmError('The model is rate limited; try again shortly.');
+    if (error.status) return new LlmError(`The model failed (HTTP ${error.status}).`);
+  }
+  return new LlmError('The model stream ended unexpectedly.');
+}
+
+class IdleTimer {
+  fired = false;
+  private timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly ms: number,
+    private readonly onIdle: () => void,
+  ) {
+    this.timer = this.start();
+  }
+
+  private start(): NodeJS.Timeout {
+    return setTimeout(() => {
+      this.fired = true;
+      this.onIdle();
+    }, this.ms);
+  }
+
+  reset(): void {
+    clearTimeout(this.timer);
+    this.timer = this.start();
+  }
+
+  clear(): void {
+    clearTimeout(this.timer);
+  }
+}

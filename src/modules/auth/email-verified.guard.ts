@@ -1,0 +1,20 @@
+import type { Config } from '../../config/config';
+import type { Models } from '../../db/models';
+import { EmailNotVerifiedError } from '../../graphql/errors';
+
+/**
+ * With REQUIRE_EMAIL_VERIFICATION=true, features that cost money or can be abused (chat) ask
+ * for a verified address first; otherwise it lets everyone through without a query.
+ */
+export class EmailVerifiedGuard {
+  constructor(
+    private readonly models: Models,
+    private readonly config: Pick<Config['auth'], 'requireEmailVerification'>,
+  ) {}
+
+  async assertVerified(userId: string): Promise<void> {
+    if (!this.config.requireEmailVerification) return;
+    const user = await this.models.User.findById(userId, { emailVerified: 1 }).lean();
+    if (!user?.emailVerified) throw new EmailNotVerifiedError();
+  }
+}

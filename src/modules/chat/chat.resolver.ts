@@ -1,0 +1,124 @@
+import {
+  Arg,
+  Authorized,
+  Ctx,
+  FieldResolver,
+  ID,
+  Int,
+  Mutation,
+  Query,
+  Resolver,
+  Root,
+} from 'type-graphql';
+import type { GraphQLContext } from '../../graphql/context';
+import { viewerOf } from '../../graphql/viewer';
+import type { EmailVerifiedGuard } from '../auth/email-verified.guard';
+import { ChatLoaders } from './chat.loaders';
+import { toChat, toMessage } from './chat.mappers';
+import { CreateChatInput, UpdateChatInput } from './chat.inputs';
+import { Chat, ChatConnection, Message } from './chat.types';
+import type { ChatService } from './chat.service';
+import type { MessageService } from './message.service';
+
+/** Cost of a list field: its page size times what each item costs. */
+const perItem =
+  (argument: string, fallback: number) =>
+  ({ args, childComplexity }: { args: Record<string, unknown>; childComplexity: number }) =>
+    1 +
+    (typeof args[argument] === 'number' ? (args[argument] as number) : fallback) * childComplexity;
+
+@Resolver(() => Chat)
+export class ChatResolver {
+  constructor(
+    private readonly chatService: ChatService,
+    private readonly messageService: MessageService,
+    private readonly verifiedGuard: EmailVerifiedGuard,
+  ) {}
+
+  @Authorized()
+  @Query(() => ChatConnection, {
+    description:
+      "The caller's chats, latest activity first. `search` matches titles and message text, ignoring case.",
+    complexity: perItem('limit', 20),
+  })
+  async chats(
+    @Ctx() context: GraphQLContext,
+    @Arg('limit', () => Int, { nullable: true, defaultValue: 20, description: '1 to 100.' })
+    limit: number | null,
+    @Arg('skip', () => Int, { nullable: true, description: 'Chats to pass over first.' })
+    skip?: number | null,
+    @Arg('after', () => String, { nullable: true, description: "The previous page's endCursor." })
+    after?: string | null,
+    @Arg('search', () => String, { nullable: true, description: 'Text to look for.' })
+    search?: string | null,
+  ): Promise<ChatConnection> {
+    const page = await this.chatService.list(viewerOf(context).userId, {
+      limit: limit ?? 20,
+      skip,
+      after,
+      search,
+    });
+    return {
+      nodes: page.records.map(toChat),
+      totalCount: page.totalCount,
+      pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor },
+    };
+  }
+
+  @Authorized()
+  @Query(() => Chat, { description: 'One of your chats; NOT_FOUND for anything else.' })
+  async chat(@Arg('id', () => ID) id: string, @Ctx() context: GraphQLContext): Promise<Chat> {
+    return toChat(await this.chatService.get(viewerOf(context).userId, id));
+  }
+
+  @FieldResolver(() => [Message], {
+    description:
+      'Messages in order; the latest `limit`, or the `limit` before the message `before`.',
+    complexity: perItem('limit', 50),
+  })
+  async messages(
+    @Root() chat: Chat,
+    @Ctx() context: GraphQLContext,
+    @Arg('limit', () => Int, { nullable: true, defaultValue: 50, description: '1 to 200.' })
+    limit: number | null,
+    @Arg('before', () => ID, { nullable: true, description: 'Page backwards from this message.' })
+    before?: string | null,
+  ): Promise<Message[]> {
+    const records = await ChatLoaders.of(context, this.messageService).messagePages.load({
+      chatId: chat.id,
+      messageCount: chat.messageCount,
+      limit: limit ?? 50,
+      before,
+    });
+    return records.map(toMessage);
+  }
+
+  @Authorized()
+  @Mutation(() => Chat, { description: 'Starts an empty chat.' })
+  async createChat(
+    @Ctx() context: GraphQLContext,
+    @Arg('input', () => CreateChatInput, { nullable: true }) input?: CreateChatInput | null,
+  ): Promise<Chat> {
+    const { userId } = viewerOf(context);
+    await this.verifiedGuard.assertVerified(userId);
+    return toChat(await this.chatService.create(userId, input));
+  }
+
+  @Authorized()
+  @Mutation(() => Chat, { description: 'Renames a chat or changes its instructions or model.' })
+  async updateChat(
+    @Arg('id', () => ID) id: string,
+    @Arg('input', () => UpdateChatInput) input: UpdateChatInput,
+    @Ctx() context: GraphQLContext,
+  ): Promise<Chat> {
+    return toChat(await this.chatService.update(viewerOf(context).userId, id, input));
+  }
+
+  @Authorized()
+  @Mutation(() => Boolean, {
+    description: 'Deletes a chat and its messages, stopping a reply in progress.',
+  })
+  deleteChat(@Arg('id', () => ID) id: string, @Ctx() context: GraphQLContext): Promise<boolean> {
+    return this.chatService.delete(viewerOf(context).userId, id);
+  }
+}

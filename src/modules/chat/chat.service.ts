@@ -1,0 +1,185 @@
+import { isValidObjectId, Types } from 'mongoose';
+import type { Models } from '../../db/models';
+import { op } from '../../db/trusted';
+import { BadUserInputError, NotFoundError } from '../../graphql/errors';
+import type { LlmCatalog } from '../../llm/catalog';
+import type { ChatEvents } from './chat-events';
+import { decodeChatCursor, encodeChatCursor } from './chat-cursor';
+import { ChatEventType } from './chat-enums';
+import type { CreateChatInput, UpdateChatInput } from './chat.inputs';
+import { TitleSource, type ChatRecord, type StoredLlmConfig } from './chat.model';
+import type { LlmConfigInput } from './llm-config.type';
+import type { GenerationManager } from './streaming/generation-manager';
+
+export const CHAT_LIST_LIMITS = {
+  minLimit: 1,
+  maxLimit: 100,
+  maxSkip: 10_000,
+  maxSearchLength: 200,
+} as const;
+const NEW_CHAT_TITLE = 'New chat';
+
+export interface ChatListArgs {
+  limit: number;
+  skip?: number | null;
+  after?: string | null;
+  search?: string | null;
+}
+
+export interface ChatPage {
+  records: ChatRecord[];
+  totalCount: number;
+  hasNextPage: boolean;
+  endCursor: string | null;
+}
+
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** Chats of one user: every read and write is filtered by the owner, so another's is NOT_FOUND. */
+export class ChatService {
+  constructor(
+    private readonly models: Models,
+    private readonly catalog: LlmCatalog,
+    private readonly events: ChatEvents,
+    private readonly generations: GenerationManager,
+  ) {}
+
+  async get(userId: string, chatId: string): Promise<ChatRecord> {
+    if (!isValidObjectId(chatId)) throw new NotFoundError('Chat');
+    const chat = await this.models.Chat.findOne({ _id: chatId, userId }).lean();
+    if (!chat) throw new NotFoundError('Chat');
+    return chat;
+  }
+
+  /** The request's model if given, else the fallback; refused unless this server offers it. */
+  resolveConfig(
+    requested: LlmConfigInput | null | undefined,
+    fallback?: StoredLlmConfig,
+  ): StoredLlmConfig {
+    const choice = requested ?? fallback ?? this.catalog.defaultChoice;
+    const problem = this.catalog.whyUnavailable(choice);
+    if (problem) {
+      const field = this.catalog.provider(choice.llm) ? 'config.chatModel' : 'config.llm';
+      throw new BadUserInputError({ [field]: problem });
+    }
+    return { llm: choice.llm as StoredLlmConfig['llm'], chatModel: choice.chatModel };
+  }
+
+  async create(userId: string, input: CreateChatInput | null | undefined): Promise<ChatRecord> {
+    const config = this.resolveConfig(input?.config);
+    const chat = await this.models.Chat.create({
+      userId: new Types.ObjectId(userId),
+      title: input?.title?.trim() || NEW_CHAT_TITLE,
+      // Without a title the first prompt names the chat, and then the model improves it.
+      titleSource: input?.title?.trim() ? TitleSource.USER : TitleSource.PROMPT,
+      systemInstructions: input?.systemInstructions || null,
+      config,
+      messageCount: 0,
+    });
+    this.events.publish(userId, { type: ChatEventType.CREATED, chatId: String(chat._id) });
+    return chat.toObject();
+  }
+
+  async update(userId: string, chatId: string, input: UpdateChatInput): Promise<ChatRecord> {
+    const current = await this.get(userId, chatId);
+    const $set: Record<string, unknown> = {};
+    if (input.title != null) {
+      $set.title = input.title.trim();
+      $set.titleSource = TitleSource.USER;
+    }
+    if (input.systemInstructions != null)
+      $set.systemInstructions = input.systemInstructions || null;
+    if (input.config != null) $set.config = this.resolveConfig(input.config, current.config);
+    if (Object.keys($set).length === 0) return current;
+    const updated = await this.models.Chat.findOneAndUpdate(
+      { _id: chatId, userId },
+      { $set },
+      { new: true },
+    ).lean();
+    if (!updated) throw new NotFoundError('Chat');
+    this.events.publish(userId, { type: ChatEventType.UPDATED, chatId });
+    return updated;
+  }
+
+  /** Deletes the chat and its messages, stopping a reply still being written. */
+  async delete(userId: string, chatId: string): Promise<true> {
+    await this.get(userId, chatId);
+    await this.generations.stopChat(chatId, 'deleted');
+    await this.models.Message.deleteMany({ chatId, userId });
+    const result = await this.models.Chat.deleteOne({ _id: chatId, userId });
+    if (result.deletedCount === 0) throw new NotFoundError('Chat');
+    this.events.publish(userId, { type: ChatEventType.DELETED, chatId });
+    return true;
+  }
+
+  /**
+   * A page by `updatedAt` descending (ties by id): `after` continues from a previous page's
+   * endCursor, `skip` offsets for clients that page by number. Two queries: the page and the
+   * count (a search adds one `distinct` over message text).
+   */
+  async list(userId: string, args: ChatListArgs): Promise<ChatPage> {
+    const { limit } = args;
+    const skip = args.skip ?? 0;
+    if (
+      !Number.isInteger(limit) ||
+      limit < CHAT_LIST_LIMITS.minLimit ||
+      limit > CHAT_LIST_LIMITS.maxLimit
+    ) {
+      throw new BadUserInputError({
+        limit: `Use a limit from ${CHAT_LIST_LIMITS.minLimit} to ${CHAT_LIST_LIMITS.maxLimit}.`,
+      });
+    }
+    if (skip < 0 || skip > CHAT_LIST_LIMITS.maxSkip) {
+      throw new BadUserInputError({
+        skip: `Use a skip from 0 to ${CHAT_LIST_LIMITS.maxSkip}; page further with after.`,
+      });
+    }
+    const filter: Record<string, unknown> = { userId };
+    const search = args.search?.trim();
+    if (search) {
+      if (search.length > CHAT_LIST_LIMITS.maxSearchLength) {
+        throw new BadUserInputError({
+          search: `Search for at most ${CHAT_LIST_LIMITS.maxSearchLength} characters.`,
+        });
+      }
+      const pattern = new RegExp(escapeRegExp(search), 'i');
+      const inMessages = await this.models.Message.distinct('chatId', { userId, content: pattern });
+      filter.$or = op([{ title: pattern }, { _id: op({ $in: inMessages }) }]);
+    }
+
+    const pageFilter = { ...filter };
+    if (args.after) {
+      const cursor = decodeChatCursor(args.after);
+      const beforeCursor = [
+        { updatedAt: op({ $lt: cursor.updatedAt }) },
+        { updatedAt: cursor.updatedAt, _id: op({ $lt: new Types.ObjectId(cursor.id) }) },
+      ];
+      if (filter.$or) {
+        delete pageFilter.$or;
+        pageFilter.$and = op([{ $or: filter.$or }, { $or: op(beforeCursor) }]);
+      } else {
+        pageFilter.$or = op(beforeCursor);
+      }
+    }
+
+    const [records, totalCount] = await Promise.all([
+      this.models.Chat.find(pageFilter)
+        .sort({ updatedAt: -1, _id: -1 })
+        .skip(skip)
+        .limit(limit + 1)
+        .lean(),
+      this.models.Chat.countDocuments(filter),
+    ]);
+    const hasNextPage = records.length > limit;
+    const page = hasNextPage ? records.slice(0, limit) : records;
+    const last = page[page.length - 1];
+    return {
+      records: page,
+      totalCount,
+      hasNextPage,
+      endCursor: last
+        ? encodeChatCursor({ updatedAt: last.updatedAt, id: String(last._id) })
+        : null,
+    };
+  }
+}

@@ -1,0 +1,158 @@
+import { Field, ID, Int, ObjectType } from 'type-graphql';
+import { ChatEventType, MessageRole, MessageStatus } from './chat-enums';
+import { LlmConfig } from './llm-config.type';
+
+@ObjectType({ description: 'Tokens a reply used, as the provider reported them.' })
+export class TokenUsage {
+  @Field(() => Int, { description: 'Tokens of the prompt (history included).' })
+  promptTokens!: number;
+
+  @Field(() => Int, { description: 'Tokens of the reply.' })
+  completionTokens!: number;
+
+  @Field(() => Int, { description: 'Both together.' })
+  totalTokens!: number;
+}
+
+@ObjectType({ description: 'One message of a chat.' })
+export class Message {
+  @Field(() => ID, { description: 'Identifier.' })
+  id!: string;
+
+  @Field(() => ID, { description: 'The chat it belongs to.' })
+  chatId!: string;
+
+  @Field(() => MessageRole, { description: 'Who wrote it.' })
+  role!: MessageRole;
+
+  @Field(() => String, { description: 'Its text; for a STREAMING message, the text saved so far.' })
+  content!: string;
+
+  @Field(() => MessageStatus, { description: 'Where it is in its life.' })
+  status!: MessageStatus;
+
+  @Field(() => String, { nullable: true, description: 'Why the model failed (FAILED only).' })
+  error?: string | null;
+
+  @Field(() => LlmConfig, {
+    nullable: true,
+    description: 'The model that wrote it (assistant messages).',
+  })
+  config?: LlmConfig | null;
+
+  @Field(() => TokenUsage, {
+    nullable: true,
+    description: 'Tokens used, when the provider reported them.',
+  })
+  usage?: TokenUsage | null;
+
+  @Field(() => Date, { description: 'When it was created.' })
+  createdAt!: Date;
+
+  @Field(() => Date, { description: 'When it last changed.' })
+  updatedAt!: Date;
+}
+
+@ObjectType({ description: 'A conversation.' })
+export class Chat {
+  @Field(() => ID, { description: 'Identifier.' })
+  id!: string;
+
+  @Field(() => String, {
+    description: 'Title: the first prompt at first, then a better one from the model.',
+  })
+  title!: string;
+
+  @Field(() => String, {
+    nullable: true,
+    description: 'Instructions given to the model before the history.',
+  })
+  systemInstructions?: string | null;
+
+  @Field(() => LlmConfig, { description: 'The model that answers by default.' })
+  config!: LlmConfig;
+
+  @Field(() => Int, { description: 'How many messages it holds.' })
+  messageCount!: number;
+
+  @Field(() => Date, { description: 'When it was created.' })
+  createdAt!: Date;
+
+  @Field(() => Date, { description: 'When it last changed (a new message counts).' })
+  updatedAt!: Date;
+}
+
+@ObjectType({ description: 'Where a page ends.' })
+export class PageInfo {
+  @Field(() => Boolean, { description: 'Whether more items follow.' })
+  hasNextPage!: boolean;
+
+  @Field(() => String, { nullable: true, description: 'Pass as `after` for the next page.' })
+  endCursor?: string | null;
+}
+
+@ObjectType({ description: 'A page of chats, newest activity first.' })
+export class ChatConnection {
+  @Field(() => [Chat], { description: 'The chats of this page.' })
+  nodes!: Chat[];
+
+  @Field(() => Int, { description: 'How many chats match, on all pages.' })
+  totalCount!: number;
+
+  @Field(() => PageInfo, { description: 'Where this page ends.' })
+  pageInfo!: PageInfo;
+}
+
+@ObjectType({
+  description: 'What sendMessage saved; the reply streams on messageStream(assistantMessage.id).',
+})
+export class SendMessagePayload {
+  @Field(() => Chat, { description: 'The chat (new when no chatId was given).' })
+  chat!: Chat;
+
+  @Field(() => Message, { description: 'The saved prompt.' })
+  userMessage!: Message;
+
+  @Field(() => Message, { description: 'The reply, STREAMING at first.' })
+  assistantMessage!: Message;
+}
+
+@ObjectType({ description: 'A piece of a streaming reply, or its end.' })
+export class MessageStreamEvent {
+  @Field(() => ID, { description: 'The assistant message.' })
+  messageId!: string;
+
+  @Field(() => Int, {
+    description: 'Order of this event, from 1; resume with `after` set to the last one seen.',
+  })
+  seq!: number;
+
+  @Field(() => String, {
+    description: 'New text ("" on the done event). All deltas together are the content.',
+  })
+  delta!: string;
+
+  @Field(() => Boolean, { description: 'True on the last event, which carries the final message.' })
+  done!: boolean;
+
+  @Field(() => Message, { nullable: true, description: 'The saved message, on the done event.' })
+  message?: Message | null;
+}
+
+@ObjectType({ description: 'A change to one of your chats, from any device.' })
+export class ChatEvent {
+  @Field(() => ChatEventType, { description: 'What happened.' })
+  type!: ChatEventType;
+
+  @Field(() => ID, { description: 'The chat.' })
+  chatId!: string;
+
+  @Field(() => Chat, { nullable: true, description: 'The chat as it is now (null once deleted).' })
+  chat?: Chat | null;
+
+  @Field(() => Message, {
+    nullable: true,
+    description: 'The message, for MESSAGE_ADDED and MESSAGE_UPDATED.',
+  })
+  message?: Message | null;
+}

@@ -1,0 +1,72 @@
+import { index, modelOptions, prop } from '@typegoose/typegoose';
+import { Types } from 'mongoose';
+import { MessageRole, MessageStatus } from './chat-enums';
+import { StoredLlmConfig } from './chat.model';
+
+export class StoredTokenUsage {
+  @prop({ type: () => Number, required: true })
+  promptTokens!: number;
+
+  @prop({ type: () => Number, required: true })
+  completionTokens!: number;
+
+  @prop({ type: () => Number, required: true })
+  totalTokens!: number;
+}
+
+/**
+ * One message. `position` is its number in the chat (1, 2, …). `idempotencyKey` is
+ * `<userId>:<clientMessageId>` on user messages sent with one; its unique index is what makes a
+ * retried sendMessage find the first call instead of starting a second generation. (A compound
+ * sparse index would index every message by userId, and FerretDB has no partial indexes.)
+ */
+@modelOptions({ schemaOptions: { collection: 'messages', timestamps: true } })
+@index({ chatId: 1, position: -1 })
+@index({ idempotencyKey: 1 }, { unique: true, sparse: true })
+@index({ status: 1 })
+@index({ userId: 1, status: 1 })
+export class MessageRecord {
+  _id!: Types.ObjectId;
+
+  @prop({ type: () => Types.ObjectId, required: true })
+  chatId!: Types.ObjectId;
+
+  @prop({ type: () => Types.ObjectId, required: true })
+  userId!: Types.ObjectId;
+
+  @prop({ type: () => Number, required: true })
+  position!: number;
+
+  @prop({ type: () => String, enum: MessageRole, required: true })
+  role!: MessageRole;
+
+  /** Not `required`: mongoose refuses '' for required strings, and a reply starts empty. */
+  @prop({ type: () => String, default: '' })
+  content!: string;
+
+  @prop({ type: () => String, enum: MessageStatus, required: true })
+  status!: MessageStatus;
+
+  @prop({ type: () => String })
+  error?: string | null;
+
+  @prop({ type: () => StoredLlmConfig, _id: false })
+  config?: StoredLlmConfig | null;
+
+  @prop({ type: () => StoredTokenUsage, _id: false })
+  usage?: StoredTokenUsage | null;
+
+  @prop({ type: () => String })
+  idempotencyKey?: string;
+
+  /** On a user message: the assistant message that answers it (for idempotent retries). */
+  @prop({ type: () => Types.ObjectId })
+  replyId?: Types.ObjectId;
+
+  /** On a streaming assistant message: the system instructions it was generated with. */
+  @prop({ type: () => String })
+  systemInstructions?: string | null;
+
+  createdAt!: Date;
+  updatedAt!: Date;
+}

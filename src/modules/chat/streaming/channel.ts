@@ -1,0 +1,52 @@
+/**
+ * An async iterator fed by push(). Unlike a bare async generator, `return()` settles a pending
+ * `next()` at once and runs the cleanup right away: a client that unsubscribes while waiting for
+ * the next token frees its listener immediately, not when the next token happens to arrive.
+ */
+export class Channel<T> implements AsyncIterableIterator<T> {
+  private readonly buffered: T[] = [];
+  private pending: ((result: IteratorResult<T>) => void) | null = null;
+  private closed = false;
+
+  constructor(private readonly onClose: () => void = () => undefined) {}
+
+  push(value: T): void {
+    if (this.closed) return;
+    if (this.pending) {
+      const resolve = this.pending;
+      this.pending = null;
+      resolve({ value, done: false });
+    } else {
+      this.buffered.push(value);
+    }
+  }
+
+  /** Ends the iteration after what is already buffered. */
+  end(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.onClose();
+    if (this.pending && this.buffered.length === 0) {
+      const resolve = this.pending;
+      this.pending = null;
+      resolve({ value: undefined, done: true });
+    }
+  }
+
+  next(): Promise<IteratorResult<T>> {
+    const value = this.buffered.shift();
+    if (value !== undefined) return Promise.resolve({ value, done: false });
+    if (this.closed) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve) => (this.pending = resolve));
+  }
+
+  return(): Promise<IteratorResult<T>> {
+    this.buffered.length = 0;
+    this.end();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<T> {
+    return this;
+  }
+}

@@ -1,0 +1,72 @@
+import type { Logger } from '../../../log/logger';
+import type { Models } from '../../../db/models';
+import type { MessageRecord } from '../message.model';
+import {
+  Generation,
+  type GenerationOptions,
+  type GenerationRequest,
+  type StopReason,
+} from './generation';
+import type { StreamHub } from './message-stream';
+
+/**
+ * The replies this process is writing. It owns them: stop one (stopGeneration, deleteChat),
+ * count a user's, and on shutdown give them a grace period before saving them INTERRUPTED.
+ */
+export class GenerationManager {
+  private readonly running = new Map<string, Generation>();
+
+  constructor(
+    private readonly models: Models,
+    private readonly hub: StreamHub,
+    private readonly options: GenerationOptions,
+    private readonly logger: Logger,
+    private readonly onFinished: (record: MessageRecord | null, request: GenerationRequest) => void,
+  ) {}
+
+  start(request: GenerationRequest): Generation {
+    const stream = this.hub.open(request.messageId);
+    const generation = new Generation(request, stream, this.models, this.options, this.logger);
+    this.running.set(request.messageId, generation);
+    void generation.done.then((record) => {
+      this.running.delete(request.messageId);
+      this.hub.retire(stream);
+      this.onFinished(record, request);
+    });
+    return generation;
+  }
+
+  get(messageId: string): Generation | undefined {
+    return this.running.get(messageId);
+  }
+
+  activeFor(userId: string): number {
+    let count = 0;
+    for (const generation of this.running.values())
+      if (generation.request.userId === userId) count += 1;
+    return count;
+  }
+
+  /** Stops every reply of a chat (it is being deleted) and waits until they have ended. */
+  async stopChat(chatId: string, reason: StopReason): Promise<void> {
+    const stopping = [...this.running.values()]
+      .filter((generation) => generation.request.chatId === chatId)
+      .map((generation) => generation.stop(reason));
+    await Promise.all(stopping);
+  }
+
+  /** Lets replies finish for up to `graceMs`, then saves the rest INTERRUPTED. */
+  async shutdown(graceMs: number): Promise<void> {
+    const all = () => Promise.all([...this.running.values()].map((generation) => generation.done));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([all(), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+    clearTimeout(timer);
+    await Promise.all(
+      [...this.running.values()].map((generation) => generation.stop('interrupted')),
+    );
+  }
+
+  get size(): number {
+    return this.running.size;
+  }
+}

@@ -1,0 +1,84 @@
+import type { Logger } from '../../log/logger';
+import type { Models } from '../../db/models';
+import type { LlmProvider } from '../../llm/provider';
+import type { ChatEvents } from './chat-events';
+import { TitleSource } from './chat.model';
+import { ChatEventType } from './chat-enums';
+
+export const TITLE_LIMITS = {
+  fromPromptChars: 60,
+  fromModelChars: 80,
+  maxTokens: 24,
+  timeoutMs: 15_000,
+} as const;
+
+/** A first title: the prompt's first line, cut at a word near 60 characters. */
+export function titleFromPrompt(prompt: string): string {
+  const line = prompt.trim().split('\n')[0]!.replace(/\s+/g, ' ');
+  if (line.length <= TITLE_LIMITS.fromPromptChars) return line || 'New chat';
+  const cut = line.slice(0, TITLE_LIMITS.fromPromptChars);
+  const atWord = cut.slice(0, cut.lastIndexOf(' ') > 20 ? cut.lastIndexOf(' ') : cut.length);
+  return `${atWord}…`;
+}
+
+function cleanTitle(raw: string): string {
+  return raw
+    .replace(/[\r\n]+/g, ' ')
+    .replace(/^["'“”\s]+|["'“”.\s]+$/g, '')
+    .slice(0, TITLE_LIMITS.fromModelChars)
+    .trim();
+}
+
+/**
+ * Asks the chat's model for a better title, in the background. A failure keeps the first
+ * title; a title the user set meanwhile is never overwritten (the update matches PROMPT only).
+ */
+export class TitleImprover {
+  constructor(
+    private readonly models: Models,
+    private readonly events: ChatEvents,
+    private readonly logger: Logger,
+  ) {}
+
+  improve(
+    userId: string,
+    chatId: string,
+    provider: LlmProvider,
+    model: string,
+    prompt: string,
+  ): Promise<void> {
+    return this.run(userId, chatId, provider, model, prompt).catch((error) => {
+      this.logger.warn({ err: error, chatId }, 'title suggestion failed; keeping the first title');
+    });
+  }
+
+  private async run(
+    userId: string,
+    chatId: string,
+    provider: LlmProvider,
+    model: string,
+    prompt: string,
+  ) {
+    const suggestion = await provider.complete({
+      model,
+      maxTokens: TITLE_LIMITS.maxTokens,
+      signal: AbortSignal.timeout(TITLE_LIMITS.timeoutMs),
+      messages: [
+        {
+          role: 'system',
+          content:
+            'Give this conversation a short title of at most six words. Answer with the title only.',
+        },
+        { role: 'user', content: prompt.slice(0, 4_000) },
+      ],
+    });
+    const title = cleanTitle(suggestion);
+    if (!title) return;
+    const updated = await this.models.Chat.updateOne(
+      { _id: chatId, titleSource: TitleSource.PROMPT },
+      { $set: { title, titleSource: TitleSource.MODEL } },
+    );
+    if (updated.modifiedCount === 1)
+      this.events.publish(userId, { type: ChatEventType.UPDATED, chatId });
+  }
+}
