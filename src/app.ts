@@ -178,13 +178,14 @@ export async function createApp(deps: AppDependencies): Promise<App> {
   const verifiedGuard = new EmailVerifiedGuard(models, config.auth);
   const messageService = new MessageService(models);
   const chatService = new ChatService(models, catalog, chatEvents, generations);
+  const titles = new TitleImprover(models, chatEvents, logger);
   const sendMessage = new SendMessageService(
     models,
     chatService,
     messageService,
     generations,
     providers,
-    new TitleImprover(models, chatEvents, logger),
+    titles,
     chatEvents,
     rateLimits,
     verifiedGuard,
@@ -273,6 +274,7 @@ export async function createApp(deps: AppDependencies): Promise<App> {
     (stopping ??= (async () => {
       clearInterval(sweeper);
       // Replies first, while subscribers are still connected to see them end.
+      titles.close();
       await generations.shutdown(tuning.shutdownGraceMs ?? GENERATION_SHUTDOWN_GRACE_MS);
       await apollo.stop();
       hub.close();

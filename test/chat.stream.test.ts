@@ -1,15 +1,40 @@
-import { ChatDocument, StopGenerationDocument } from './gql/graphql';
+import { Types } from 'mongoose';
+import {
+  ChatDocument,
+  ChatsDocument,
+  DeleteChatDocument,
+  LoginDocument,
+  MessageStreamDocument,
+  StopGenerationDocument,
+} from './gql/graphql';
 import { registerUser, type TestUser } from './helpers/accounts';
 import { sendMessage, streamToEnd } from './helpers/chat';
+import { TestDatabase } from './helpers/database';
+import { errorCode } from './helpers/http-client';
 import { TestApp } from './helpers/test-app';
 import type { TestSocket } from './helpers/ws-client';
+import { MessageRole, MessageStatus } from '../src/modules/chat/chat-enums';
+import { TitleSource } from '../src/modules/chat/chat.model';
+import { LlmProvider } from '../src/modules/llm/llm-provider.enum';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function waitFor(condition: () => boolean, timeoutMs = 2_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await sleep(10);
+  }
+}
 
 describe('sending a prompt and streaming the reply', () => {
   let app: TestApp;
   let user: TestUser;
   let socket: TestSocket;
   beforeAll(async () => {
-    app = await TestApp.start();
+    app = await TestApp.start({
+      chat: { firstByteTimeoutMs: 1_000, idleTimeoutMs: 1_000, retriesBeforeFirstToken: 2 },
+    });
     user = await registerUser(app);
     socket = app.socket(user.auth.accessToken);
   });
@@ -17,6 +42,7 @@ describe('sending a prompt and streaming the reply', () => {
     await socket.dispose();
     await app.stop();
   });
+  const token = () => user.auth.accessToken;
 
   it('should save the prompt and a STREAMING reply, stream every delta, then a done event with the COMPLETE message', async () => {
     app.openai.enqueue({
@@ -24,9 +50,7 @@ describe('sending a prompt and streaming the reply', () => {
       delayMs: 5,
       usage: { prompt_tokens: 9, completion_tokens: 5 },
     });
-    const payload = await sendMessage(app, user.auth.accessToken, {
-      prompt: 'Why is the sky blue?',
-    });
+    const payload = await sendMessage(app, token(), { prompt: 'Why is the sky blue?' });
     expect(payload.userMessage).toMatchObject({
       role: 'USER',
       content: 'Why is the sky blue?',
@@ -41,12 +65,11 @@ describe('sending a prompt and streaming the reply', () => {
     expect(payload.chat.messageCount).toBe(2);
 
     const events = await streamToEnd(socket, payload.assistantMessage.id);
-    const last = events[events.length - 1]!;
+    const last = events.at(-1)!;
     expect(last.done).toBe(true);
     expect(events.slice(0, -1).every((event) => !event.done)).toBe(true);
     expect(events.map((event) => event.seq)).toEqual(events.map((_, i) => i + 1));
-    const text = events.map((event) => event.delta).join('');
-    expect(text).toBe('The sky is blue.');
+    expect(events.map((event) => event.delta).join('')).toBe('The sky is blue.');
     expect(last.message).toMatchObject({
       id: payload.assistantMessage.id,
       status: 'COMPLETE',
@@ -54,48 +77,256 @@ describe('sending a prompt and streaming the reply', () => {
       usage: { promptTokens: 9, completionTokens: 5, totalTokens: 14 },
       config: { llm: 'OPEN_AI', chatModel: 'gpt-test' },
     });
+    const request = app.openai.streamingRequests().at(-1)!;
+    expect(request.body.stream_options).toEqual({ include_usage: true });
   });
 
-  it('should stop a long reply, keep the text so far as STOPPED, and close the upstream request', async () => {
-    app.openai.enqueue({ chunks: Array.from({ length: 200 }, (_, i) => `w${i} `), delayMs: 20 });
-    const payload = await sendMessage(app, user.auth.accessToken, {
-      prompt: 'Talk for a long time.',
+  it('should replay the whole reply to a subscriber that arrives after it finished', async () => {
+    app.openai.enqueue({ chunks: ['late ', 'but ', 'whole'] });
+    const payload = await sendMessage(app, token(), { prompt: 'hello' });
+    await waitFor(() => app.openai.streamingRequests().at(-1)?.closedAt !== undefined);
+    await sleep(50);
+    const events = await streamToEnd(socket, payload.assistantMessage.id);
+    expect(
+      events
+        .filter((e) => !e.done)
+        .map((e) => e.delta)
+        .join(''),
+    ).toBe('late but whole');
+    expect(events.at(-1)).toMatchObject({
+      done: true,
+      message: { status: 'COMPLETE', content: 'late but whole' },
     });
-    const subscription = socket.subscribe((await import('./gql/graphql')).MessageStreamDocument, {
+  });
+
+  it('should resume with `after` from where a disconnected client left off, and finish the reply without anyone listening', async () => {
+    app.openai.enqueue({ chunks: Array.from({ length: 30 }, (_, i) => `t${i} `), delayMs: 15 });
+    const payload = await sendMessage(app, token(), { prompt: 'count' });
+    const first = app.socket(token());
+    const subscription = first.subscribe(MessageStreamDocument, {
+      messageId: payload.assistantMessage.id,
+    });
+    await subscription.waitForEvents(4);
+    await first.dispose(); // the client drops
+    const seen = subscription.events.map((e) => e.data!.messageStream);
+    const lastSeq = seen.at(-1)!.seq;
+
+    await sleep(200);
+    const rest = await streamToEnd(socket, payload.assistantMessage.id, lastSeq);
+    expect(rest[0]!.seq).toBe(lastSeq + 1);
+    const whole = [...seen, ...rest]
+      .filter((e) => !e.done)
+      .map((e) => e.delta)
+      .join('');
+    expect(whole).toBe(Array.from({ length: 30 }, (_, i) => `t${i} `).join(''));
+    expect(rest.at(-1)!.message!.content).toBe(whole);
+  });
+
+  it('should coalesce tokens from a fast upstream into fewer deltas', async () => {
+    app.openai.enqueue({ chunks: Array.from({ length: 200 }, () => 'x') });
+    const payload = await sendMessage(app, token(), { prompt: 'fast' });
+    const events = await streamToEnd(socket, payload.assistantMessage.id);
+    const deltas = events.filter((e) => !e.done);
+    expect(deltas.map((e) => e.delta).join('')).toBe('x'.repeat(200));
+    expect(deltas.length).toBeLessThan(50);
+  });
+
+  it('should stop a long reply, keep the text so far as STOPPED, and close the upstream request within a second', async () => {
+    app.openai.enqueue({ chunks: Array.from({ length: 200 }, (_, i) => `w${i} `), delayMs: 20 });
+    const payload = await sendMessage(app, token(), { prompt: 'Talk for a long time.' });
+    const subscription = socket.subscribe(MessageStreamDocument, {
       messageId: payload.assistantMessage.id,
     });
     await subscription.waitForEvents(3);
     const stoppedAt = Date.now();
     const { stopGeneration } = await app
       .http()
-      .data(
-        StopGenerationDocument,
-        { messageId: payload.assistantMessage.id },
-        { token: user.auth.accessToken },
-      );
+      .data(StopGenerationDocument, { messageId: payload.assistantMessage.id }, { token: token() });
     expect(stopGeneration.status).toBe('STOPPED');
-    expect(stopGeneration.content.length).toBeGreaterThan(0);
     expect(stopGeneration.content.startsWith('w0 w1 ')).toBe(true);
 
     const request = app.openai.streamingRequests().at(-1)!;
-    const deadline = Date.now() + 1_000;
-    while (request.closedAt === undefined && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 10));
+    await waitFor(() => request.closedAt !== undefined, 1_000);
     expect(request.closedEarly).toBe(true);
     expect(request.closedAt! - stoppedAt).toBeLessThan(1_000);
 
     const events = await subscription.untilDone();
     const done = events.at(-1)!.data!.messageStream;
-    expect(done.done).toBe(true);
-    expect(done.message!.status).toBe('STOPPED');
-    const streamed = events.map((e) => e.data!.messageStream.delta).join('');
-    expect(streamed).toBe(stopGeneration.content);
+    expect(done).toMatchObject({ done: true, message: { status: 'STOPPED' } });
+    expect(events.map((e) => e.data!.messageStream.delta).join('')).toBe(stopGeneration.content);
     const { chat } = await app
       .http()
-      .data(ChatDocument, { id: payload.chat.id }, { token: user.auth.accessToken });
+      .data(ChatDocument, { id: payload.chat.id }, { token: token() });
     expect(chat.messages.at(-1)).toMatchObject({
       status: 'STOPPED',
       content: stopGeneration.content,
     });
+    // Stopping a finished reply changes nothing.
+    const again = await app
+      .http()
+      .data(StopGenerationDocument, { messageId: payload.assistantMessage.id }, { token: token() });
+    expect(again.stopGeneration.content).toBe(stopGeneration.content);
+  });
+
+  it('should retry an upstream 500 that comes before the first token', async () => {
+    app.openai.enqueue({ status: 500 }, { chunks: ['recovered'] });
+    const payload = await sendMessage(app, token(), { prompt: 'flaky' });
+    const events = await streamToEnd(socket, payload.assistantMessage.id);
+    expect(events.at(-1)!.message).toMatchObject({ status: 'COMPLETE', content: 'recovered' });
+  });
+
+  it('should end FAILED with an error when the upstream keeps answering 500', async () => {
+    app.openai.enqueue({ status: 500 }, { status: 500 }, { status: 500 });
+    const before = app.openai.streamingRequests().length;
+    const payload = await sendMessage(app, token(), { prompt: 'broken' });
+    const events = await streamToEnd(socket, payload.assistantMessage.id);
+    expect(events).toHaveLength(1);
+    expect(events[0]!.message).toMatchObject({
+      status: 'FAILED',
+      content: '',
+      error: 'The model failed (HTTP 500).',
+    });
+    expect(app.openai.streamingRequests().length - before).toBe(3);
+  });
+
+  it('should end FAILED with the partial text when the upstream drops mid-stream, without retrying', async () => {
+    // The delay makes the first chunks reach the client before the drop (a drop before any
+    // byte would rightly be retried).
+    app.openai.enqueue({
+      chunks: ['partial ', 'answer ', 'never ', 'finished'],
+      dropAfterChunks: 2,
+      delayMs: 20,
+    });
+    const before = app.openai.streamingRequests().length;
+    const payload = await sendMessage(app, token(), { prompt: 'drop' });
+    const events = await streamToEnd(socket, payload.assistantMessage.id);
+    const done = events.at(-1)!;
+    expect(done.message).toMatchObject({ status: 'FAILED', content: 'partial answer ' });
+    expect(done.message!.error).toBeTruthy();
+    expect(
+      events
+        .filter((e) => !e.done)
+        .map((e) => e.delta)
+        .join(''),
+    ).toBe('partial answer ');
+    expect(app.openai.streamingRequests().length - before).toBe(1);
+  });
+
+  it('should end FAILED when the upstream hangs past the timeout', async () => {
+    app.openai.enqueue({ hang: true }, { hang: true }, { hang: true });
+    const payload = await sendMessage(app, token(), { prompt: 'hang' });
+    const events = await streamToEnd(socket, payload.assistantMessage.id);
+    expect(events.at(-1)!.message).toMatchObject({
+      status: 'FAILED',
+      error: 'The model did not answer in time.',
+    });
+  });
+
+  it('should stop the reply and remove everything when its chat is deleted mid-stream', async () => {
+    app.openai.enqueue({ chunks: Array.from({ length: 200 }, (_, i) => `d${i} `), delayMs: 20 });
+    const payload = await sendMessage(app, token(), { prompt: 'to be deleted' });
+    const subscription = socket.subscribe(MessageStreamDocument, {
+      messageId: payload.assistantMessage.id,
+    });
+    await subscription.waitForEvents(2);
+    const { deleteChat } = await app
+      .http()
+      .data(DeleteChatDocument, { id: payload.chat.id }, { token: token() });
+    expect(deleteChat).toBe(true);
+    const request = app.openai.streamingRequests().at(-1)!;
+    await waitFor(() => request.closedAt !== undefined, 1_000);
+    const events = await subscription.untilDone();
+    expect(events.at(-1)!.data!.messageStream).toMatchObject({ done: true, message: null });
+    expect(await app.app.models.Message.countDocuments({ chatId: payload.chat.id })).toBe(0);
+    expect(
+      errorCode(
+        await app.http().request(ChatDocument, { id: payload.chat.id }, { token: token() }),
+      ),
+    ).toBe('NOT_FOUND');
+    const { chats } = await app.http().data(ChatsDocument, {}, { token: token() });
+    expect(chats.nodes.map((c) => c.id)).not.toContain(payload.chat.id);
+  });
+});
+
+describe('replies across a server stop', () => {
+  it('should save a reply still streaming at shutdown as INTERRUPTED, after the grace period', async () => {
+    const app = await TestApp.start({ chat: { shutdownGraceMs: 300 } });
+    try {
+      const user = await registerUser(app);
+      app.openai.enqueue({ chunks: Array.from({ length: 500 }, (_, i) => `s${i} `), delayMs: 20 });
+      const payload = await sendMessage(app, user.auth.accessToken, { prompt: 'long' });
+      await waitFor(() => app.openai.streamingRequests().length > 0);
+      await sleep(150);
+      await app.stopApp();
+      const connection = await app.db.connect();
+      const saved = await connection.connection
+        .collection('messages')
+        .findOne({ _id: new Types.ObjectId(payload.assistantMessage.id) });
+      expect(saved?.status).toBe(MessageStatus.INTERRUPTED);
+      expect(String(saved?.content)).toMatch(/^s0 /);
+    } finally {
+      await app.stop().catch(() => undefined);
+    }
+  });
+
+  it('should mark replies left STREAMING by a process that died as INTERRUPTED at the next start', async () => {
+    const db = await TestDatabase.start();
+    try {
+      const first = await TestApp.start({ database: db });
+      const user = await registerUser(first);
+      const chatId = new Types.ObjectId();
+      const userId = new Types.ObjectId(user.auth.user.id);
+      // What a killed process leaves behind: a chat whose reply never got its final save.
+      await first.app.models.Chat.create({
+        _id: chatId,
+        userId,
+        title: 't',
+        titleSource: TitleSource.USER,
+        config: { llm: LlmProvider.ECHO, chatModel: 'echo-1' },
+        messageCount: 2,
+      });
+      await first.app.models.Message.create([
+        {
+          chatId,
+          userId,
+          position: 1,
+          role: MessageRole.USER,
+          content: 'q',
+          status: MessageStatus.COMPLETE,
+        },
+        {
+          chatId,
+          userId,
+          position: 2,
+          role: MessageRole.ASSISTANT,
+          content: 'half an ans',
+          status: MessageStatus.STREAMING,
+        },
+      ]);
+      await first.stop();
+
+      const second = await TestApp.start({ database: db });
+      try {
+        const login = await second
+          .http()
+          .data(LoginDocument, { input: { email: user.email, password: user.password } });
+        const { chat } = await second
+          .http()
+          .data(ChatDocument, { id: String(chatId) }, { token: login.login.accessToken });
+        expect(chat.messages.at(-1)).toMatchObject({
+          status: 'INTERRUPTED',
+          content: 'half an ans',
+        });
+        const socket = second.socket(login.login.accessToken);
+        const events = await streamToEnd(socket, chat.messages.at(-1)!.id);
+        expect(events).toHaveLength(1);
+        expect(events[0]).toMatchObject({ done: true, message: { status: 'INTERRUPTED' } });
+        await socket.dispose();
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      await db.stop();
+    }
   });
 });

@@ -34,16 +34,17 @@ export async function connectDatabase(
   url: string,
   dbName: string,
   logger: Logger,
+  /** Emit the driver's command events (tests and benchmarks count commands per request). */
+  options: { monitorCommands?: boolean } = {},
 ): Promise<Database> {
-  let connection = await mongoose
-    .createConnection(url, { ...CONNECT_OPTIONS, dbName, maxPoolSize: 1 })
-    .asPromise();
+  const base = { ...CONNECT_OPTIONS, dbName, monitorCommands: options.monitorCommands ?? false };
+  let connection = await mongoose.createConnection(url, { ...base, maxPoolSize: 1 }).asPromise();
   const buildInfo = await connection.db!.admin().command({ buildInfo: 1 });
   const kind: DatabaseKind = 'ferretdbVersion' in buildInfo ? 'ferretdb' : 'mongodb';
 
   if (kind === 'mongodb') {
     await connection.close();
-    connection = await mongoose.createConnection(url, { ...CONNECT_OPTIONS, dbName }).asPromise();
+    connection = await mongoose.createConnection(url, base).asPromise();
   }
   logger.info(
     {

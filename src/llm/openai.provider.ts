@@ -1,6 +1,7 @@
 import OpenAI from 'openai';
 import type { LlmProvider, LlmRequest, LlmStreamEvent } from './provider';
 import { LlmError } from './provider';
+import { Deadline } from './deadline';
 
 export interface OpenAiProviderOptions {
   baseUrl?: string;
@@ -35,7 +36,8 @@ export class OpenAiProvider implements LlmProvider {
       apiKey: options.apiKey ?? 'not-needed',
       baseURL: options.baseUrl,
       maxRetries: 0,
-      timeout: options.firstByteTimeoutMs,
+      // Our own timers decide (below); the SDK's would only be a late backstop.
+      timeout: options.firstByteTimeoutMs * 2,
     });
   }
 
@@ -68,37 +70,55 @@ export class OpenAiProvider implements LlmProvider {
     }
   }
 
-  /** Opens the stream, retrying connection failures, 429 and 5xx before any token arrived. */
+  /**
+   * Opens the stream, retrying timeouts, connection failures, 429 and 5xx before any token
+   * arrived. The first-byte timeout is our own deadline, so a timeout is told apart from a
+   * refused connection whatever the SDK's error classes look like.
+   */
   private async open(request: LlmRequest) {
     for (let attempt = 0; ; attempt += 1) {
+      const firstByte = new Deadline(request.signal, this.options.firstByteTimeoutMs);
       try {
-        return await this.client.chat.completions.create(
+        const stream = await this.client.chat.completions.create(
           {
             model: request.model,
             messages: request.messages,
             stream: true,
             stream_options: { include_usage: true },
           },
-          { signal: request.signal },
+          { signal: firstByte.signal },
         );
+        // From here the idle timer watches the stream; the signal still follows stop/delete.
+        firstByte.disarm();
+        return stream;
       } catch (error) {
+        firstByte.dispose();
         if (request.signal.aborted) throw error;
-        if (attempt >= this.options.retriesBeforeFirstToken || !isRetryable(error))
-          throw toLlmError(error);
+        const retryable = firstByte.timedOut || isRetryable(error);
+        if (attempt >= this.options.retriesBeforeFirstToken || !retryable) {
+          throw firstByte.timedOut
+            ? new LlmError('The model did not answer in time.')
+            : toLlmError(error);
+        }
         await new Promise((resolve) => setTimeout(resolve, RETRY_BACKOFF_MS * 2 ** attempt));
       }
     }
   }
 
   async complete(request: LlmRequest & { maxTokens: number }): Promise<string> {
+    const deadline = new Deadline(request.signal, this.options.firstByteTimeoutMs);
     try {
       const completion = await this.client.chat.completions.create(
         { model: request.model, messages: request.messages, max_tokens: request.maxTokens },
-        { signal: request.signal },
+        { signal: deadline.signal },
       );
       return completion.choices[0]?.message?.content ?? '';
     } catch (error) {
-      throw toLlmError(error);
+      throw deadline.timedOut
+        ? new LlmError('The model did not answer in time.')
+        : toLlmError(error);
+    } finally {
+      deadline.dispose();
     }
   }
 }

@@ -31,7 +31,9 @@ export class TestDatabase {
   }
 
   async connect(): Promise<Database> {
-    const database = await connectDatabase(this.url, this.name, pino({ level: 'silent' }));
+    const database = await connectDatabase(this.url, this.name, pino({ level: 'silent' }), {
+      monitorCommands: true,
+    });
     this.connections.push(database);
     return database;
   }

@@ -47,8 +47,10 @@ export class FakeOpenAi {
     chunks: ['Hello', ' from', ' the', ' fake', ' model.'],
     usage: { prompt_tokens: 12, completion_tokens: 5 },
   };
-  /** Non-streaming calls (title suggestions) answer with this text. */
+  /** Non-streaming calls (title suggestions) answer with this text… */
   completionText = 'A Fine Title';
+  /** …or with this HTTP error status when set. */
+  completionStatus: number | null = null;
   private readonly open = new Set<ServerResponse>();
 
   private constructor(private readonly server: Server) {}
@@ -91,6 +93,13 @@ export class FakeOpenAi {
       record.closedEarly = !res.writableEnded;
     });
 
+    if (!record.body.stream && this.completionStatus) {
+      res.writeHead(this.completionStatus, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({ error: { message: 'fake completion failure', type: 'server_error' } }),
+      );
+      return;
+    }
     if (!record.body.stream) {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(
@@ -138,6 +147,8 @@ export class FakeOpenAi {
     const pieces = reply.chunks ?? [];
     for (let i = 0; i < pieces.length; i += 1) {
       if (reply.dropAfterChunks !== undefined && i >= reply.dropAfterChunks) {
+        // Let what was written reach the client, then cut the connection.
+        await sleep(30);
         res.destroy();
         return;
       }

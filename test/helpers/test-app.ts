@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { createApp, type App } from '../../src/app';
+import { createApp, type App, type ChatTuning } from '../../src/app';
 import { loadConfig, type Config } from '../../src/config/config';
 import type { Database } from '../../src/db/connection';
 import { createLogger } from '../../src/log/logger';
@@ -31,6 +31,8 @@ export interface TestAppOptions {
   rateLimits?: Partial<RateLimitRules>;
   /** Reuse a database (a restart test); otherwise the app gets its own. */
   database?: TestDatabase;
+  /** Chat timing knobs (timeouts, coalescing, the echo model's pace). */
+  chat?: ChatTuning;
 }
 
 /**
@@ -71,6 +73,8 @@ export class TestApp {
       logger,
       database: connection,
       rateLimits: { ...RELAXED_RATE_LIMITS, ...options.rateLimits },
+      // Quick retries and a brisk echo model keep chat tests fast; tests about timing set their own.
+      chat: { echoWordDelayMs: 2, ...options.chat },
     });
     await new Promise<void>((resolve) => app.httpServer.listen(0, '127.0.0.1', resolve));
     const port = (app.httpServer.address() as AddressInfo).port;
@@ -95,6 +99,20 @@ export class TestApp {
 
   socket(token?: string): TestSocket {
     return token ? TestSocket.withToken(this.wsUrl, token) : new TestSocket(this.wsUrl);
+  }
+
+  /** Counts the database commands `action` sends (command monitoring on this app's connection). */
+  async countCommands(action: () => Promise<unknown>): Promise<{ count: number; names: string[] }> {
+    const client = this.connection.connection.getClient();
+    const names: string[] = [];
+    const listener = (event: { commandName: string }) => names.push(event.commandName);
+    client.on('commandStarted', listener);
+    try {
+      await action();
+    } finally {
+      client.off('commandStarted', listener);
+    }
+    return { count: names.length, names };
   }
 
   /** Stops the app only (the database stays, for restart tests). */

@@ -32,7 +32,7 @@ export class EmailVerificationService {
     const user = await this.models.User.findOneAndUpdate(
       { _id: userId },
       { $set: { emailVerified: true } },
-      { new: true },
+      { returnDocument: 'after' },
     ).lean();
     if (!user) throw new InvalidTokenError();
     return user;

@@ -58,7 +58,7 @@ export class PasswordResetService {
     const user = await this.models.User.findOneAndUpdate(
       { _id: userId },
       { $set: { passwordHash, emailVerified: true } },
-      { new: true },
+      { returnDocument: 'after' },
     ).lean();
     if (!user) throw new InvalidTokenError();
     await this.sessions.endAll(userId);

@@ -77,7 +77,7 @@ export class SessionService {
           },
         },
       },
-      { new: true },
+      { returnDocument: 'after' },
     ).lean();
     if (rotated) {
       return {

@@ -94,7 +94,7 @@ export class ChatService {
     const updated = await this.models.Chat.findOneAndUpdate(
       { _id: chatId, userId },
       { $set },
-      { new: true },
+      { returnDocument: 'after' },
     ).lean();
     if (!updated) throw new NotFoundError('Chat');
     this.events.publish(userId, { type: ChatEventType.UPDATED, chatId });

@@ -155,7 +155,7 @@ export class SendMessageService {
     const updated = await this.models.Chat.findOneAndUpdate(
       { _id: chat._id, userId: chat.userId },
       { $inc: { messageCount: 2 } },
-      { new: true },
+      { returnDocument: 'after' },
     ).lean();
     if (!updated) throw new NotFoundError('Chat');
     this.events.publish(String(chat.userId), {

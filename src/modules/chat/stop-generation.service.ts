@@ -21,7 +21,7 @@ export class StopGenerationService {
     const settled = await this.models.Message.findOneAndUpdate(
       { _id: messageId, userId, status: MessageStatus.STREAMING },
       { $set: { status: MessageStatus.STOPPED } },
-      { new: true },
+      { returnDocument: 'after' },
     ).lean();
     return settled ?? (await this.messages.getOwned(userId, messageId));
   }

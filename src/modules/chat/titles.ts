@@ -34,11 +34,18 @@ function cleanTitle(raw: string): string {
  * title; a title the user set meanwhile is never overwritten (the update matches PROMPT only).
  */
 export class TitleImprover {
+  /** Aborted on shutdown; each call is also bounded by the provider's own timeout. */
+  private readonly shutdown = new AbortController();
+
   constructor(
     private readonly models: Models,
     private readonly events: ChatEvents,
     private readonly logger: Logger,
   ) {}
+
+  close(): void {
+    this.shutdown.abort(new Error('shutting down'));
+  }
 
   improve(
     userId: string,
@@ -62,7 +69,7 @@ export class TitleImprover {
     const suggestion = await provider.complete({
       model,
       maxTokens: TITLE_LIMITS.maxTokens,
-      signal: AbortSignal.timeout(TITLE_LIMITS.timeoutMs),
+      signal: this.shutdown.signal,
       messages: [
         {
           role: 'system',

@@ -46,7 +46,7 @@ export class ProfileService {
         ...(Object.keys($set).length ? { $set } : {}),
         ...(Object.keys($unset).length ? { $unset } : {}),
       },
-      { new: true },
+      { returnDocument: 'after' },
     ).lean();
     if (!updated) throw new NotFoundError('User');
     return updated;

@@ -126,7 +126,7 @@ export class Generation {
       return await this.models.Message.findOneAndUpdate(
         { _id: this.request.messageId, status: MessageStatus.STREAMING },
         { $set: { content: this.content, status, error, usage: this.usage } },
-        { new: true },
+        { returnDocument: 'after' },
       ).lean();
     } catch (caught) {
       this.logger.error(
