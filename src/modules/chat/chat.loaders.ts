@@ -13,6 +13,10 @@ export class ChatLoaders {
   constructor(messages: MessageService) {
     this.messagePages = new DataLoader((keys) => messages.pages(keys), {
       cacheKeyFn: (key) => `${key.chatId}|${key.messageCount}|${key.limit}|${key.before ?? ''}`,
+      // TypeGraphQL awaits its middleware chain before each field resolver, so the loads of a
+      // large page span several microtask turns; DataLoader's default (next tick) would split
+      // them into several queries. One macrotask later, the whole page is in one batch.
+      batchScheduleFn: (dispatch) => setImmediate(dispatch),
     });
   }
 
