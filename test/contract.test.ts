@@ -23,7 +23,10 @@ if (!existsSync(CONTRACT))
   console.log(`skipping the contract check: ${CONTRACT} is not beside this checkout`);
 
 describeIfContract('the schema keeps the API contract', () => {
-  const contractSdl = /```graphql\n([\s\S]*?)```/.exec(readFileSync(CONTRACT, 'utf8'))![1]!;
+  // A skipped describe still runs its body to collect tests: read nothing unless it is there.
+  const contractSdl = existsSync(CONTRACT)
+    ? /```graphql\n([\s\S]*?)```/.exec(readFileSync(CONTRACT, 'utf8'))![1]!
+    : 'scalar Nothing';
   const contract = buildSchema(contractSdl);
   const ours = buildSchema(readFileSync(SCHEMA_FILE, 'utf8'));
 
