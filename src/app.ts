@@ -163,7 +163,7 @@ export async function createApp(deps: AppDependencies): Promise<App> {
   const generations = new GenerationManager(
     models,
     hub,
-    { ...DEFAULT_GENERATION_OPTIONS, ...tuning },
+    { ...DEFAULT_GENERATION_OPTIONS, coalesceMs: config.llm.streamCoalesceMs, ...tuning },
     logger,
     (record, request) => {
       if (!record) return;

@@ -47,6 +47,7 @@ export interface Config {
     providers: ProviderConfig[];
     defaultLlm: LlmProviderName;
     defaultChatModel: string;
+    streamCoalesceMs: number;
   };
   redisUrl?: string;
 }
@@ -125,7 +126,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       fromName: e.MAIL_FROM_NAME,
     },
     appUrl: e.APP_URL.replace(/\/+$/, ''),
-    llm: { providers, defaultLlm, defaultChatModel },
+    llm: { providers, defaultLlm, defaultChatModel, streamCoalesceMs: e.STREAM_COALESCE_MS },
     redisUrl: e.REDIS_URL,
   };
 }

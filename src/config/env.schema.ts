@@ -70,6 +70,8 @@ export const envSchema = z.object({
   DEFAULT_CHAT_MODEL: optionalString,
 
   REDIS_URL: optionalString,
+  /** Window over which streamed tokens are joined into one delta; 0 sends one per token. */
+  STREAM_COALESCE_MS: z.coerce.number().int().min(0).max(1_000).default(30),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -13,6 +13,12 @@ export interface FakeReply {
   status?: number;
   /** Accept the request and never answer (a provider that hangs). */
   hang?: boolean;
+  /** Wait this long after the headers before the first chunk (subscribers get ready). */
+  initialDelayMs?: number;
+  /** Wait for this before the first chunk (a benchmark releases all streams at once). */
+  startGate?: Promise<void>;
+  /** Stream `count` chunks whose text is made at send time (benchmarks put a timestamp in it). */
+  generated?: { count: number; text: (index: number) => string };
   /** Reported in a final usage chunk when the client asked for it (stream_options.include_usage). */
   usage?: { prompt_tokens: number; completion_tokens: number };
 }

@@ -46,6 +46,7 @@ export class Generation {
   private content = '';
   private savedContent = '';
   private usage: TokenUsage | null = null;
+  private saving: Promise<void> | null = null;
   readonly done: Promise<MessageRecord | null>;
 
   constructor(
@@ -67,7 +68,7 @@ export class Generation {
 
   private async run(): Promise<MessageRecord | null> {
     const coalescer = new Coalescer(this.options.coalesceMs, (text) => this.stream.append(text));
-    const saver = setInterval(() => void this.savePartial(), this.options.saveIntervalMs);
+    const saver = setInterval(() => this.savePartial(), this.options.saveIntervalMs);
     let status = MessageStatus.COMPLETE;
     let error: string | null = null;
     try {
@@ -94,6 +95,8 @@ export class Generation {
     } finally {
       clearInterval(saver);
       coalescer.flush();
+      // The final save must not race a partial one that would overwrite the final status' text.
+      await this.saving;
     }
     // A stop that raced the upstream's last chunk still counts as the user's stop.
     if (this.stopReason && status === MessageStatus.COMPLETE) {
@@ -104,8 +107,16 @@ export class Generation {
     return record;
   }
 
-  private async savePartial(): Promise<void> {
-    if (this.content === this.savedContent) return;
+  /**
+   * At most one partial save in flight: when the database is slower than one write per stream
+   * per second (FerretDB with many streams), saves are skipped rather than queued without end.
+   */
+  private savePartial(): void {
+    if (this.saving || this.content === this.savedContent) return;
+    this.saving = this.writePartial().finally(() => (this.saving = null));
+  }
+
+  private async writePartial(): Promise<void> {
     const content = this.content;
     try {
       await this.models.Message.updateOne(
