@@ -14,7 +14,15 @@ import type { Logger } from '../log/logger';
  * The binary is built on first use into the git-ignored .localdb/bin, and rebuilt when the
  * module's sources change.
  */
-export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
+/** The checkout: the nearest folder above this file that holds tools/localdb (src/, dist/ or a bench build). */
+export const PROJECT_ROOT = findProjectRoot(__dirname);
+
+function findProjectRoot(start: string): string {
+  for (let dir = start; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'tools', 'localdb', 'go.mod'))) return dir;
+    if (path.dirname(dir) === dir) return path.resolve(__dirname, '..', '..');
+  }
+}
 const MODULE_DIR = path.join(PROJECT_ROOT, 'tools', 'localdb');
 const BIN_DIR = path.join(PROJECT_ROOT, '.localdb', 'bin');
 const BINARY = path.join(BIN_DIR, 'localdb');
@@ -104,6 +112,11 @@ export class LocalDatabaseServer {
 
   get running(): boolean {
     return this.child !== null;
+  }
+
+  /** The server process id while it runs (benchmarks pin it to a core). */
+  get pid(): number | undefined {
+    return this.child?.pid;
   }
 
   async start(): Promise<string> {

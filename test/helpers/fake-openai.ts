@@ -150,8 +150,11 @@ export class FakeOpenAi {
       ...base,
       choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }],
     });
-    const pieces = reply.chunks ?? [];
-    for (let i = 0; i < pieces.length; i += 1) {
+    if (reply.initialDelayMs) await sleep(reply.initialDelayMs);
+    if (reply.startGate) await reply.startGate;
+    const count = reply.generated?.count ?? reply.chunks?.length ?? 0;
+    const pieceAt = (i: number) => (reply.generated ? reply.generated.text(i) : reply.chunks![i]!);
+    for (let i = 0; i < count; i += 1) {
       if (reply.dropAfterChunks !== undefined && i >= reply.dropAfterChunks) {
         // Let what was written reach the client, then cut the connection.
         await sleep(30);
@@ -162,7 +165,7 @@ export class FakeOpenAi {
       if (res.destroyed) return;
       send({
         ...base,
-        choices: [{ index: 0, delta: { content: pieces[i] }, finish_reason: null }],
+        choices: [{ index: 0, delta: { content: pieceAt(i) }, finish_reason: null }],
       });
     }
     send({ ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] });

@@ -1,0 +1,155 @@
+import { fetchBody, once } from '../lib/http-load';
+import { graphql, SEND, startSubject, type Bench, type CaseResult } from '../lib/context';
+import { cpuSeconds } from '../lib/processes';
+import { BENCH_PASSWORD } from '../lib/seed';
+import { percentile, sleep } from '../lib/stats';
+import { nowMs, StreamClient } from '../lib/ws-load';
+
+const PROVIDERS = JSON.stringify({ query: '{ llmProviders { llm models defaultModel } }' });
+const CSRF_SAFE = { 'apollo-require-preflight': 'true' };
+
+/** Logins per second with production argon2 settings on both cores, and how a storm slows reads. */
+export async function loginCase(bench: Bench): Promise<CaseResult> {
+  const [user] = await bench.seeder.users(1, 'login');
+  const subject = await startSubject(bench, {}, { pinned: false });
+  try {
+    const url = `http://127.0.0.1:${subject.port}/graphql`;
+    const login = JSON.stringify({
+      query: 'mutation($input: LoginInput!) { login(input: $input) { accessToken } }',
+      variables: { input: { email: user!.email, password: BENCH_PASSWORD } },
+    });
+    const seconds = bench.quick ? 1.5 : 5;
+    const isLogin = (body: string) => body.includes('"accessToken"');
+    const expectProviders = await fetchBody(url, PROVIDERS);
+    await once({
+      url,
+      body: login,
+      headers: CSRF_SAFE,
+      connections: 16,
+      seconds: 1,
+      verifyBody: isLogin,
+    });
+
+    const storm = await once({
+      url,
+      body: login,
+      headers: CSRF_SAFE,
+      connections: 16,
+      seconds,
+      verifyBody: isLogin,
+    });
+    const quiet = await once({
+      url,
+      body: PROVIDERS,
+      headers: CSRF_SAFE,
+      connections: 2,
+      seconds,
+      expectBody: expectProviders,
+    });
+    const [duringStorm] = await Promise.all([
+      once({
+        url,
+        body: PROVIDERS,
+        headers: CSRF_SAFE,
+        connections: 2,
+        seconds,
+        expectBody: expectProviders,
+      }),
+      once({ url, body: login, headers: CSRF_SAFE, connections: 16, seconds, verifyBody: isLogin }),
+    ]);
+    const p99Ratio = duringStorm.p99 / Math.max(quiet.p99, 1);
+    const errors = [storm, quiet, duringStorm].reduce(
+      (n, r) => n + r.errors + r.non2xx + r.mismatches,
+      0,
+    );
+    return {
+      case: 'login',
+      measure: 'logins/s, production argon2id, 2 cores (llmProviders p99 ms storm vs quiet)',
+      unit: 'logins/s',
+      subject: storm.rps,
+      baseline: null,
+      ratio: null,
+      target: '≥ 70 logins/s; llmProviders p99 during a 16-login storm ≤ 2× without',
+      pass: storm.rps >= 70 && p99Ratio <= 2,
+      errors,
+      details: { quietP99: quiet.p99, stormP99: duringStorm.p99, p99Ratio },
+    };
+  } finally {
+    await subject.stop();
+  }
+}
+
+/** CPU per new subscription (subscribe → done event → complete) against a cached HTTP query. */
+export async function subscribeCase(bench: Bench): Promise<CaseResult> {
+  const count = bench.quick ? 200 : 2_000;
+  const [user] = await bench.seeder.users(1, 'subscribe');
+  bench.upstream.enqueue({ chunks: ['done'] });
+  const subject = await startSubject(bench);
+  try {
+    const chat = await graphql(
+      subject.port,
+      user!.token,
+      'mutation { createChat(input: { title: "s" }) { id } }',
+    );
+    const sent = await graphql(subject.port, user!.token, SEND, {
+      input: { chatId: chat.createChat.id, prompt: 'x' },
+    });
+    const messageId = sent.sendMessage.assistantMessage.id as string;
+    await sleep(500); // the reply finishes; each subscription now yields its done event at once
+    const url = `ws://127.0.0.1:${subject.port}/graphql`;
+
+    const firstEvent: number[] = [];
+    let errors = 0;
+    const subscribeOnce = async () => {
+      const client = await StreamClient.connect(url, user!.token);
+      const started = nowMs();
+      client.subscribe(messageId);
+      await client.done;
+      firstEvent.push(client.frames[0]!.at - started);
+      errors += client.errors.length + (client.frames[0]?.done ? 0 : 1);
+      client.close();
+    };
+    for (let i = 0; i < 50; i += 1) await subscribeOnce(); // warm the document cache
+    firstEvent.length = 0;
+    const cpuBefore = cpuSeconds(subject.pid);
+    for (let i = 0; i < count; i += 1) await subscribeOnce();
+    const cpuPerSubscription = (cpuSeconds(subject.pid) - cpuBefore) / count;
+
+    const httpUrl = `http://127.0.0.1:${subject.port}/graphql`;
+    const expect = await fetchBody(httpUrl, PROVIDERS);
+    await once({
+      url: httpUrl,
+      body: PROVIDERS,
+      headers: CSRF_SAFE,
+      connections: 1,
+      seconds: 1,
+      expectBody: expect,
+    });
+    const httpCpuBefore = cpuSeconds(subject.pid);
+    const http = await once({
+      url: httpUrl,
+      body: PROVIDERS,
+      headers: CSRF_SAFE,
+      connections: 1,
+      seconds: bench.quick ? 1 : 4,
+      expectBody: expect,
+    });
+    const cpuPerRequest = (cpuSeconds(subject.pid) - httpCpuBefore) / http.requests;
+    const ratio = cpuPerSubscription / cpuPerRequest;
+    return {
+      case: 'subscribe',
+      measure:
+        'server CPU µs per new subscription (connect, subscribe, first event) vs per cached HTTP llmProviders',
+      unit: 'µs',
+      subject: cpuPerSubscription * 1e6,
+      baseline: cpuPerRequest * 1e6,
+      ratio,
+      target: '≤ 2× a cached HTTP llmProviders',
+      pass: ratio <= 2,
+      errors: errors + http.errors + http.non2xx + http.mismatches,
+      details: { subscribeToFirstEventMsP50: percentile(firstEvent, 50), subscriptions: count },
+    };
+  } finally {
+    await subject.stop();
+  }
+}

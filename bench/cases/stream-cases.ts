@@ -1,0 +1,313 @@
+import {
+  graphql,
+  SEND,
+  startBaseline,
+  startSubject,
+  type Bench,
+  type CaseResult,
+} from '../lib/context';
+import { createBenchApp } from '../lib/in-process';
+import { cpuSeconds, rssBytes, type RunningProcess } from '../lib/processes';
+import { percentile, sleep } from '../lib/stats';
+import { connectMany, nowMs, StreamClient } from '../lib/ws-load';
+import type { SeededUser } from '../lib/seed';
+
+const TOKEN_INTERVAL_MS = 20; // 50 tokens a second per stream
+
+function gate(): { promise: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const promise = new Promise<void>((resolve) => (open = resolve));
+  return { promise, open };
+}
+
+/** Creates a titled chat per user and sends one prompt into it; returns the reply ids. */
+async function startReplies(port: number, users: SeededUser[], parallel = 20): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < users.length; i += parallel) {
+    const batch = users.slice(i, i + parallel);
+    ids.push(
+      ...(await Promise.all(
+        batch.map(async (user) => {
+          const chat = await graphql(
+            port,
+            user.token,
+            'mutation { createChat(input: { title: "bench" }) { id } }',
+          );
+          const sent = await graphql(port, user.token, SEND, {
+            input: { chatId: chat.createChat.id, prompt: 'stream please' },
+          });
+          return sent.sendMessage.assistantMessage.id as string;
+        }),
+      )),
+    );
+  }
+  return ids;
+}
+
+interface TokenRun {
+  cpuPerToken: number;
+  delivered: number;
+  latencies: number[];
+  gaps: number[];
+  errors: number;
+  intact: boolean;
+}
+
+/**
+ * `streams` replies of `tokens` tokens at 50/s, all released at once, one socket each.
+ * Timed tokens carry their send time, so delivery latency is measured per token.
+ */
+async function runStreams(
+  bench: Bench,
+  target: 'subject' | 'baseline',
+  streams: number,
+  tokens: number,
+  options: { coalesceMs: number; timed: boolean },
+): Promise<TokenRun> {
+  const users = await bench.seeder.users(streams, `stream-${target}-${options.coalesceMs}`);
+  const start = gate();
+  const text = (i: number) => (options.timed ? `${nowMs().toFixed(3)};` : `w${i} `);
+  for (let i = 0; i < streams; i += 1) {
+    bench.upstream.enqueue({
+      generated: { count: tokens, text },
+      delayMs: TOKEN_INTERVAL_MS,
+      startGate: start.promise,
+    });
+  }
+  let server: RunningProcess;
+  let clients: StreamClient[];
+  if (target === 'subject') {
+    server = await startSubject(bench, { STREAM_COALESCE_MS: String(options.coalesceMs) });
+    const replies = await startReplies(server.port, users);
+    clients = await connectMany(
+      `ws://127.0.0.1:${server.port}/graphql`,
+      users.map((u) => u.token),
+    );
+    clients.forEach((client, i) => client.subscribe(replies[i]!));
+  } else {
+    server = await startBaseline('b-ws', { UPSTREAM_URL: bench.upstream.baseUrl });
+    clients = await connectMany(
+      `ws://127.0.0.1:${server.port}/graphql`,
+      users.map((u) => u.token),
+    );
+    clients.forEach((client, i) => client.subscribe(`m${i}`));
+  }
+  await sleep(500);
+  const cpuBefore = cpuSeconds(server.pid);
+  start.open();
+  await Promise.all(clients.map((client) => client.done));
+  const cpu = cpuSeconds(server.pid) - cpuBefore;
+  clients.forEach((client) => client.close());
+  await server.stop();
+
+  let delivered = 0;
+  let errors = 0;
+  let intact = true;
+  const latencies: number[] = [];
+  const gaps: number[] = [];
+  const expected = options.timed
+    ? null
+    : Array.from({ length: tokens }, (_, i) => `w${i} `).join('');
+  for (const client of clients) {
+    errors += client.errors.length;
+    if (client.errors.length && process.env.BENCH_DEBUG)
+      console.error(JSON.stringify(client.errors).slice(0, 500));
+    const deltas = client.frames.filter((frame) => !frame.done);
+    const done = client.frames.at(-1);
+    if (!done?.done) intact = false;
+    deltas.forEach((frame, i) => {
+      if (frame.seq !== i + 1) intact = false;
+      if (i > 0) gaps.push(frame.at - deltas[i - 1]!.at);
+    });
+    const joined = deltas.map((frame) => frame.delta).join('');
+    if (options.timed) {
+      for (const frame of deltas) {
+        for (const stamp of frame.delta.split(';'))
+          if (stamp) latencies.push(frame.at - Number(stamp));
+      }
+      delivered += joined.split(';').length - 1;
+    } else {
+      delivered += tokens;
+      if (joined !== expected) intact = false;
+    }
+  }
+  return { cpuPerToken: cpu / Math.max(delivered, 1), delivered, latencies, gaps, errors, intact };
+}
+
+export async function tokenCases(bench: Bench): Promise<CaseResult[]> {
+  const streams = bench.quick ? 20 : 200;
+  const tokens = bench.quick ? 50 : 500; // 1 s or 10 s at 50 tokens/s
+  const base = await runStreams(bench, 'baseline', streams, tokens, { coalesceMs: 0, timed: true });
+  const subject = await runStreams(bench, 'subject', streams, tokens, {
+    coalesceMs: 0,
+    timed: true,
+  });
+  const cpuRatio = subject.cpuPerToken / base.cpuPerToken;
+  const p = (run: TokenRun, q: number) => percentile(run.latencies, q);
+  const latency = { p50: p(subject, 50), p99: p(subject, 99), p999: p(subject, 99.9) };
+  return [
+    {
+      case: 'token-cpu',
+      measure: `server CPU µs per delivered token, ${streams} × 50 tok/s, coalescing off`,
+      unit: 'µs/token',
+      subject: subject.cpuPerToken * 1e6,
+      baseline: base.cpuPerToken * 1e6,
+      ratio: cpuRatio,
+      target: '≤ 2× B-ws',
+      pass: cpuRatio <= 2 && subject.delivered === streams * tokens,
+      errors: subject.errors + base.errors + (subject.delivered === streams * tokens ? 0 : 1),
+      details: { delivered: subject.delivered, expected: streams * tokens },
+    },
+    {
+      case: 'token-latency',
+      measure: 'upstream chunk sent → client received, ms p50 / p99 / p99.9',
+      unit: 'ms',
+      subject: latency.p99,
+      baseline: p(base, 99),
+      ratio: null,
+      target: 'p50 ≤ 0.5, p99 ≤ 2, p99.9 ≤ 10; p99 ≤ B-ws p99 + 1',
+      pass:
+        latency.p50 <= 0.5 &&
+        latency.p99 <= 2 &&
+        latency.p999 <= 10 &&
+        latency.p99 <= p(base, 99) + 1,
+      errors: subject.errors + base.errors,
+      details: {
+        subject: latency,
+        baseline: { p50: p(base, 50), p99: p(base, 99), p999: p(base, 99.9) },
+      },
+    },
+  ];
+}
+
+export async function capacityCase(bench: Bench): Promise<CaseResult> {
+  const streams = bench.quick ? 50 : 1_000;
+  const tokens = bench.quick ? 50 : 500;
+  const run = await runStreams(bench, 'subject', streams, tokens, { coalesceMs: 30, timed: false });
+  const gapP99 = percentile(run.gaps, 99);
+  return {
+    case: 'capacity',
+    measure: `${streams} concurrent streams at 50 tok/s, coalesced: client frame gap p99 (ms)`,
+    unit: 'ms',
+    subject: gapP99,
+    baseline: null,
+    ratio: null,
+    target: '≥ 1,000 streams with gap p99 ≤ 60 ms, nothing lost or reordered',
+    pass: streams >= 1_000 && gapP99 <= 60 && run.intact,
+    errors: run.errors + (run.intact ? 0 : 1),
+    details: { streams, intact: run.intact, gapP50: percentile(run.gaps, 50) },
+  };
+}
+
+export async function writesCase(bench: Bench): Promise<CaseResult> {
+  const seconds = bench.quick ? 3 : 30;
+  const tokens = seconds * 50;
+  const app = await createBenchApp(bench);
+  try {
+    const [user] = await bench.seeder.users(1, 'writes');
+    bench.upstream.enqueue({
+      generated: { count: tokens, text: (i) => `w${i} ` },
+      delayMs: TOKEN_INTERVAL_MS,
+    });
+    const names: string[] = [];
+    const client = app.app.models.Message.db.getClient();
+    const listener = (event: { commandName: string; command: Record<string, unknown> }) => {
+      if (event.command.update === 'messages' || event.command.findAndModify === 'messages')
+        names.push(event.commandName);
+    };
+    client.on('commandStarted', listener);
+    const chat = await graphql(
+      app.port,
+      user!.token,
+      'mutation { createChat(input: { title: "w" }) { id } }',
+    );
+    const sent = await graphql(app.port, user!.token, SEND, {
+      input: { chatId: chat.createChat.id, prompt: 'long' },
+    });
+    const socket = await StreamClient.connect(`ws://127.0.0.1:${app.port}/graphql`, user!.token);
+    socket.subscribe(sent.sendMessage.assistantMessage.id);
+    await socket.done;
+    await sleep(200);
+    client.off('commandStarted', listener);
+    socket.close();
+    const writes = names.length;
+    return {
+      case: 'writes',
+      measure: `message writes during one ${seconds}-second stream of ${tokens} tokens`,
+      unit: 'writes',
+      subject: writes,
+      baseline: null,
+      ratio: null,
+      target: `0 per token; ≤ 1 per second + the final save (≤ ${seconds + 1})`,
+      pass: writes <= seconds + 1 && writes < tokens,
+      errors: socket.errors.length,
+      details: { tokens, perToken: writes / tokens },
+    };
+  } finally {
+    await app.stop();
+  }
+}
+
+export async function idleSubCase(bench: Bench): Promise<CaseResult> {
+  const sockets = bench.quick ? 200 : 2_000;
+  // Baseline: raw ws holding the same number of subscribed sockets.
+  const baseline = await startBaseline('b-ws', { UPSTREAM_URL: bench.upstream.baseUrl });
+  const [baseUser] = await bench.seeder.users(1, 'idle-base');
+  const baseRss = await rssGrowth(
+    baseline,
+    `ws://127.0.0.1:${baseline.port}/graphql`,
+    baseUser!.token,
+    sockets,
+    (c) => c.subscribe('idle', { idle: true }),
+  );
+  await baseline.stop();
+
+  const subject = await startSubject(bench);
+  const [user] = await bench.seeder.users(1, 'idle');
+  const hold = gate();
+  bench.upstream.enqueue({ generated: { count: 1, text: () => 'x' }, startGate: hold.promise });
+  const [reply] = await startReplies(subject.port, [user!]);
+  const subjectRss = await rssGrowth(
+    subject,
+    `ws://127.0.0.1:${subject.port}/graphql`,
+    user!.token,
+    sockets,
+    (c) => c.subscribe(reply!),
+  );
+  hold.open();
+  await subject.stop();
+  const perSocket = subjectRss.perSocket;
+  const ratio = perSocket / baseRss.perSocket;
+  return {
+    case: 'idle-sub',
+    measure: `RSS per idle authenticated socket with one messageStream, ${sockets} sockets`,
+    unit: 'KB',
+    subject: perSocket / 1024,
+    baseline: baseRss.perSocket / 1024,
+    ratio,
+    target: '≤ 35 KB and ≤ 3.5× B-ws',
+    pass: perSocket <= 35 * 1024 && ratio <= 3.5,
+    errors: subjectRss.errors + baseRss.errors,
+  };
+}
+
+async function rssGrowth(
+  server: RunningProcess,
+  url: string,
+  token: string,
+  count: number,
+  subscribe: (client: StreamClient) => void,
+): Promise<{ perSocket: number; errors: number }> {
+  // A few sockets first, so one-time costs (the first parse, caches) are not counted per socket.
+  const warm = await connectMany(url, Array(10).fill(token));
+  warm.forEach(subscribe);
+  await sleep(1_000);
+  const before = rssBytes(server.pid);
+  const clients = await connectMany(url, Array(count).fill(token), 100);
+  clients.forEach(subscribe);
+  await sleep(3_000);
+  const after = rssBytes(server.pid);
+  const errors = [...warm, ...clients].reduce((n, client) => n + client.errors.length, 0);
+  [...warm, ...clients].forEach((client) => client.close());
+  return { perSocket: Math.max(0, after - before) / count, errors };
+}

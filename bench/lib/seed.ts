@@ -1,0 +1,116 @@
+import argon2 from 'argon2';
+import { Types } from 'mongoose';
+import pino from 'pino';
+import { loadConfig, type Config } from '../../src/config/config';
+import { connectDatabase, type Database } from '../../src/db/connection';
+import { createModels, syncIndexes, type Models } from '../../src/db/models';
+import { AccessTokens } from '../../src/modules/auth/access-token';
+import { ARGON2_OPTIONS } from '../../src/modules/auth/password-hasher';
+import { hashOpaqueToken, newOpaqueToken } from '../../src/modules/auth/opaque-token';
+import { MessageRole, MessageStatus } from '../../src/modules/chat/chat-enums';
+import { TitleSource } from '../../src/modules/chat/chat.model';
+import { LlmProvider } from '../../src/modules/llm/llm-provider.enum';
+
+export const BENCH_PASSWORD = 'bench-Password-2024-long';
+
+export interface SeededUser {
+  id: string;
+  email: string;
+  token: string;
+}
+
+/**
+ * Writes users, sessions and chats straight into the database the subject uses, and mints
+ * their access tokens with the subject's own key: registration's argon2 work and its rate
+ * limits are not what the streaming and read cases measure.
+ */
+export class Seeder {
+  private constructor(
+    readonly database: Database,
+    readonly models: Models,
+    private readonly tokens: AccessTokens,
+    private readonly passwordHash: string,
+  ) {}
+
+  static async open(env: Record<string, string>, url: string, name: string): Promise<Seeder> {
+    const config: Config = loadConfig({ ...env, MONGODB_URL: url, DATABASE_NAME: name });
+    const database = await connectDatabase(url, name, pino({ level: 'silent' }), {
+      monitorCommands: true,
+    });
+    const models = createModels(database.connection);
+    await syncIndexes(models);
+    const hash = await argon2.hash(BENCH_PASSWORD, ARGON2_OPTIONS);
+    return new Seeder(database, models, new AccessTokens(config.auth), hash);
+  }
+
+  async users(count: number, prefix: string): Promise<SeededUser[]> {
+    const now = new Date();
+    const users = Array.from({ length: count }, (_, i) => ({
+      _id: new Types.ObjectId(),
+      email: `${prefix}-${i}-${now.getTime()}@bench.test`,
+      passwordHash: this.passwordHash,
+      firstName: 'Bench',
+      lastName: `User ${i}`,
+      emailVerified: true,
+      metadata: { theme: 'dark' },
+      createdAt: now,
+      updatedAt: now,
+    }));
+    await this.models.User.insertMany(users);
+    const sessions = users.map((user) => ({
+      _id: new Types.ObjectId(),
+      userId: user._id,
+      refreshTokenHash: hashOpaqueToken(newOpaqueToken()),
+      previousRefreshTokenHashes: [],
+      createdAt: now,
+      lastUsedAt: now,
+      expiresAt: new Date(now.getTime() + 24 * 3600_000),
+    }));
+    await this.models.Session.insertMany(sessions);
+    return users.map((user, i) => ({
+      id: String(user._id),
+      email: user.email,
+      token: this.tokens.issue(String(user._id), String(sessions[i]!._id)).token,
+    }));
+  }
+
+  /** `count` chats for one user, each with a question and a complete answer. */
+  async chats(userId: string, count: number): Promise<void> {
+    const owner = new Types.ObjectId(userId);
+    const base = Date.now() - count * 1000;
+    const chats = Array.from({ length: count }, (_, i) => ({
+      _id: new Types.ObjectId(),
+      userId: owner,
+      title: `Chat number ${i}`,
+      titleSource: TitleSource.USER,
+      config: { llm: LlmProvider.OPEN_AI, chatModel: 'gpt-bench' },
+      messageCount: 2,
+      createdAt: new Date(base + i * 1000),
+      updatedAt: new Date(base + i * 1000),
+    }));
+    await this.models.Chat.insertMany(chats, { timestamps: false } as never);
+    const messages = chats.flatMap((chat, i) => [
+      {
+        chatId: chat._id,
+        userId: owner,
+        position: 1,
+        role: MessageRole.USER,
+        content: `Question ${i}?`,
+        status: MessageStatus.COMPLETE,
+      },
+      {
+        chatId: chat._id,
+        userId: owner,
+        position: 2,
+        role: MessageRole.ASSISTANT,
+        content: `Answer ${i}.`,
+        status: MessageStatus.COMPLETE,
+      },
+    ]);
+    await this.models.Message.insertMany(messages);
+  }
+
+  async close(): Promise<void> {
+    await this.database.close();
+  }
+}

@@ -1,0 +1,107 @@
+import WebSocket from 'ws';
+
+export const MESSAGE_STREAM_QUERY =
+  'subscription S($messageId: ID!, $after: Int) { messageStream(messageId: $messageId, after: $after) { messageId seq delta done message { status content } } }';
+
+export interface StreamFrame {
+  at: number;
+  seq: number;
+  delta: string;
+  done: boolean;
+  content?: string;
+}
+
+/** Wall-clock milliseconds with sub-millisecond precision, comparable across processes. */
+export const nowMs = () => performance.timeOrigin + performance.now();
+
+/**
+ * A minimal graphql-transport-ws client on raw `ws`: the load generator must stay cheaper
+ * than the server it measures. One socket, one subscription.
+ */
+export class StreamClient {
+  readonly frames: StreamFrame[] = [];
+  errors: unknown[] = [];
+  private socket!: WebSocket;
+  private closing = false;
+  done!: Promise<void>;
+  private finish!: () => void;
+
+  static async connect(url: string, token: string): Promise<StreamClient> {
+    const client = new StreamClient();
+    client.done = new Promise((resolve) => (client.finish = resolve));
+    await new Promise<void>((resolve, reject) => {
+      const socket = new WebSocket(url, 'graphql-transport-ws', { perMessageDeflate: false });
+      client.socket = socket;
+      socket.once('open', () =>
+        socket.send(
+          JSON.stringify({
+            type: 'connection_init',
+            payload: { authorization: `Bearer ${token}` },
+          }),
+        ),
+      );
+      socket.on('message', (raw) => {
+        const message = JSON.parse(String(raw));
+        if (message.type === 'connection_ack') return resolve();
+        if (message.type === 'ping') return socket.send('{"type":"pong"}');
+        if (message.type === 'next') {
+          const event = message.payload.data?.messageStream;
+          if (message.payload.errors) client.errors.push(message.payload.errors);
+          if (event)
+            client.frames.push({
+              at: nowMs(),
+              seq: event.seq,
+              delta: event.delta,
+              done: event.done,
+              content: event.message?.content,
+            });
+        } else if (message.type === 'error') {
+          client.errors.push(message.payload);
+          client.finish();
+        } else if (message.type === 'complete') {
+          client.finish();
+        }
+      });
+      socket.once('close', (code) => {
+        // A close this client started (after its last frame) is not a server fault.
+        if (!client.closing && code !== 1000 && code !== 1001) client.errors.push({ close: code });
+        client.finish();
+        reject(new Error(`closed ${code}`));
+      });
+      socket.once('error', reject);
+    });
+    return client;
+  }
+
+  subscribe(messageId: string, extra: Record<string, unknown> = {}): void {
+    this.socket.send(
+      JSON.stringify({
+        id: '1',
+        type: 'subscribe',
+        payload: { query: MESSAGE_STREAM_QUERY, variables: { messageId, ...extra } },
+      }),
+    );
+  }
+
+  close(): void {
+    this.closing = true;
+    this.socket.close(1000);
+  }
+}
+
+/** Opens `count` sockets `parallel` at a time. */
+export async function connectMany(
+  url: string,
+  tokens: string[],
+  parallel = 50,
+): Promise<StreamClient[]> {
+  const clients: StreamClient[] = [];
+  for (let i = 0; i < tokens.length; i += parallel) {
+    clients.push(
+      ...(await Promise.all(
+        tokens.slice(i, i + parallel).map((token) => StreamClient.connect(url, token)),
+      )),
+    );
+  }
+  return clients;
+}

@@ -1,0 +1,209 @@
+/**
+ * `npm run bench`: measures the built server against bare baselines in one run and prints one
+ * table (subject, baseline, ratio, target, pass/miss). `--only NAME` runs one case; `--quick`
+ * runs each for about 2 seconds, to prove the harness works (CI), not to judge speed.
+ * Raw numbers go to bench/results/latest.json; a full run also rewrites bench/RESULTS.md.
+ */
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
+import path from 'node:path';
+import { LocalDatabaseServer } from '../src/db/local-server';
+import { FakeOpenAi } from '../test/helpers/fake-openai';
+import { chatsCase, meCase, providersCase } from './cases/http-cases';
+import { loginCase, subscribeCase } from './cases/other-cases';
+import { capacityCase, idleSubCase, tokenCases, writesCase } from './cases/stream-cases';
+import { SECRET_KEY, type Bench, type CaseResult } from './lib/context';
+import { canPin, LOAD_CORE, pin, ROOT } from './lib/processes';
+import { Seeder } from './lib/seed';
+
+type CaseRunner = (bench: Bench) => Promise<CaseResult | CaseResult[]>;
+
+const CASES: Record<string, { names: string[]; run: CaseRunner }> = {
+  providers: { names: ['providers'], run: providersCase },
+  me: { names: ['me'], run: meCase },
+  chats: { names: ['chats'], run: chatsCase },
+  token: { names: ['token-cpu', 'token-latency'], run: tokenCases },
+  capacity: { names: ['capacity'], run: capacityCase },
+  writes: { names: ['writes'], run: writesCase },
+  'idle-sub': { names: ['idle-sub'], run: idleSubCase },
+  login: { names: ['login'], run: loginCase },
+  subscribe: { names: ['subscribe'], run: subscribeCase },
+};
+
+function parseArgs(argv: string[]) {
+  const quick = argv.includes('--quick');
+  const onlyIndex = argv.indexOf('--only');
+  const only = onlyIndex >= 0 ? argv[onlyIndex + 1] : undefined;
+  if (only && !Object.entries(CASES).some(([key, c]) => key === only || c.names.includes(only))) {
+    throw new Error(
+      `unknown case ${only}; cases: ${Object.values(CASES)
+        .flatMap((c) => c.names)
+        .join(', ')}`,
+    );
+  }
+  return { quick, only };
+}
+
+const fmt = (value: number | null, digits = 2) =>
+  value === null || Number.isNaN(value)
+    ? '—'
+    : value >= 100
+      ? value.toFixed(0)
+      : value.toFixed(digits);
+
+function table(results: CaseResult[]): string {
+  const header = ['case', 'measure', 'subject', 'baseline', 'ratio', 'target', 'result', 'errors'];
+  const rows = results.map((r) => [
+    r.case,
+    r.measure,
+    `${fmt(r.subject)} ${r.unit}`,
+    r.baseline === null ? '—' : `${fmt(r.baseline)} ${r.unit}`,
+    r.ratio === null ? '—' : `${fmt(r.ratio)}×`,
+    r.target,
+    r.pass ? 'pass' : 'MISS',
+    String(r.errors),
+  ]);
+  return [header, header.map(() => '---'), ...rows]
+    .map((row) => `| ${row.join(' | ')} |`)
+    .join('\n');
+}
+
+function versions(): Record<string, string> {
+  // Read from node_modules: some packages' `exports` maps hide their package.json.
+  const of = (name: string) =>
+    (
+      JSON.parse(readFileSync(path.join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as {
+        version: string;
+      }
+    ).version;
+  return Object.fromEntries(
+    [
+      'graphql',
+      '@apollo/server',
+      'type-graphql',
+      'graphql-ws',
+      'ws',
+      'mongoose',
+      'openai',
+      'autocannon',
+    ].map((n) => [n, of(n)]),
+  );
+}
+
+async function main(): Promise<void> {
+  const { quick, only } = parseArgs(process.argv.slice(2));
+  pin(process.pid, LOAD_CORE);
+
+  let local: LocalDatabaseServer | null = null;
+  let dataDir: string | null = null;
+  let dbUrl = process.env.MONGODB_URL;
+  if (!dbUrl) {
+    dataDir = await mkdtemp(path.join(tmpdir(), 'palaver-bench-db-'));
+    local = new LocalDatabaseServer({ dataDir });
+    dbUrl = await local.start();
+    if (local.pid) pin(local.pid, LOAD_CORE);
+  }
+  const dbName = `palaver_bench_${Date.now()}`;
+  const upstream = await FakeOpenAi.start();
+  const subjectEnv = {
+    NODE_ENV: 'production',
+    MONGODB_URL: dbUrl,
+    DATABASE_NAME: dbName,
+    SECRET_KEY,
+    LOG_LEVEL: 'warn',
+    OPENAI_API_KEY: 'sk-bench',
+    OPENAI_BASE_URL: upstream.baseUrl,
+    OPENAI_MODELS: 'gpt-bench',
+  };
+  const seeder = await Seeder.open(subjectEnv, dbUrl, dbName);
+  const bench: Bench = { quick, dbUrl, dbName, upstream, seeder, subjectEnv };
+
+  const results: CaseResult[] = [];
+  try {
+    for (const [key, spec] of Object.entries(CASES)) {
+      if (only && key !== only && !spec.names.includes(only)) continue;
+      const started = Date.now();
+      process.stdout.write(`running ${key}… `);
+      try {
+        const outcome = await spec.run(bench);
+        const rows = Array.isArray(outcome) ? outcome : [outcome];
+        results.push(...rows.filter((row) => !only || key === only || row.case === only));
+        console.log(`${((Date.now() - started) / 1000).toFixed(1)} s`);
+      } catch (error) {
+        console.log('failed');
+        console.error(error);
+        for (const name of spec.names) {
+          results.push({
+            case: name,
+            measure: `failed: ${(error as Error).message}`,
+            unit: '',
+            subject: NaN,
+            baseline: null,
+            ratio: null,
+            target: '',
+            pass: false,
+            errors: 1,
+          });
+        }
+      }
+    }
+  } finally {
+    await seeder.close();
+    await upstream.stop();
+    await local?.stop();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  }
+
+  const report = table(results);
+  console.log(`\n${report}\n`);
+  const meta = {
+    date: new Date().toISOString(),
+    quick,
+    only: only ?? null,
+    node: process.version,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    pinned: canPin(),
+    database: process.env.MONGODB_URL ? 'MONGODB_URL' : 'local FerretDB 1.24 (SQLite)',
+    versions: versions(),
+  };
+  await mkdir(path.join(ROOT, 'bench', 'results'), { recursive: true });
+  await writeFile(
+    path.join(ROOT, 'bench', 'results', 'latest.json'),
+    JSON.stringify({ meta, results }, null, 2),
+  );
+  if (!quick && !only)
+    await writeFile(path.join(ROOT, 'bench', 'RESULTS.md'), resultsMarkdown(meta, report));
+
+  const broken = results.filter((r) => r.errors > 0 || Number.isNaN(r.subject));
+  if (broken.length > 0) {
+    console.error(`cases with errors: ${broken.map((r) => r.case).join(', ')}`);
+    process.exit(1);
+  }
+  if (quick)
+    console.log('quick run: every case ran with 0 errors (timings in quick mode are not judged)');
+}
+
+function resultsMarkdown(meta: Record<string, unknown>, report: string): string {
+  return `# Benchmark results
+
+The last full \`npm run bench\` on ${String(meta.date).slice(0, 10)}: ${String(meta.cpu)}, ${String(meta.cores)} cores,
+Node ${String(meta.node)}, database: ${String(meta.database)}. The server under test runs on one core
+(\`taskset -c 0\`, production mode, logs at warn); load generators, the fake OpenAI upstream and
+the database on the other. Each HTTP figure is the median of 3 runs after a warm-up, and every
+response is checked. Raw numbers: \`bench/results/latest.json\` (not committed).
+
+${report}
+
+The database-bound cases (me, chats) are judged against B-db on the same database server with
+the same pool setting, which isolates Palaver's own cost. On the local FerretDB every command
+costs about a millisecond; on MongoDB the absolute figures will be far higher and the ratios
+will differ.
+`;
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
