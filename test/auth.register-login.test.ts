@@ -39,10 +39,10 @@ describe('register and login', () => {
     expect(mail.html).toContain('/verify-email?token=');
   });
 
-  it('should store passwords as argon2id with OWASP parameters, never as given', async () => {
+  it('should store passwords as argon2id with OWASP-equivalent parameters (12 MiB, 3 passes, 1 lane), never as given', async () => {
     const user = await registerUser(app);
     const record = await app.app.models.User.findOne({ email: user.email }).lean();
-    expect(record!.passwordHash).toMatch(/^\$argon2id\$v=19\$m=19456,p=1,t=2\$/);
+    expect(record!.passwordHash).toMatch(/^\$argon2id\$v=19\$m=12288,p=1,t=3\$/);
     expect(record!.passwordHash).not.toContain(user.password);
   });
 

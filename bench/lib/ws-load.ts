@@ -23,6 +23,11 @@ export class StreamClient {
   errors: unknown[] = [];
   private socket!: WebSocket;
   private closing = false;
+  private nextId = 100;
+  private readonly waiters = new Map<
+    string,
+    { firstAt?: number; resolve: (firstAt: number) => void }
+  >();
   done!: Promise<void>;
   private finish!: () => void;
 
@@ -44,6 +49,19 @@ export class StreamClient {
         const message = JSON.parse(String(raw));
         if (message.type === 'connection_ack') return resolve();
         if (message.type === 'ping') return socket.send('{"type":"pong"}');
+        const waiter = client.waiters.get(message.id);
+        if (
+          waiter &&
+          (message.type === 'next' || message.type === 'error' || message.type === 'complete')
+        ) {
+          if (message.type === 'next') waiter.firstAt ??= nowMs();
+          if (message.type === 'error') client.errors.push(message.payload);
+          if (message.type !== 'next') {
+            client.waiters.delete(message.id);
+            waiter.resolve(waiter.firstAt ?? NaN);
+          }
+          return;
+        }
         if (message.type === 'next') {
           const event = message.payload.data?.messageStream;
           if (message.payload.errors) client.errors.push(message.payload.errors);
@@ -81,6 +99,20 @@ export class StreamClient {
         payload: { query: MESSAGE_STREAM_QUERY, variables: { messageId, ...extra } },
       }),
     );
+  }
+
+  /** Subscribes on this socket and resolves when that subscription completes, with its first event's arrival. */
+  subscribeOnce(messageId: string): Promise<number> {
+    const id = String((this.nextId += 1));
+    const done = new Promise<number>((resolve) => this.waiters.set(id, { resolve }));
+    this.socket.send(
+      JSON.stringify({
+        id,
+        type: 'subscribe',
+        payload: { query: MESSAGE_STREAM_QUERY, variables: { messageId } },
+      }),
+    );
+    return done;
   }
 
   close(): void {

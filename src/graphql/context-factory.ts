@@ -39,6 +39,8 @@ export class ContextFactory {
     auth: Authentication,
   ): GraphQLContext {
     const userAgent = request.headers['user-agent']?.slice(0, MAX_USER_AGENT_LENGTH);
+    const base = this.logger;
+    let logger: Logger | undefined;
     return {
       requestId,
       transport,
@@ -47,7 +49,10 @@ export class ContextFactory {
       viewer: auth.viewer,
       authError: auth.error,
       container: this.container,
-      logger: this.logger.child({ requestId }),
+      // Made on first use: most operations never log, and a child logger per request costs.
+      get logger() {
+        return (logger ??= base.child({ requestId }));
+      },
       scope: new Map(),
     };
   }

@@ -24,7 +24,31 @@ export const QUERY_LIMITS = {
   maxAliases: 50,
 } as const;
 
+/**
+ * Documents already judged within limits, per operation and variables. Apollo and our
+ * WebSocket document cache hand back the same DocumentNode for the same text, so a repeated
+ * query (every chat-list refresh, every messageStream) is not walked again.
+ */
+const accepted = new WeakMap<DocumentNode, Set<string>>();
+const MAX_ACCEPTED_PER_DOCUMENT = 100;
+
 export function assertWithinQueryLimits(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operationName: string | null | undefined,
+  variables: Record<string, unknown> | null | undefined,
+): void {
+  const key = `${operationName ?? ''}|${variables ? JSON.stringify(variables) : ''}`;
+  const known = accepted.get(document);
+  if (known?.has(key)) return;
+  checkQueryLimits(schema, document, operationName, variables);
+  const keys = known ?? new Set<string>();
+  if (keys.size >= MAX_ACCEPTED_PER_DOCUMENT) keys.clear();
+  keys.add(key);
+  if (!known) accepted.set(document, keys);
+}
+
+function checkQueryLimits(
   schema: GraphQLSchema,
   document: DocumentNode,
   operationName: string | null | undefined,

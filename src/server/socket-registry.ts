@@ -20,7 +20,10 @@ export class SocketRegistry {
   add(socket: WebSocket, viewer: Viewer, tokenExpiresAt: Date): void {
     // setTimeout holds at most ~24.8 days; access tokens live minutes, so clamp for safety.
     const delay = Math.min(Math.max(0, tokenExpiresAt.getTime() - Date.now()), 2_000_000_000);
-    const expiryTimer = setTimeout(() => forbid(socket, 'Access token expired'), delay);
+    const expiryTimer = setTimeout(() => {
+      this.remove(socket);
+      forbid(socket, 'Access token expired');
+    }, delay);
     expiryTimer.unref();
     this.sockets.set(socket, { viewer, expiryTimer });
     socket.once('close', () => this.remove(socket));
@@ -43,7 +46,10 @@ export class SocketRegistry {
       const matches = event.sessionId
         ? viewer.sessionId === event.sessionId
         : viewer.sessionId !== event.exceptSessionId;
-      if (matches) forbid(socket, 'Session ended');
+      if (matches) {
+        this.remove(socket);
+        forbid(socket, 'Session ended');
+      }
     }
   }
 

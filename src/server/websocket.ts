@@ -11,6 +11,7 @@ import { Topic, type PalaverPubSub } from '../pubsub/pubsub';
 import { clientIpOf, compileTrust, type TrustProxy } from './client-ip';
 import { DocumentCache } from './document-cache';
 import { forbid, SocketRegistry } from './socket-registry';
+import { UnauthenticatedError } from '../graphql/errors';
 
 /** Frames larger than this close the socket; a long prompt is ~128 KB. */
 const MAX_PAYLOAD_BYTES = 1024 * 1024;
@@ -18,8 +19,8 @@ const MAX_PAYLOAD_BYTES = 1024 * 1024;
 const KEEP_ALIVE_MS = 12_000;
 
 interface SocketState {
-  authorization?: string;
   ip?: string;
+  expiresAt?: Date;
 }
 
 /**
@@ -85,7 +86,7 @@ export class WebSocketGateway {
     const auth = await this.options.authenticator.authenticate(authorization ?? null);
     if (!auth.viewer) return false; // graphql-ws closes with 4403 Forbidden
     const ip = clientIpOf(extra.request, this.trust);
-    this.states.set(extra.socket, { authorization, ip });
+    this.states.set(extra.socket, { ip, expiresAt: auth.expiresAt });
     this.registry.add(extra.socket, auth.viewer, auth.expiresAt);
     return true;
   }
@@ -110,14 +111,16 @@ export class WebSocketGateway {
     } catch (error) {
       return [error as GraphQLError];
     }
-    // The session is checked again for every operation: an ended one is refused at once even
-    // if the close frame is still on its way.
+    // The socket's viewer stays registered only while its session lives and its token is
+    // valid: a session that ends is dropped from the registry at once (and the socket closed),
+    // so every operation is checked without another database round trip.
     const state = this.states.get(extra.socket) ?? {};
-    const auth = await this.options.authenticator.authenticate(state.authorization ?? null);
-    if (!auth.viewer) {
+    const viewer = this.registry.viewerOf(extra.socket);
+    if (!viewer || !state.expiresAt || state.expiresAt.getTime() <= Date.now()) {
       forbid(extra.socket, 'Session ended');
-      return [auth.error ?? new GraphQLError('Forbidden')];
+      return [new UnauthenticatedError('The session has ended; sign in again.')];
     }
+    const auth = { viewer, expiresAt: state.expiresAt, error: null };
     return {
       schema: this.options.schema,
       document: prepared.document,
