@@ -104,32 +104,37 @@ async function main(): Promise<void> {
     dbUrl = await local.start();
     if (local.pid) pin(local.pid, LOAD_CORE);
   }
-  const dbName = `palaver_bench_${Date.now()}`;
   const upstream = await FakeOpenAi.start();
-  const subjectEnv = {
-    NODE_ENV: 'production',
-    MONGODB_URL: dbUrl,
-    DATABASE_NAME: dbName,
-    SECRET_KEY,
-    LOG_LEVEL: 'warn',
-    OPENAI_API_KEY: 'sk-bench',
-    OPENAI_BASE_URL: upstream.baseUrl,
-    OPENAI_MODELS: 'gpt-bench',
-  };
-  const seeder = await Seeder.open(subjectEnv, dbUrl, dbName);
-  const bench: Bench = { quick, dbUrl, dbName, upstream, seeder, subjectEnv };
-
   const results: CaseResult[] = [];
   try {
     for (const [key, spec] of Object.entries(CASES)) {
       if (only && key !== only && !spec.names.includes(only)) continue;
       const started = Date.now();
       process.stdout.write(`running ${key}… `);
+      // A fresh database per case: FerretDB's scans slow down as collections grow, and one
+      // case's data must not tax the next.
+      const dbName = `palaver_bench_${key.replace(/\W/g, '_')}_${Date.now()}`;
+      const subjectEnv = {
+        NODE_ENV: 'production',
+        MONGODB_URL: dbUrl,
+        DATABASE_NAME: dbName,
+        SECRET_KEY,
+        LOG_LEVEL: 'warn',
+        OPENAI_API_KEY: 'sk-bench',
+        OPENAI_BASE_URL: upstream.baseUrl,
+        OPENAI_MODELS: 'gpt-bench',
+      };
+      const seeder = await Seeder.open(subjectEnv, dbUrl, dbName);
+      const bench: Bench = { quick, dbUrl, dbName, upstream, seeder, subjectEnv };
       try {
         const outcome = await spec.run(bench);
         const rows = Array.isArray(outcome) ? outcome : [outcome];
         results.push(...rows.filter((row) => !only || key === only || row.case === only));
         console.log(`${((Date.now() - started) / 1000).toFixed(1)} s`);
+        for (const row of rows)
+          console.log(
+            `  ${row.case}: ${JSON.stringify({ ...row, case: undefined, measure: undefined })}`,
+          );
       } catch (error) {
         console.log('failed');
         console.error(error);
@@ -146,10 +151,12 @@ async function main(): Promise<void> {
             errors: 1,
           });
         }
+      } finally {
+        await seeder.database.connection.dropDatabase().catch(() => undefined);
+        await seeder.close();
       }
     }
   } finally {
-    await seeder.close();
     await upstream.stop();
     await local?.stop();
     if (dataDir) await rm(dataDir, { recursive: true, force: true });

@@ -20,26 +20,25 @@ function gate(): { promise: Promise<void>; open: () => void } {
   return { promise, open };
 }
 
-/** Creates a titled chat per user and sends one prompt into it; returns the reply ids. */
-async function startReplies(port: number, users: SeededUser[], parallel = 20): Promise<string[]> {
+/** Sends one prompt per user into a seeded chat of theirs; returns the reply ids. */
+async function startReplies(
+  bench: Bench,
+  port: number,
+  users: SeededUser[],
+  parallel = 25,
+): Promise<string[]> {
+  const chatIds = await bench.seeder.emptyChats(users);
   const ids: string[] = [];
   for (let i = 0; i < users.length; i += parallel) {
     const batch = users.slice(i, i + parallel);
-    ids.push(
-      ...(await Promise.all(
-        batch.map(async (user) => {
-          const chat = await graphql(
-            port,
-            user.token,
-            'mutation { createChat(input: { title: "bench" }) { id } }',
-          );
-          const sent = await graphql(port, user.token, SEND, {
-            input: { chatId: chat.createChat.id, prompt: 'stream please' },
-          });
-          return sent.sendMessage.assistantMessage.id as string;
+    const sent = await Promise.all(
+      batch.map((user, j) =>
+        graphql(port, user.token, SEND, {
+          input: { chatId: chatIds[i + j], prompt: 'stream please' },
         }),
-      )),
+      ),
     );
+    ids.push(...sent.map((data) => data.sendMessage.assistantMessage.id as string));
   }
   return ids;
 }
@@ -78,7 +77,7 @@ async function runStreams(
   let clients: StreamClient[];
   if (target === 'subject') {
     server = await startSubject(bench, { STREAM_COALESCE_MS: String(options.coalesceMs) });
-    const replies = await startReplies(server.port, users);
+    const replies = await startReplies(bench, server.port, users);
     clients = await connectMany(
       `ws://127.0.0.1:${server.port}/graphql`,
       users.map((u) => u.token),
@@ -266,7 +265,7 @@ export async function idleSubCase(bench: Bench): Promise<CaseResult> {
   const [user] = await bench.seeder.users(1, 'idle');
   const hold = gate();
   bench.upstream.enqueue({ generated: { count: 1, text: () => 'x' }, startGate: hold.promise });
-  const [reply] = await startReplies(subject.port, [user!]);
+  const [reply] = await startReplies(bench, subject.port, [user!]);
   const subjectRss = await rssGrowth(
     subject,
     `ws://127.0.0.1:${subject.port}/graphql`,

@@ -110,6 +110,23 @@ export class Seeder {
     await this.models.Message.insertMany(messages);
   }
 
+  /** One empty, titled chat per user (so no title request is made); returns their ids in order. */
+  async emptyChats(users: SeededUser[]): Promise<string[]> {
+    const now = new Date();
+    const chats = users.map((user) => ({
+      _id: new Types.ObjectId(),
+      userId: new Types.ObjectId(user.id),
+      title: 'bench',
+      titleSource: TitleSource.USER,
+      config: { llm: LlmProvider.OPEN_AI, chatModel: 'gpt-bench' },
+      messageCount: 0,
+      createdAt: now,
+      updatedAt: now,
+    }));
+    await this.models.Chat.insertMany(chats);
+    return chats.map((chat) => String(chat._id));
+  }
+
   async close(): Promise<void> {
     await this.database.close();
   }

@@ -151,7 +151,17 @@ export class FakeOpenAi {
       choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }],
     });
     if (reply.initialDelayMs) await sleep(reply.initialDelayMs);
-    if (reply.startGate) await reply.startGate;
+    if (reply.startGate) {
+      // Empty deltas while held, as providers send while thinking: the client's idle timer
+      // must not fire while a benchmark is still setting up.
+      let open = false;
+      void reply.startGate.then(() => (open = true));
+      while (!open && !res.destroyed) {
+        await Promise.race([reply.startGate, sleep(5_000)]);
+        if (!open)
+          send({ ...base, choices: [{ index: 0, delta: { content: '' }, finish_reason: null }] });
+      }
+    }
     const count = reply.generated?.count ?? reply.chunks?.length ?? 0;
     const pieceAt = (i: number) => (reply.generated ? reply.generated.text(i) : reply.chunks![i]!);
     for (let i = 0; i < count; i += 1) {

@@ -46,8 +46,9 @@ export class ChatService {
 
   async get(userId: string, chatId: string): Promise<ChatRecord> {
     if (!isValidObjectId(chatId)) throw new NotFoundError('Chat');
-    const chat = await this.models.Chat.findOne({ _id: chatId, userId }).lean();
-    if (!chat) throw new NotFoundError('Chat');
+    // By primary key, owner checked here (see SessionService.findLive on FerretDB's scans).
+    const chat = await this.models.Chat.findById(chatId).lean();
+    if (!chat || String(chat.userId) !== userId) throw new NotFoundError('Chat');
     return chat;
   }
 

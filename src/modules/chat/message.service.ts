@@ -20,8 +20,9 @@ export class MessageService {
 
   async getOwned(userId: string, messageId: string): Promise<MessageRecord> {
     if (!isValidObjectId(messageId)) throw new NotFoundError('Message');
-    const message = await this.models.Message.findOne({ _id: messageId, userId }).lean();
-    if (!message) throw new NotFoundError('Message');
+    // By primary key, owner checked here (see SessionService.findLive on FerretDB's scans).
+    const message = await this.models.Message.findById(messageId).lean();
+    if (!message || String(message.userId) !== userId) throw new NotFoundError('Message');
     return message;
   }
 

@@ -152,8 +152,9 @@ export class SendMessageService {
   }
 
   private async reservePositions(chat: ChatRecord): Promise<ChatRecord> {
+    // Ownership was checked when `chat` was read in this call; a chat never changes owner.
     const updated = await this.models.Chat.findOneAndUpdate(
-      { _id: chat._id, userId: chat.userId },
+      { _id: chat._id },
       { $inc: { messageCount: 2 } },
       { returnDocument: 'after' },
     ).lean();
@@ -195,11 +196,12 @@ export class SendMessageService {
     config: StoredLlmConfig,
     systemInstructions: string | null,
   ): Promise<void> {
-    const earlier = await this.messages.earlier(
-      String(chat._id),
-      userMessage.position,
-      HISTORY_MAX_MESSAGES,
-    );
+    // The first prompt of a chat has no history: skip the query (on FerretDB every query on
+    // a field other than _id scans the collection, so this saves the most costly read).
+    const earlier =
+      userMessage.position > 1
+        ? await this.messages.earlier(String(chat._id), userMessage.position, HISTORY_MAX_MESSAGES)
+        : [];
     this.generations.start({
       messageId: String(assistantMessage._id),
       chatId: String(chat._id),
