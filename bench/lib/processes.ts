@@ -64,11 +64,10 @@ export async function startNode(
   // BENCH_NODE_FLAGS (e.g. --cpu-prof) reaches every started server, for profiling a case.
   const extraFlags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
   const nodeArgs = ['--max-old-space-size=4096', ...extraFlags, script];
-  const pinned = (options.pinned ?? true) && canPin();
-  const command = pinned ? 'taskset' : process.execPath;
-  const commandArgs = pinned
-    ? ['-c', String(SERVER_CORE), process.execPath, ...nodeArgs]
-    : nodeArgs;
+  // A child inherits this process's affinity (the load core), so "unpinned" must name every core.
+  const cores = (options.pinned ?? true) ? String(SERVER_CORE) : `0-${availableParallelism() - 1}`;
+  const command = canPin() ? 'taskset' : process.execPath;
+  const commandArgs = canPin() ? ['-c', cores, process.execPath, ...nodeArgs] : nodeArgs;
   const child = spawn(command, commandArgs, {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port), HOST: '127.0.0.1' },
