@@ -4,6 +4,7 @@ import { createApp } from '../../src/app';
 import { loadConfig } from '../../src/config/config';
 import { connectDatabase } from '../../src/db/connection';
 import type { Bench } from './context';
+import { commandsDuring } from '../../test/helpers/command-monitor';
 
 /**
  * The same application code in this process, with the driver's command monitoring on: for the
@@ -23,23 +24,12 @@ export async function createBenchApp(bench: Bench, env: Record<string, string> =
   const app = await createApp({ config, logger, database });
   await new Promise<void>((resolve) => app.httpServer.listen(0, '127.0.0.1', resolve));
   const port = (app.httpServer.address() as AddressInfo).port;
-  const client = database.connection.getClient();
   return {
     app,
     port,
     url: `http://127.0.0.1:${port}/graphql`,
     /** Commands sent while `action` runs, by name. */
-    async commands(action: () => Promise<unknown>): Promise<string[]> {
-      const names: string[] = [];
-      const listener = (event: { commandName: string }) => names.push(event.commandName);
-      client.on('commandStarted', listener);
-      try {
-        await action();
-      } finally {
-        client.off('commandStarted', listener);
-      }
-      return names;
-    },
+    commands: (action: () => Promise<unknown>) => commandsDuring(database.connection, action),
     async countCommands(action: () => Promise<unknown>): Promise<number> {
       return (await this.commands(action)).length;
     },

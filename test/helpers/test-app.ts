@@ -9,6 +9,7 @@ import { GraphQLHttpClient } from './http-client';
 import { SmtpCapture } from './smtp-capture';
 import { TestDatabase } from './database';
 import { TestSocket } from './ws-client';
+import { commandsDuring } from './command-monitor';
 
 /** Generous limits for tests that are not about limits (they register many users from 127.0.0.1). */
 const RELAXED = { points: 10_000, durationSeconds: 60 };
@@ -103,15 +104,7 @@ export class TestApp {
 
   /** Counts the database commands `action` sends (command monitoring on this app's connection). */
   async countCommands(action: () => Promise<unknown>): Promise<{ count: number; names: string[] }> {
-    const client = this.connection.connection.getClient();
-    const names: string[] = [];
-    const listener = (event: { commandName: string }) => names.push(event.commandName);
-    client.on('commandStarted', listener);
-    try {
-      await action();
-    } finally {
-      client.off('commandStarted', listener);
-    }
+    const names = await commandsDuring(this.connection.connection, action);
     return { count: names.length, names };
   }
 
