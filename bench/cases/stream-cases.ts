@@ -21,7 +21,7 @@ function gate(): { promise: Promise<void>; open: () => void } {
 }
 
 /** Sends one prompt per user into a seeded chat of theirs; returns the reply ids. */
-async function startReplies(
+export async function startReplies(
   bench: Bench,
   port: number,
   users: SeededUser[],
@@ -216,16 +216,9 @@ export async function writesCase(bench: Bench): Promise<CaseResult> {
     };
     client.on('commandStarted', listener);
     const startedAt = Date.now();
-    const chat = await graphql(
-      app.port,
-      user!.token,
-      'mutation { createChat(input: { title: "w" }) { id } }',
-    );
-    const sent = await graphql(app.port, user!.token, SEND, {
-      input: { chatId: chat.createChat.id, prompt: 'long' },
-    });
+    const [replyId] = await startReplies(bench, app.port, [user!]);
     const socket = await StreamClient.connect(`ws://127.0.0.1:${app.port}/graphql`, user!.token);
-    socket.subscribe(sent.sendMessage.assistantMessage.id);
+    socket.subscribe(replyId!);
     await socket.done;
     await sleep(200);
     client.off('commandStarted', listener);

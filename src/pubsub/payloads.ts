@@ -10,13 +10,6 @@ export interface ChatEventPayload {
   messageId?: string;
 }
 
-export interface StreamDeltaPayload {
-  messageId: string;
-  seq: number;
-  delta: string;
-  done: boolean;
-}
-
 export interface SessionEndedPayload {
   userId: string;
   /** null: every session of the user ended, except `exceptSessionId` when given. */

@@ -1,21 +1,18 @@
 import { createPubSub, type PubSub } from '@graphql-yoga/subscription';
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { Redis } from 'ioredis';
-import type { ChatEventPayload, SessionEndedPayload, StreamDeltaPayload } from './payloads';
+import type { ChatEventPayload, SessionEndedPayload } from './payloads';
 
 /** Topics and their payloads; a topic with an id fans out only to that id's subscribers. */
 export const Topic = {
   /** Per user: changes to their chats, from any device. */
   CHAT_EVENTS: 'CHAT_EVENTS',
-  /** Per assistant message: its stream of deltas. */
-  MESSAGE_STREAM: 'MESSAGE_STREAM',
   /** Sessions that ended, so every instance closes their sockets. */
   SESSION_ENDED: 'SESSION_ENDED',
 } as const;
 
 export type PalaverPubSub = PubSub<{
   [Topic.CHAT_EVENTS]: [userId: string, payload: ChatEventPayload];
-  [Topic.MESSAGE_STREAM]: [messageId: string, payload: StreamDeltaPayload];
   [Topic.SESSION_ENDED]: [payload: SessionEndedPayload];
 }>;
 

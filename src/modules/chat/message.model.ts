@@ -63,10 +63,6 @@ export class MessageRecord {
   @prop({ type: () => Types.ObjectId })
   replyId?: Types.ObjectId;
 
-  /** On a streaming assistant message: the system instructions it was generated with. */
-  @prop({ type: () => String })
-  systemInstructions?: string | null;
-
   createdAt!: Date;
   updatedAt!: Date;
 }

@@ -63,7 +63,7 @@ export class SendMessageService {
       );
     }
     const existing = input.chatId ? await this.chats.get(userId, input.chatId) : null;
-    const config = this.resolveConfig(input, existing);
+    const config = this.chats.resolveConfig(input.config, existing?.config);
 
     // Positions: a new chat starts at 1; an existing one takes the next two numbers atomically.
     const chat = existing
@@ -111,7 +111,6 @@ export class SendMessageService {
         content: '',
         status: MessageStatus.STREAMING,
         config,
-        systemInstructions,
       })
     ).toObject();
 
@@ -128,10 +127,6 @@ export class SendMessageService {
       await this.nameChat(userId, chat, input.prompt, config);
     }
     return { chat, userMessage, assistantMessage };
-  }
-
-  private resolveConfig(input: SendMessageInput, chat: ChatRecord | null): StoredLlmConfig {
-    return this.chats.resolveConfig(input.config, chat?.config);
   }
 
   private async createChat(
