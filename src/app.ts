@@ -2,7 +2,10 @@ import 'reflect-metadata';
 import { createServer, type Server } from 'node:http';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginLandingPageDisabled,
+} from '@apollo/server/plugin/disabled';
 import type { GraphQLSchema } from 'graphql';
 import { Redis } from 'ioredis';
 import type { Config } from './config/config';
@@ -42,7 +45,7 @@ import { ProfileService } from './modules/users/profile.service';
 import { createAppPubSub, type PalaverPubSub } from './pubsub/pubsub';
 import { DEFAULT_RATE_LIMITS, RateLimits, type RateLimitRules } from './rate-limit/rate-limits';
 import { drainPlugin, errorLoggingPlugin, queryLimitsPlugin } from './server/apollo-plugins';
-import { createHttpApp } from './server/http-app';
+import { createRequestListener } from './server/http-app';
 import { WebSocketGateway } from './server/websocket';
 import { createProviders } from './llm/providers';
 import { EmailVerifiedGuard } from './modules/auth/email-verified.guard';
@@ -131,6 +134,9 @@ export async function createApp(deps: AppDependencies): Promise<App> {
   const hasher = new PasswordHasher();
   const accessTokens = new AccessTokens(config.auth);
   const sessions = new SessionService(models, config.auth, pubSub);
+  const stopSessionListener = sessions.listenForEndedSessions((error) =>
+    logger.error({ err: error }, 'session event listener stopped'),
+  );
   const authenticator = new Authenticator(accessTokens, sessions);
   const emailTokens = new EmailTokens(models);
   const payloads = new AuthPayloads(sessions, accessTokens);
@@ -257,12 +263,14 @@ export async function createApp(deps: AppDependencies): Promise<App> {
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: HTTP_DRAIN_GRACE_MS }),
       drainPlugin(() => websocket.close()),
       ApolloServerPluginLandingPageDisabled(),
+      // No resolver sets cache hints; the plugin would otherwise wrap every field resolver.
+      ApolloServerPluginCacheControlDisabled(),
       queryLimitsPlugin(),
       errorLoggingPlugin(),
     ],
   });
   await apollo.start();
-  httpServer.on('request', createHttpApp({ config, apollo, contextFactory, database }));
+  httpServer.on('request', createRequestListener({ config, apollo, contextFactory, database }));
 
   const sweeper = setInterval(() => {
     sessions.sweepExpired().catch((error) => logger.warn({ err: error }, 'session sweep failed'));
@@ -277,6 +285,7 @@ export async function createApp(deps: AppDependencies): Promise<App> {
       titles.close();
       await generations.shutdown(tuning.shutdownGraceMs ?? GENERATION_SHUTDOWN_GRACE_MS);
       await apollo.stop();
+      await stopSessionListener();
       hub.close();
       await outbox.close();
       await pubSubHandle.close();

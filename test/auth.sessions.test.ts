@@ -57,6 +57,18 @@ describe('sessions and refresh tokens', () => {
     expect(errorCode(next)).toBe('INVALID_TOKEN');
   });
 
+  it('should refuse a session that another instance ended, as soon as its event arrives', async () => {
+    const user = await registerUser(app);
+    // Used once, so this instance has seen the session live (and may remember it).
+    expect((await me(user.auth.accessToken)).data?.me.id).toBe(user.auth.user.id);
+    const { sid: sessionId } = jwt.decode(user.auth.accessToken) as { sid: string };
+    // What another instance's logout does: delete the session, then announce it.
+    await app.app.models.Session.deleteOne({ _id: sessionId });
+    app.app.pubSub.publish('SESSION_ENDED', { userId: user.auth.user.id, sessionId });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(errorCode(await me(user.auth.accessToken))).toBe('UNAUTHENTICATED');
+  });
+
   it('should give exactly one new pair to twenty concurrent refreshes with one token', async () => {
     const user = await registerUser(app);
     const results = await Promise.all(

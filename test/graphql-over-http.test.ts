@@ -38,4 +38,39 @@ describe('GraphQL over HTTP', () => {
       .map((r) => `${r.name}: ${'reason' in r ? r.reason : ''}`);
     expect(names).toEqual([]);
   });
+
+  const post = (body: string, contentType = 'application/json') =>
+    fetch(app.url, { method: 'POST', headers: { 'content-type': contentType }, body });
+
+  it('should answer a body that is not JSON with 400 and a GraphQL error', async () => {
+    const response = await post('{"query": "{ llmProviders { llm } }"');
+    expect(response.status).toBe(400);
+    expect(response.headers.get('content-type')).toMatch(/application\/json/);
+    const body = (await response.json()) as { errors: Array<{ extensions: { code: string } }> };
+    expect(body.errors[0]!.extensions.code).toBe('BAD_USER_INPUT');
+  });
+
+  it('should refuse a body over 1 MB with 413 before parsing it', async () => {
+    const response = await post(
+      JSON.stringify({ query: `{ __typename }`, pad: 'x'.repeat(1_100_000) }),
+    );
+    expect(response.status).toBe(413);
+    const body = (await response.json()) as {
+      errors: Array<{ message: string; extensions: { code: string } }>;
+    };
+    expect(body.errors[0]!.extensions.code).toBe('BAD_USER_INPUT');
+    expect(body.errors[0]!.message).toMatch(/larger than 1mb/);
+  });
+
+  it('should still answer queries at /graphql/ and with a query string', async () => {
+    for (const url of [`${app.url}/`, `${app.url}?x=1`]) {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ llmProviders { llm } }' }),
+      });
+      expect(response.status).toBe(200);
+      expect(((await response.json()) as { data: unknown }).data).toBeTruthy();
+    }
+  });
 });

@@ -1,15 +1,12 @@
 import type { ApolloServer } from '@apollo/server';
-import { expressMiddleware } from '@as-integrations/express5';
-import cors from 'cors';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type Express, type Request } from 'express';
 import type { Config } from '../config/config';
 import type { Database } from '../db/connection';
 import type { ContextFactory } from '../graphql/context-factory';
 import type { GraphQLContext } from '../graphql/context';
+import { createGraphQLEndpoint } from './graphql-endpoint';
 import { IDE_ASSET_PREFIX, IDE_HTML, ideAssetsRouter } from './ide';
-
-/** Bodies larger than this are refused before parsing; a long prompt is ~128 KB. */
-const MAX_BODY_BYTES = '1mb';
 
 /** A browser opening /graphql (no operation in the URL, HTML accepted) gets the IDE. */
 function wantsIde(req: Request): boolean {
@@ -20,13 +17,35 @@ function wantsIde(req: Request): boolean {
   );
 }
 
-export function createHttpApp(options: {
+/** Only `GET /graphql` can be the IDE; every other GraphQL request skips Express entirely. */
+function isDirectGraphQLRequest(req: IncomingMessage): boolean {
+  if (req.method === 'GET') return false;
+  const url = req.url ?? '';
+  const pathEnd = url.indexOf('?');
+  const pathname = pathEnd >= 0 ? url.slice(0, pathEnd) : url;
+  return pathname === '/graphql';
+}
+
+/** The HTTP server's request listener: `/graphql` on plain node:http, the rest on Express. */
+export function createRequestListener(options: {
   config: Config;
   apollo: ApolloServer<GraphQLContext>;
   contextFactory: ContextFactory;
   database: Database;
-}): Express {
-  const { config, apollo, contextFactory, database } = options;
+}): (req: IncomingMessage, res: ServerResponse) => void {
+  const graphqlEndpoint = createGraphQLEndpoint(options);
+  const app = createExpressApp(options.config, options.database, graphqlEndpoint);
+  return (req, res) => {
+    if (isDirectGraphQLRequest(req)) graphqlEndpoint(req, res);
+    else app(req, res);
+  };
+}
+
+function createExpressApp(
+  config: Config,
+  database: Database,
+  graphqlEndpoint: (req: IncomingMessage, res: ServerResponse) => void,
+): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', config.http.trustProxy);
@@ -47,22 +66,7 @@ export function createHttpApp(options: {
     res.type('html').send(IDE_HTML);
   });
 
-  app.use(
-    '/graphql',
-    cors({ origin: config.http.corsOrigins, credentials: true, exposedHeaders: ['x-request-id'] }),
-    express.json({ limit: MAX_BODY_BYTES }),
-    expressMiddleware(apollo, {
-      context: async ({ req, res }) => {
-        const requestId = contextFactory.requestIdOf(req);
-        res.setHeader('x-request-id', requestId);
-        return contextFactory.forHttp(
-          req,
-          req.ip ?? req.socket.remoteAddress ?? 'unknown',
-          requestId,
-        );
-      },
-    }),
-  );
+  app.use('/graphql', graphqlEndpoint);
 
   app.use((_req, res) => {
     res.status(404).json({ error: 'Not found. The API is at /graphql.' });

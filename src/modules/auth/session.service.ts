@@ -13,12 +13,17 @@ import type { Viewer } from '../../graphql/context';
 import { newOpaqueToken, hashOpaqueToken } from './opaque-token';
 import type { RequestMeta } from './request-meta';
 import type { SessionRecord } from './session.model';
+import type { SessionEndedPayload } from '../../pubsub/payloads';
+import { LiveSessionCache, type LiveSession } from './live-session-cache';
 
 /** How many superseded refresh-token hashes a session remembers to recognise reuse. */
 const REMEMBERED_REFRESH_HASHES = 20;
 /** `lastUsedAt` is refreshed at most this often, so reads do not turn into writes. */
 const LAST_USED_RESOLUTION_MS = 5 * 60_000;
 const MAX_USER_AGENT_LENGTH = 512;
+/** A session found live is trusted this long without another read (see LiveSessionCache). */
+const LIVE_SESSION_CACHE_MS = 5_000;
+const LIVE_SESSION_CACHE_ENTRIES = 50_000;
 
 export interface IssuedSession {
   sessionId: string;
@@ -31,11 +36,27 @@ export type RefreshOutcome =
   | { kind: 'reused' };
 
 export class SessionService {
+  private readonly live = new LiveSessionCache(LIVE_SESSION_CACHE_MS, LIVE_SESSION_CACHE_ENTRIES);
+
   constructor(
     private readonly models: Models,
     private readonly config: Config['auth'],
     private readonly pubSub: PalaverPubSub,
   ) {}
+
+  /**
+   * Forgets sessions that other instances end (this instance forgets its own at once). Returns
+   * the function that stops listening.
+   */
+  listenForEndedSessions(onError: (error: unknown) => void): () => Promise<void> {
+    const events = this.pubSub.subscribe(Topic.SESSION_ENDED);
+    void (async () => {
+      for await (const event of events) this.live.forget(event);
+    })().catch(onError);
+    return async () => {
+      await events.return?.();
+    };
+  }
 
   async create(userId: string, meta: RequestMeta): Promise<IssuedSession> {
     const now = new Date();
@@ -93,7 +114,7 @@ export class SessionService {
       {},
     ).lean();
     if (replayed) {
-      await this.announceEnded({ userId: String(replayed.userId), sessionId });
+      this.announceEnded({ userId: String(replayed.userId), sessionId });
       return { kind: 'reused' };
     }
     return { kind: 'invalid' };
@@ -106,16 +127,29 @@ export class SessionService {
    */
   async findLive(userId: string, sessionId: string): Promise<Viewer | null> {
     if (!isValidObjectId(sessionId) || !isValidObjectId(userId)) return null;
-    const now = new Date();
-    const session = await this.models.Session.findById(sessionId, {
-      userId: 1,
-      lastUsedAt: 1,
-      expiresAt: 1,
-    }).lean();
-    if (!session || String(session.userId) !== userId || session.expiresAt <= now) return null;
-    if (now.getTime() - session.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
+    const now = Date.now();
+    let session: LiveSession | undefined = this.live.get(sessionId, now);
+    if (!session) {
+      const epoch = this.live.currentEpoch;
+      const found = await this.models.Session.findById(sessionId, {
+        userId: 1,
+        lastUsedAt: 1,
+        expiresAt: 1,
+      }).lean();
+      if (!found || found.expiresAt.getTime() <= now) return null;
+      session = {
+        userId: String(found.userId),
+        expiresAt: found.expiresAt,
+        lastUsedAt: found.lastUsedAt,
+      };
+      this.live.remember(sessionId, session, epoch, now);
+    }
+    if (session.userId !== userId) return null;
+    if (now - session.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
+      const at = new Date(now);
+      this.live.touch(sessionId, at);
       // Best effort: a lost update only makes `lastUsedAt` a little older.
-      void this.models.Session.updateOne({ _id: sessionId }, { $set: { lastUsedAt: now } })
+      void this.models.Session.updateOne({ _id: sessionId }, { $set: { lastUsedAt: at } })
         .exec()
         .catch(() => undefined);
     }
@@ -136,7 +170,7 @@ export class SessionService {
     if (!isValidObjectId(sessionId)) return false;
     const result = await this.models.Session.deleteOne({ _id: sessionId, userId });
     if (result.deletedCount === 0) return false;
-    await this.announceEnded({ userId, sessionId });
+    this.announceEnded({ userId, sessionId });
     return true;
   }
 
@@ -149,7 +183,7 @@ export class SessionService {
       {},
     ).lean();
     if (!ended) return false;
-    await this.announceEnded({ userId: String(ended.userId), sessionId });
+    this.announceEnded({ userId: String(ended.userId), sessionId });
     return true;
   }
 
@@ -159,7 +193,7 @@ export class SessionService {
       ? { userId, _id: op({ $ne: new Types.ObjectId(exceptSessionId) }) }
       : { userId };
     await this.models.Session.deleteMany(filter);
-    this.pubSub.publish(Topic.SESSION_ENDED, { userId, sessionId: null, exceptSessionId });
+    this.announceEnded({ userId, sessionId: null, exceptSessionId });
   }
 
   /** Deletes expired sessions (no TTL index on FerretDB); run periodically. */
@@ -168,7 +202,9 @@ export class SessionService {
     return result.deletedCount;
   }
 
-  private async announceEnded(payload: { userId: string; sessionId: string }): Promise<void> {
+  /** Forgotten here before the caller hears back; other instances hear it by pub/sub. */
+  private announceEnded(payload: SessionEndedPayload): void {
+    this.live.forget(payload);
     this.pubSub.publish(Topic.SESSION_ENDED, payload);
   }
 }
