@@ -358,7 +358,10 @@ describe('conversations', () => {
     });
     expect(large.names).toEqual(small.names);
     expect(large.count).toBe(small.count);
-    // The session check, the page, its count, and the last messages of every chat on it.
-    expect(small.count).toBe(4);
+    // The page, its count, and the last messages of every chat on it; plus the session check
+    // when the session was not read in the last seconds (see LiveSessionCache).
+    const pageCommands = small.names.filter((name) => name !== 'find sessions').sort();
+    expect(pageCommands).toEqual(['aggregate chats', 'find chats', 'find messages']);
+    expect(small.count - pageCommands.length).toBeLessThanOrEqual(1);
   });
 });

@@ -302,6 +302,12 @@ async function rssGrowth(
   clients.forEach(subscribe);
   await sleep(3_000);
   const after = rssBytes(server.pid);
+  // For finding what a socket holds: start the servers with BENCH_NODE_FLAGS=
+  // --heapsnapshot-signal=SIGUSR2 and set BENCH_HEAP_SNAPSHOT=1 for a snapshot at this point.
+  if (process.env.BENCH_HEAP_SNAPSHOT) {
+    server.child.kill('SIGUSR2');
+    await sleep(15_000);
+  }
   const errors = [...warm, ...clients].reduce((n, client) => n + client.errors.length, 0);
   [...warm, ...clients].forEach((client) => client.close());
   return { perSocket: Math.max(0, after - before) / count, errors };

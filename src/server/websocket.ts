@@ -10,6 +10,7 @@ import { assertWithinQueryLimits } from '../graphql/query-limits';
 import { Topic, type PalaverPubSub } from '../pubsub/pubsub';
 import { clientIpOf, compileTrust, type TrustProxy } from './client-ip';
 import { DocumentCache } from './document-cache';
+import { batchRepliesPerTurn } from './write-batching';
 import { forbid, SocketRegistry } from './socket-registry';
 import { UnauthenticatedError } from '../graphql/errors';
 
@@ -59,6 +60,7 @@ export class WebSocketGateway {
       perMessageDeflate: false,
       maxPayload: MAX_PAYLOAD_BYTES,
     });
+    this.wss.on('connection', (socket, request) => batchRepliesPerTurn(socket, request.socket));
     this.dispose = useServer<Record<string, unknown>, Record<PropertyKey, never>>(
       {
         schema: options.schema,

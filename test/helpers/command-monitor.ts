@@ -1,8 +1,9 @@
 import type { Connection } from 'mongoose';
 
 /**
- * The names of the database commands sent while `action` runs, from the driver's command
- * monitoring (the connection must be opened with `monitorCommands: true`).
+ * The database commands sent while `action` runs, as "<command> <collection>" (e.g. "find
+ * chats"), from the driver's command monitoring (the connection must be opened with
+ * `monitorCommands: true`).
  */
 export async function commandsDuring(
   connection: Connection,
@@ -10,7 +11,10 @@ export async function commandsDuring(
 ): Promise<string[]> {
   const client = connection.getClient();
   const names: string[] = [];
-  const listener = (event: { commandName: string }) => names.push(event.commandName);
+  const listener = (event: { commandName: string; command: Record<string, unknown> }) => {
+    const target = event.command[event.commandName];
+    names.push(typeof target === 'string' ? `${event.commandName} ${target}` : event.commandName);
+  };
   client.on('commandStarted', listener);
   try {
     await action();

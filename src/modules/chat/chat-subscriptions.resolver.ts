@@ -12,6 +12,15 @@ import type { Models } from '../../db/models';
 const resolverOf = (context: GraphQLContext) =>
   context.container.get(ChatSubscriptionsResolver) as ChatSubscriptionsResolver;
 
+/**
+ * Reads are by primary key with the owner checked here: FerretDB scans the collection for any
+ * filter beyond `_id` (see SessionService.findLive).
+ */
+const ownedBy =
+  (userId: string) =>
+  <T extends { userId: unknown }>(record: T | null): T | null =>
+    record && String(record.userId) === userId ? record : null;
+
 @Resolver()
 export class ChatSubscriptionsResolver {
   constructor(
@@ -51,8 +60,10 @@ export class ChatSubscriptionsResolver {
     const [chat, message] = await Promise.all([
       event.type === ChatEventType.DELETED
         ? null
-        : this.models.Chat.findOne({ _id: event.chatId, userId }).lean(),
-      event.messageId ? this.models.Message.findOne({ _id: event.messageId, userId }).lean() : null,
+        : this.models.Chat.findById(event.chatId).lean().then(ownedBy(userId)),
+      event.messageId
+        ? this.models.Message.findById(event.messageId).lean().then(ownedBy(userId))
+        : null,
     ]);
     return {
       type: event.type as ChatEventType,

@@ -25,9 +25,11 @@ export class MessageStreamService {
     messageId: string,
     after: number | null | undefined,
   ): Promise<AsyncIterableIterator<MessageStreamEvent>> {
-    const message = await this.messages.getOwned(userId, messageId);
     const afterSeq = Math.max(0, after ?? 0);
-    const stream = message.role === MessageRole.ASSISTANT ? this.hub.get(messageId) : undefined;
+    // A stream of this process already proves the owner and holds what a subscriber needs,
+    // unless it ended with its chat deleted: then the database answers (NOT_FOUND).
+    const known = this.hub.get(messageId);
+    const stream = known && known.userId === userId && known.final !== null ? known : undefined;
     const done = (seq: number, record: MessageRecord | null): MessageStreamEvent => ({
       messageId,
       seq,
@@ -37,7 +39,8 @@ export class MessageStreamService {
     });
 
     if (!stream) {
-      if (message.status !== MessageStatus.STREAMING) {
+      const message = await this.messages.getOwned(userId, messageId);
+      if (message.role !== MessageRole.ASSISTANT || message.status !== MessageStatus.STREAMING) {
         const channel = new Channel<MessageStreamEvent>();
         channel.push(done(afterSeq + 1, message));
         channel.end();

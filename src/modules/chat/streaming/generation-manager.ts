@@ -25,7 +25,7 @@ export class GenerationManager {
   ) {}
 
   start(request: GenerationRequest): Generation {
-    const stream = this.hub.open(request.messageId);
+    const stream = this.hub.open(request.messageId, request.userId);
     const generation = new Generation(request, stream, this.models, this.options, this.logger);
     this.running.set(request.messageId, generation);
     void generation.done.then((record) => {

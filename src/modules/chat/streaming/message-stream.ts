@@ -17,7 +17,11 @@ export class MessageStream {
   private readonly listeners = new Set<StreamListener>();
   private finalRecord: MessageRecord | null | undefined = undefined;
 
-  constructor(readonly messageId: string) {}
+  constructor(
+    readonly messageId: string,
+    /** The owner: a subscriber proven to be them needs no database read. */
+    readonly userId: string,
+  ) {}
 
   get finished(): boolean {
     return this.finalRecord !== undefined;
@@ -72,8 +76,8 @@ export class StreamHub {
   private readonly streams = new Map<string, MessageStream>();
   private readonly timers = new Set<NodeJS.Timeout>();
 
-  open(messageId: string): MessageStream {
-    const stream = new MessageStream(messageId);
+  open(messageId: string, userId: string): MessageStream {
+    const stream = new MessageStream(messageId, userId);
     this.streams.set(messageId, stream);
     return stream;
   }
