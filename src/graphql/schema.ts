@@ -1,5 +1,5 @@
 import { buildSchema } from 'type-graphql';
-import type { GraphQLSchema } from 'graphql';
+import type { GraphQLFieldResolver, GraphQLSchema } from 'graphql';
 import type { PalaverPubSub } from '../pubsub/pubsub';
 import { authChecker } from './auth-checker';
 import type { GraphQLContext } from './context';
@@ -15,11 +15,30 @@ export async function buildAppSchema(
   resolvers: NonEmptyArray<ResolverClass>,
   pubSub: PalaverPubSub,
 ): Promise<GraphQLSchema> {
-  return buildSchema({
+  const schema = await buildSchema({
     resolvers: resolvers as [ResolverClass, ...ResolverClass[]],
     pubSub: pubSub as any,
     authChecker,
     validate: { forbidUnknownValues: true },
     container: ({ context }: { context: GraphQLContext }) => context.container,
   });
+  passEventsThrough(schema);
+  return schema;
+}
+
+/**
+ * Marks a subscription field whose resolver returns each event unchanged (with
+ * `@Extensions(PASS_EVENT_THROUGH)`). Its `subscribe` already checked the caller once; the
+ * events then skip TypeGraphQL's per-call work (middlewares, argument conversion), which runs
+ * for every event, so for every token of a streamed reply.
+ */
+export const PASS_EVENT_THROUGH = { passEventThrough: true } as const;
+
+const eventItself: GraphQLFieldResolver<unknown, unknown> = (event) => event;
+
+function passEventsThrough(schema: GraphQLSchema): void {
+  const fields = schema.getSubscriptionType()?.getFields() ?? {};
+  for (const field of Object.values(fields)) {
+    if (field.extensions.passEventThrough === true) field.resolve = eventItself;
+  }
 }

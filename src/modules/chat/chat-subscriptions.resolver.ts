@@ -1,4 +1,15 @@
-import { Arg, Authorized, Ctx, ID, Int, Resolver, Root, Subscription } from 'type-graphql';
+import {
+  Arg,
+  Authorized,
+  Ctx,
+  Extensions,
+  ID,
+  Int,
+  Resolver,
+  Root,
+  Subscription,
+} from 'type-graphql';
+import { PASS_EVENT_THROUGH } from '../../graphql/schema';
 import type { GraphQLContext } from '../../graphql/context';
 import { viewerOf } from '../../graphql/viewer';
 import type { ChatEventPayload } from '../../pubsub/payloads';
@@ -30,6 +41,7 @@ export class ChatSubscriptionsResolver {
   ) {}
 
   @Authorized()
+  @Extensions(PASS_EVENT_THROUGH)
   @Subscription(() => MessageStreamEvent, {
     description:
       'The deltas of an assistant reply: those after `after` (all when absent), then live ones, then a done event with the saved message. NOT_FOUND for a message that is not yours.',
