@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { availableParallelism } from 'node:os';
+import { cpus } from 'node:os';
 import path from 'node:path';
 
 export const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -10,8 +10,15 @@ export const SERVER_CORE = 0;
 export const LOAD_CORE = 1;
 const CLOCK_TICKS_PER_SECOND = 100;
 
+/**
+ * The machine's cores. Not `availableParallelism()`: that follows this process's affinity, so
+ * once the orchestrator pinned itself to the load core it reported 1, pinning was skipped, and
+ * every server inherited the load core (measured: a login storm used one core of two).
+ */
+const MACHINE_CORES = cpus().length;
+
 export function canPin(): boolean {
-  return availableParallelism() >= 2 && process.platform === 'linux';
+  return MACHINE_CORES >= 2 && process.platform === 'linux';
 }
 
 export function pin(pid: number, core: number): void {
@@ -65,7 +72,7 @@ export async function startNode(
   const extraFlags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
   const nodeArgs = ['--max-old-space-size=4096', ...extraFlags, script];
   // A child inherits this process's affinity (the load core), so "unpinned" must name every core.
-  const cores = (options.pinned ?? true) ? String(SERVER_CORE) : `0-${availableParallelism() - 1}`;
+  const cores = (options.pinned ?? true) ? String(SERVER_CORE) : `0-${MACHINE_CORES - 1}`;
   const command = canPin() ? 'taskset' : process.execPath;
   const commandArgs = canPin() ? ['-c', cores, process.execPath, ...nodeArgs] : nodeArgs;
   const child = spawn(command, commandArgs, {

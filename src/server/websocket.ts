@@ -9,6 +9,7 @@ import { formatError, isUnexpectedError } from '../graphql/format-error';
 import { assertWithinQueryLimits } from '../graphql/query-limits';
 import { Topic, type PalaverPubSub } from '../pubsub/pubsub';
 import { clientIpOf, compileTrust, type TrustProxy } from './client-ip';
+import { CompiledSubscriptions } from './compiled-subscriptions';
 import { DocumentCache } from './document-cache';
 import { batchRepliesPerTurn } from './write-batching';
 import { forbid, SocketRegistry } from './socket-registry';
@@ -33,6 +34,7 @@ export class WebSocketGateway {
   readonly registry = new SocketRegistry();
   private readonly wss: WebSocketServer;
   private readonly documents: DocumentCache;
+  private readonly subscriptions: CompiledSubscriptions;
   private readonly dispose: () => void | Promise<void>;
   private readonly trust: ReturnType<typeof compileTrust>;
   private readonly states = new WeakMap<object, SocketState>();
@@ -53,6 +55,7 @@ export class WebSocketGateway {
   ) {
     this.trust = compileTrust(options.trustProxy);
     this.documents = new DocumentCache(options.schema, options.introspection);
+    this.subscriptions = new CompiledSubscriptions(options.schema);
     // Compression costs CPU and memory per socket for frames of a few bytes: off.
     this.wss = new WebSocketServer({
       server: options.httpServer,
@@ -64,6 +67,7 @@ export class WebSocketGateway {
     this.dispose = useServer<Record<string, unknown>, Record<PropertyKey, never>>(
       {
         schema: options.schema,
+        subscribe: (args) => this.subscriptions.subscribe(args),
         onConnect: (ctx) => this.onConnect(ctx.extra, ctx.connectionParams),
         onSubscribe: (ctx, _id, payload) => this.onSubscribe(ctx.extra, payload),
         onNext: (_ctx, _id, _payload, args, result) => {
