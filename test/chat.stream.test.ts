@@ -189,6 +189,38 @@ describe('sending a prompt and streaming the reply', () => {
     expect(app.openai.streamingRequests().length - before).toBe(3);
   });
 
+  it('should save the text of replies still streaming about once a second, all replies in one command', async () => {
+    const words = (prefix: string) => ({
+      generated: { count: 12, text: (i: number) => `${prefix}${i} ` },
+      delayMs: 300,
+    });
+    app.openai.enqueue(words('a'), words('b'));
+    const first = await sendMessage(app, token(), { prompt: 'slow one' });
+    const second = await sendMessage(app, token(), { prompt: 'slow two' });
+    const ids = [first.assistantMessage.id, second.assistantMessage.id];
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+
+    const commands = await app.countCommands(
+      () => new Promise((resolve) => setTimeout(resolve, 2_000)),
+    );
+    const saves = commands.names.filter((name) => name === 'update messages');
+    // Two replies, two seconds: one batch a second carries both (not one command per reply).
+    expect(saves.length).toBeGreaterThanOrEqual(1);
+    expect(saves.length).toBeLessThanOrEqual(3);
+    const read = () => Promise.all(ids.map((id) => app.app.models.Message.findById(id).lean()));
+    for (const message of await read()) {
+      expect(message!.status).toBe(MessageStatus.STREAMING);
+      expect(message!.content).toMatch(/^[ab]0 [ab]1 [ab]2 /);
+    }
+
+    for (const id of ids) {
+      const events = await streamToEnd(socket, id);
+      expect(events.at(-1)!.message).toMatchObject({ status: 'COMPLETE' });
+    }
+    const final = await read();
+    expect(final.map((message) => message!.content.split(' ').length - 1)).toEqual([12, 12]);
+  });
+
   it('should end FAILED with the partial text when the upstream drops mid-stream, without retrying', async () => {
     // The delay makes the first chunks reach the client before the drop (a drop before any
     // byte would rightly be retried).
@@ -210,6 +242,20 @@ describe('sending a prompt and streaming the reply', () => {
         .join(''),
     ).toBe('partial answer ');
     expect(app.openai.streamingRequests().length - before).toBe(1);
+  });
+
+  it('should end FAILED with the text so far when the upstream goes quiet mid-reply', async () => {
+    app.openai.enqueue({ chunks: ['half ', 'a ', 'thought'], stallAfterChunks: 2 });
+    const payload = await sendMessage(app, token(), { prompt: 'stall' });
+    const started = Date.now();
+    const events = await streamToEnd(socket, payload.assistantMessage.id);
+    // The idle timeout is 1 s here; chunks that keep arriving must not be cut by it.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    expect(events.at(-1)!.message).toMatchObject({
+      status: 'FAILED',
+      content: 'half a ',
+      error: expect.stringMatching(/sent nothing/),
+    });
   });
 
   it('should end FAILED when the upstream hangs past the timeout', async () => {

@@ -60,14 +60,20 @@ export class OpenAiProvider implements LlmProvider {
           };
         }
       }
+      // The SDK ends an aborted stream quietly, as if complete: an idle upstream must not
+      // become a COMPLETE reply with half its text.
+      if (idle.fired) throw this.idleError();
     } catch (error) {
       if (request.signal.aborted) throw error;
-      if (idle.fired)
-        throw new LlmError(`The model sent nothing for ${this.options.idleTimeoutMs / 1000} s.`);
+      if (idle.fired) throw this.idleError();
       throw toLlmError(error);
     } finally {
       idle.clear();
     }
+  }
+
+  private idleError(): LlmError {
+    return new LlmError(`The model sent nothing for ${this.options.idleTimeoutMs / 1000} s.`);
   }
 
   /**
@@ -146,27 +152,37 @@ function toLlmError(error: unknown): LlmError {
   return new LlmError('The model stream ended unexpectedly.');
 }
 
+/**
+ * Fires when nothing arrived for `ms`. A chunk only records its time: re-arming a timer per
+ * token would cost a clearTimeout and a setTimeout each. The one timer, when it fires, re-arms
+ * for the time left since the last chunk.
+ */
 class IdleTimer {
   fired = false;
+  private lastActivity = performance.now();
   private timer: NodeJS.Timeout;
 
   constructor(
     private readonly ms: number,
     private readonly onIdle: () => void,
   ) {
-    this.timer = this.start();
+    this.timer = this.arm(ms);
   }
 
-  private start(): NodeJS.Timeout {
+  private arm(delay: number): NodeJS.Timeout {
     return setTimeout(() => {
+      const idleFor = performance.now() - this.lastActivity;
+      if (idleFor < this.ms) {
+        this.timer = this.arm(this.ms - idleFor);
+        return;
+      }
       this.fired = true;
       this.onIdle();
-    }, this.ms);
+    }, delay);
   }
 
   reset(): void {
-    clearTimeout(this.timer);
-    this.timer = this.start();
+    this.lastActivity = performance.now();
   }
 
   clear(): void {

@@ -13,6 +13,8 @@ export interface FakeReply {
   status?: number;
   /** Accept the request and never answer (a provider that hangs). */
   hang?: boolean;
+  /** Send this many chunks, then nothing more, keeping the connection open. */
+  stallAfterChunks?: number;
   /** Wait this long after the headers before the first chunk (subscribers get ready). */
   initialDelayMs?: number;
   /** Wait for this before the first chunk (a benchmark releases all streams at once). */
@@ -171,6 +173,7 @@ export class FakeOpenAi {
         res.destroy();
         return;
       }
+      if (reply.stallAfterChunks !== undefined && i >= reply.stallAfterChunks) return;
       if (reply.delayMs) await sleep(reply.delayMs);
       if (res.destroyed) return;
       send({

@@ -7,6 +7,7 @@ import {
   type GenerationRequest,
   type StopReason,
 } from './generation';
+import { PartialSaves } from './partial-saves';
 import type { StreamHub } from './message-stream';
 
 /**
@@ -15,6 +16,7 @@ import type { StreamHub } from './message-stream';
  */
 export class GenerationManager {
   private readonly running = new Map<string, Generation>();
+  private readonly partials: PartialSaves;
 
   constructor(
     private readonly models: Models,
@@ -22,11 +24,20 @@ export class GenerationManager {
     private readonly options: GenerationOptions,
     private readonly logger: Logger,
     private readonly onFinished: (record: MessageRecord | null, request: GenerationRequest) => void,
-  ) {}
+  ) {
+    this.partials = new PartialSaves(models, options.saveIntervalMs, logger);
+  }
 
   start(request: GenerationRequest): Generation {
     const stream = this.hub.open(request.messageId, request.userId);
-    const generation = new Generation(request, stream, this.models, this.options, this.logger);
+    const generation = new Generation(
+      request,
+      stream,
+      this.models,
+      this.options,
+      this.partials,
+      this.logger,
+    );
     this.running.set(request.messageId, generation);
     void generation.done.then((record) => {
       this.running.delete(request.messageId);
@@ -64,6 +75,7 @@ export class GenerationManager {
     await Promise.all(
       [...this.running.values()].map((generation) => generation.stop('interrupted')),
     );
+    this.partials.close();
   }
 
   get size(): number {

@@ -9,6 +9,7 @@ import {
 import { MessageStatus } from '../chat-enums';
 import type { MessageRecord } from '../message.model';
 import { Coalescer } from './coalescer';
+import type { PartialSaves } from './partial-saves';
 import type { MessageStream } from './message-stream';
 
 /** Why a generation ended early; `deleted` means there is nothing left to save. */
@@ -37,16 +38,15 @@ export interface GenerationRequest {
 
 /**
  * One assistant reply being written. The database is never written per token: partial text
- * at most once per `saveIntervalMs`, and once at the end with the final status. Subscribers are
+ * at most once per `saveIntervalMs` (with every other reply's, see PartialSaves), and once at
+ * the end with the final status. Subscribers are
  * fed from the stream, so saving never depends on anyone listening.
  */
 export class Generation {
   private readonly controller = new AbortController();
   private stopReason: StopReason | null = null;
   private content = '';
-  private savedContent = '';
   private usage: TokenUsage | null = null;
-  private saving: Promise<void> | null = null;
   readonly done: Promise<MessageRecord | null>;
 
   constructor(
@@ -54,6 +54,7 @@ export class Generation {
     private readonly stream: MessageStream,
     private readonly models: Models,
     private readonly options: GenerationOptions,
+    private readonly partials: PartialSaves,
     private readonly logger: Logger,
   ) {
     this.done = this.run();
@@ -68,7 +69,7 @@ export class Generation {
 
   private async run(): Promise<MessageRecord | null> {
     const coalescer = new Coalescer(this.options.coalesceMs, (text) => this.stream.append(text));
-    const saver = setInterval(() => this.savePartial(), this.options.saveIntervalMs);
+    this.partials.track(this.request.messageId, () => this.content);
     let status = MessageStatus.COMPLETE;
     let error: string | null = null;
     try {
@@ -93,10 +94,9 @@ export class Generation {
         if (!(caught instanceof LlmError)) this.logger.error({ err: caught }, 'generation failed');
       }
     } finally {
-      clearInterval(saver);
       coalescer.flush();
       // The final save must not race a partial one that would overwrite the final status' text.
-      await this.saving;
+      await this.partials.untrack(this.request.messageId);
     }
     // A stop that raced the upstream's last chunk still counts as the user's stop.
     if (this.stopReason && status === MessageStatus.COMPLETE) {
@@ -105,28 +105,6 @@ export class Generation {
     const record = this.stopReason === 'deleted' ? null : await this.saveFinal(status, error);
     this.stream.finish(record);
     return record;
-  }
-
-  /**
-   * At most one partial save in flight: when the database is slower than one write per stream
-   * per second (FerretDB with many streams), saves are skipped rather than queued without end.
-   */
-  private savePartial(): void {
-    if (this.saving || this.content === this.savedContent) return;
-    this.saving = this.writePartial().finally(() => (this.saving = null));
-  }
-
-  private async writePartial(): Promise<void> {
-    const content = this.content;
-    try {
-      await this.models.Message.updateOne(
-        { _id: this.request.messageId, status: MessageStatus.STREAMING },
-        { $set: { content } },
-      );
-      this.savedContent = content;
-    } catch (error) {
-      this.logger.warn({ err: error }, 'saving partial reply failed; the final save will carry it');
-    }
   }
 
   private async saveFinal(

@@ -1,0 +1,74 @@
+import type { Models } from '../../../db/models';
+import type { Logger } from '../../../log/logger';
+
+/**
+ * The partial text of every reply being written, saved together: once per interval, one
+ * `bulkWrite` carries every reply whose text changed, instead of one command per reply. With
+ * 200 replies streaming that is 1 command a second instead of 200 (each costs the server
+ * ~0.3 ms of CPU in the driver, measured with `npm run bench -- --only token`). At most one
+ * batch is in flight: when the database is slower than that (FerretDB with many streams),
+ * rounds are skipped rather than queued, and the next batch carries the latest text.
+ */
+export class PartialSaves {
+  private readonly sources = new Map<string, { read: () => string; saved: string }>();
+  private inFlight: Promise<void> | null = null;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly models: Models,
+    intervalMs: number,
+    private readonly logger: Logger,
+  ) {
+    this.timer = setInterval(() => this.flush(), intervalMs);
+    this.timer.unref();
+  }
+
+  /** `read` gives the reply's text so far; it is read only when a batch is made. */
+  track(messageId: string, read: () => string): void {
+    this.sources.set(messageId, { read, saved: read() });
+  }
+
+  /**
+   * Stops saving `messageId`, and waits for a batch already sent, so that the caller's final
+   * save lands after (and over) any partial one.
+   */
+  async untrack(messageId: string): Promise<void> {
+    this.sources.delete(messageId);
+    await this.inFlight;
+  }
+
+  private flush(): void {
+    if (this.inFlight) return;
+    const changed: Array<{ messageId: string; content: string }> = [];
+    for (const [messageId, source] of this.sources) {
+      const content = source.read();
+      if (content !== source.saved) changed.push({ messageId, content });
+    }
+    if (changed.length === 0) return;
+    this.inFlight = this.models.Message.bulkWrite(
+      // By _id alone: on FerretDB any other condition makes each update scan the collection.
+      // The final save waits for this batch (untrack), so it can never be overwritten.
+      changed.map(({ messageId, content }) => ({
+        updateOne: { filter: { _id: messageId }, update: { $set: { content } } },
+      })),
+      { ordered: false },
+    )
+      .then(() => {
+        for (const { messageId, content } of changed) {
+          const source = this.sources.get(messageId);
+          if (source) source.saved = content;
+        }
+      })
+      .catch((error: unknown) => {
+        this.logger.warn({ err: error }, 'saving partial replies failed; final saves carry them');
+      })
+      .finally(() => {
+        this.inFlight = null;
+      });
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    this.sources.clear();
+  }
+}
