@@ -1,6 +1,8 @@
 import type { Models } from '../../../db/models';
 import type { Logger } from '../../../log/logger';
 
+const BATCH_LIMIT = 50;
+
 /**
  * The partial text of every reply being written, saved together: once per interval, one
  * `bulkWrite` carries every reply whose text changed, instead of one command per reply. With
@@ -45,14 +47,7 @@ export class PartialSaves {
       if (content !== source.saved) changed.push({ messageId, content });
     }
     if (changed.length === 0) return;
-    this.inFlight = this.models.Message.bulkWrite(
-      // By _id alone: on FerretDB any other condition makes each update scan the collection.
-      // The final save waits for this batch (untrack), so it can never be overwritten.
-      changed.map(({ messageId, content }) => ({
-        updateOne: { filter: { _id: messageId }, update: { $set: { content } } },
-      })),
-      { ordered: false },
-    )
+    this.inFlight = this.write(changed)
       .then(() => {
         for (const { messageId, content } of changed) {
           const source = this.sources.get(messageId);
@@ -65,6 +60,23 @@ export class PartialSaves {
       .finally(() => {
         this.inFlight = null;
       });
+  }
+
+  /**
+   * In commands of at most BATCH_LIMIT updates: FerretDB 1.24 never answers a bulk write of
+   * 100 or more (measured: 99 updates in 265 ms, 100 not within 60 s).
+   */
+  private async write(changed: Array<{ messageId: string; content: string }>): Promise<void> {
+    for (let start = 0; start < changed.length; start += BATCH_LIMIT) {
+      await this.models.Message.bulkWrite(
+        // By _id alone: on FerretDB any other condition makes each update scan the collection.
+        // The final save waits for this batch (untrack), so it can never be overwritten.
+        changed.slice(start, start + BATCH_LIMIT).map(({ messageId, content }) => ({
+          updateOne: { filter: { _id: messageId }, update: { $set: { content } } },
+        })),
+        { ordered: false },
+      );
+    }
   }
 
   close(): void {
