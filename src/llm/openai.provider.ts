@@ -2,6 +2,7 @@ import OpenAI from 'openai';
 import type { LlmProvider, LlmRequest, LlmStreamEvent } from './provider';
 import { LlmError } from './provider';
 import { Deadline } from './deadline';
+import { httpFetch } from './http-fetch';
 
 export interface OpenAiProviderOptions {
   baseUrl?: string;
@@ -36,6 +37,7 @@ export class OpenAiProvider implements LlmProvider {
       apiKey: options.apiKey ?? 'not-needed',
       baseURL: options.baseUrl,
       maxRetries: 0,
+      fetch: httpFetch,
       // Our own timers decide (below); the SDK's would only be a late backstop.
       timeout: options.firstByteTimeoutMs * 2,
     });
