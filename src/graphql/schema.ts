@@ -7,6 +7,9 @@ import type { GraphQLContext } from './context';
 /**
  * Builds the executable schema. Validation is on (TypeGraphQL 2 leaves it off by default);
  * graphql-js already refuses input fields an input type does not declare.
+ * Object types are declared with `simpleResolvers: true`: none has field middlewares or field
+ * roles, and without it TypeGraphQL wraps every plain property in its middleware chain, which
+ * ran for every field of every streamed token.
  */
 export type ResolverClass = abstract new (...args: any[]) => object;
 export type NonEmptyArray<T> = readonly [T, ...T[]] | [T, ...T[]];

@@ -1,7 +1,10 @@
 import { Field, ObjectType } from 'type-graphql';
 import { User } from '../users/user.type';
 
-@ObjectType({ description: 'What a sign-in returns: a token pair for one new or renewed session.' })
+@ObjectType({
+  simpleResolvers: true,
+  description: 'What a sign-in returns: a token pair for one new or renewed session.',
+})
 export class AuthPayload {
   @Field(() => String, {
     description: 'Short-lived JWT for `Authorization: Bearer …` and WebSocket connectionParams.',

@@ -1,6 +1,6 @@
 import { Field, ID, ObjectType } from 'type-graphql';
 
-@ObjectType({ description: 'A signed-in device or client.' })
+@ObjectType({ simpleResolvers: true, description: 'A signed-in device or client.' })
 export class Session {
   @Field(() => ID, { description: 'Identifier, for revokeSession.' })
   id!: string;

@@ -2,7 +2,10 @@ import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { ChatEventType, MessageRole, MessageStatus } from './chat-enums';
 import { LlmConfig } from './llm-config.type';
 
-@ObjectType({ description: 'Tokens a reply used, as the provider reported them.' })
+@ObjectType({
+  simpleResolvers: true,
+  description: 'Tokens a reply used, as the provider reported them.',
+})
 export class TokenUsage {
   @Field(() => Int, { description: 'Tokens of the prompt (history included).' })
   promptTokens!: number;
@@ -14,7 +17,7 @@ export class TokenUsage {
   totalTokens!: number;
 }
 
-@ObjectType({ description: 'One message of a chat.' })
+@ObjectType({ simpleResolvers: true, description: 'One message of a chat.' })
 export class Message {
   @Field(() => ID, { description: 'Identifier.' })
   id!: string;
@@ -53,7 +56,7 @@ export class Message {
   updatedAt!: Date;
 }
 
-@ObjectType({ description: 'A conversation.' })
+@ObjectType({ simpleResolvers: true, description: 'A conversation.' })
 export class Chat {
   @Field(() => ID, { description: 'Identifier.' })
   id!: string;
@@ -82,7 +85,7 @@ export class Chat {
   updatedAt!: Date;
 }
 
-@ObjectType({ description: 'Where a page ends.' })
+@ObjectType({ simpleResolvers: true, description: 'Where a page ends.' })
 export class PageInfo {
   @Field(() => Boolean, { description: 'Whether more items follow.' })
   hasNextPage!: boolean;
@@ -91,7 +94,7 @@ export class PageInfo {
   endCursor?: string | null;
 }
 
-@ObjectType({ description: 'A page of chats, newest activity first.' })
+@ObjectType({ simpleResolvers: true, description: 'A page of chats, newest activity first.' })
 export class ChatConnection {
   @Field(() => [Chat], { description: 'The chats of this page.' })
   nodes!: Chat[];
@@ -104,6 +107,7 @@ export class ChatConnection {
 }
 
 @ObjectType({
+  simpleResolvers: true,
   description: 'What sendMessage saved; the reply streams on messageStream(assistantMessage.id).',
 })
 export class SendMessagePayload {
@@ -117,7 +121,7 @@ export class SendMessagePayload {
   assistantMessage!: Message;
 }
 
-@ObjectType({ description: 'A piece of a streaming reply, or its end.' })
+@ObjectType({ simpleResolvers: true, description: 'A piece of a streaming reply, or its end.' })
 export class MessageStreamEvent {
   @Field(() => ID, { description: 'The assistant message.' })
   messageId!: string;
@@ -139,7 +143,10 @@ export class MessageStreamEvent {
   message?: Message | null;
 }
 
-@ObjectType({ description: 'A change to one of your chats, from any device.' })
+@ObjectType({
+  simpleResolvers: true,
+  description: 'A change to one of your chats, from any device.',
+})
 export class ChatEvent {
   @Field(() => ChatEventType, { description: 'What happened.' })
   type!: ChatEventType;

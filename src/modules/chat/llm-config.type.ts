@@ -2,7 +2,7 @@ import { Field, InputType, ObjectType } from 'type-graphql';
 import { IsEnum, IsNotEmpty, MaxLength } from 'class-validator';
 import { LlmProvider } from '../llm/llm-provider.enum';
 
-@ObjectType({ description: 'Which model answers.' })
+@ObjectType({ simpleResolvers: true, description: 'Which model answers.' })
 export class LlmConfig {
   @Field(() => LlmProvider, { description: 'The provider.' })
   llm!: LlmProvider;

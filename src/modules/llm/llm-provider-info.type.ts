@@ -1,7 +1,10 @@
 import { Field, ObjectType } from 'type-graphql';
 import { LlmProvider } from './llm-provider.enum';
 
-@ObjectType({ description: 'A provider this server offers, with its models.' })
+@ObjectType({
+  simpleResolvers: true,
+  description: 'A provider this server offers, with its models.',
+})
 export class LlmProviderInfo {
   @Field(() => LlmProvider, { description: 'The provider.' })
   llm!: LlmProvider;

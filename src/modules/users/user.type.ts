@@ -2,7 +2,7 @@ import { Field, ID, ObjectType } from 'type-graphql';
 import { GraphQLJSONObject } from 'graphql-scalars';
 import type { UserRecord } from './user.model';
 
-@ObjectType({ description: 'An account.' })
+@ObjectType({ simpleResolvers: true, description: 'An account.' })
 export class User {
   @Field(() => ID, { description: 'Stable identifier.' })
   id!: string;
