@@ -1,3 +1,4 @@
+import { Types } from 'mongoose';
 import type { Models } from '../../../db/models';
 import type { Logger } from '../../../log/logger';
 
@@ -77,11 +78,16 @@ export class PartialSaves {
    */
   private async write(changed: Array<{ messageId: string; content: string }>): Promise<void> {
     for (let start = 0; start < changed.length; start += BATCH_LIMIT) {
-      await this.models.Message.bulkWrite(
+      // The driver's collection, not the model: these ids and strings are ours, and mongoose's
+      // casting of every update was a visible share of a streaming server's CPU.
+      await this.models.Message.collection.bulkWrite(
         // By _id alone: on FerretDB any other condition makes each update scan the collection.
         // The final save waits for this batch (untrack), so it can never be overwritten.
         changed.slice(start, start + BATCH_LIMIT).map(({ messageId, content }) => ({
-          updateOne: { filter: { _id: messageId }, update: { $set: { content } } },
+          updateOne: {
+            filter: { _id: new Types.ObjectId(messageId) },
+            update: { $set: { content } },
+          },
         })),
         { ordered: false },
       );
