@@ -131,7 +131,10 @@ async function dbCase(bench: Bench, name: 'me' | 'chats'): Promise<CaseResult> {
 export const meCase = (bench: Bench) => dbCase(bench, 'me');
 export const chatsCase = (bench: Bench) => dbCase(bench, 'chats');
 
-/** Database commands per chats page of 5, 20 and 50, counted by command monitoring in process. */
+/**
+ * Database commands per chats page of 5, 20 and 50 (besides the session check), counted by
+ * command monitoring in process.
+ */
 async function commandsPerChatsPage(bench: Bench): Promise<Record<number, number>> {
   const app = await createBenchApp(bench);
   try {
@@ -140,9 +143,12 @@ async function commandsPerChatsPage(bench: Bench): Promise<Record<number, number
     const counts: Record<number, number> = {};
     for (const limit of [5, 20, 50]) {
       const query = CHATS.replace('limit: 20', `limit: ${limit}`);
-      counts[limit] = await app.countCommands(() =>
+      // The page's own commands: the session read is remembered for a few seconds
+      // (LiveSessionCache), so whether it shows depends only on timing, not on page size.
+      const names = await app.commands(() =>
         fetchBody(app.url, query, { authorization: `Bearer ${user!.token}` }),
       );
+      counts[limit] = names.filter((name) => name !== 'find sessions').length;
     }
     return counts;
   } finally {

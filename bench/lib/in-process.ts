@@ -30,9 +30,6 @@ export async function createBenchApp(bench: Bench, env: Record<string, string> =
     url: `http://127.0.0.1:${port}/graphql`,
     /** Commands sent while `action` runs, by name. */
     commands: (action: () => Promise<unknown>) => commandsDuring(database.connection, action),
-    async countCommands(action: () => Promise<unknown>): Promise<number> {
-      return (await this.commands(action)).length;
-    },
     async stop() {
       await app.stop();
       await database.close();
