@@ -198,15 +198,18 @@ function resultsMarkdown(meta: Record<string, unknown>, report: string): string 
 The last full \`npm run bench\` on ${String(meta.date).slice(0, 10)}: ${String(meta.cpu)}, ${String(meta.cores)} cores,
 Node ${String(meta.node)}, database: ${String(meta.database)}. The server under test runs on one core
 (\`taskset -c 0\`, production mode, logs at warn); load generators, the fake OpenAI upstream and
-the database on the other. Each HTTP figure is the median of 3 runs after a warm-up, and every
-response is checked. Raw numbers: \`bench/results/latest.json\` (not committed).
+the database on the other (the login case gives the server both cores). Each HTTP figure is the
+median of 3 runs after a warm-up, stream cases run a warm-up round first, and every response is
+checked. Raw numbers: \`bench/results/latest.json\` (not committed). What the profiles show for
+each miss, and what was fixed: [\`FINDINGS.md\`](FINDINGS.md).
 
 ${report}
 
 The database-bound cases (me, chats) are judged against B-db on the same database server with
 the same pool setting, which isolates Palaver's own cost. On the local FerretDB every command
-costs about a millisecond; on MongoDB the absolute figures will be far higher and the ratios
-will differ.
+costs about a millisecond and every update scans its collection; on MongoDB the absolute
+figures will be far higher and the ratios will differ. This machine is shared and noisy: the
+token and subscribe ratios moved by ±0.2 between runs of the same code.
 `;
 }
 
