@@ -21,6 +21,24 @@ export interface PubSubHandle {
   close(): Promise<void>;
 }
 
+/**
+ * Runs `handle` for every ended session, from this instance or another, until the returned
+ * function is called; a failure of the loop itself goes to `onError`.
+ */
+export function onSessionEnded(
+  pubSub: PalaverPubSub,
+  handle: (ended: SessionEndedPayload) => void,
+  onError: (error: unknown) => void,
+): () => Promise<void> {
+  const events = pubSub.subscribe(Topic.SESSION_ENDED);
+  void (async () => {
+    for await (const ended of events) handle(ended);
+  })().catch(onError);
+  return async () => {
+    await events.return?.();
+  };
+}
+
 /** In-process events, or Redis when `REDIS_URL` is set so several instances share them. */
 export function createAppPubSub(redisUrl?: string): PubSubHandle {
   if (!redisUrl) {

@@ -4,9 +4,9 @@ import proxyAddr from 'proxy-addr';
 export type TrustProxy = boolean | number | string;
 
 /**
- * The client address of a request, as Express's `trust proxy` setting would compute it. The
- * WebSocket upgrade request never passes through Express, so it uses this same function:
- * without a trusted proxy, `X-Forwarded-For` is ignored and cannot spoof rate-limit keys.
+ * The client address of a request, as Express's `trust proxy` setting would compute it, for
+ * both `/graphql` over HTTP and the WebSocket upgrade (neither passes through Express): without
+ * a trusted proxy, `X-Forwarded-For` is ignored and cannot spoof rate-limit keys.
  */
 export function compileTrust(trust: TrustProxy): (address: string, hop: number) => boolean {
   if (trust === true) return () => true;

@@ -34,7 +34,7 @@ export function createRequestListener(options: {
   database: Database;
 }): (req: IncomingMessage, res: ServerResponse) => void {
   const graphqlEndpoint = createGraphQLEndpoint(options);
-  const app = createExpressApp(options.config, options.database, graphqlEndpoint);
+  const app = createExpressApp(options.database, graphqlEndpoint);
   return (req, res) => {
     if (isDirectGraphQLRequest(req)) graphqlEndpoint(req, res);
     else app(req, res);
@@ -42,13 +42,11 @@ export function createRequestListener(options: {
 }
 
 function createExpressApp(
-  config: Config,
   database: Database,
   graphqlEndpoint: (req: IncomingMessage, res: ServerResponse) => void,
 ): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', config.http.trustProxy);
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });

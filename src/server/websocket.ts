@@ -7,7 +7,7 @@ import type { Authenticator } from '../modules/auth/authenticator';
 import type { ContextFactory } from '../graphql/context-factory';
 import { formatError, isUnexpectedError } from '../graphql/format-error';
 import { assertWithinQueryLimits } from '../graphql/query-limits';
-import { Topic, type PalaverPubSub } from '../pubsub/pubsub';
+import { onSessionEnded, type PalaverPubSub } from '../pubsub/pubsub';
 import { clientIpOf, compileTrust, type TrustProxy } from './client-ip';
 import { CompiledSubscriptions } from './compiled-subscriptions';
 import { DocumentCache } from './document-cache';
@@ -38,7 +38,7 @@ export class WebSocketGateway {
   private readonly dispose: () => void | Promise<void>;
   private readonly trust: ReturnType<typeof compileTrust>;
   private readonly states = new WeakMap<object, SocketState>();
-  private sessionEvents: AsyncIterableIterator<unknown> | null = null;
+  private readonly stopSessionListener: () => Promise<void>;
 
   constructor(
     private readonly options: {
@@ -80,7 +80,11 @@ export class WebSocketGateway {
       this.wss,
       KEEP_ALIVE_MS,
     ).dispose;
-    this.listenForEndedSessions();
+    this.stopSessionListener = onSessionEnded(
+      options.pubSub,
+      (ended) => this.registry.onSessionEnded(ended),
+      (error) => options.logger.error({ err: error }, 'session event listener stopped'),
+    );
   }
 
   private async onConnect(
@@ -153,19 +157,9 @@ export class WebSocketGateway {
     });
   }
 
-  private listenForEndedSessions(): void {
-    const events = this.options.pubSub.subscribe(Topic.SESSION_ENDED);
-    this.sessionEvents = events as AsyncIterableIterator<unknown>;
-    void (async () => {
-      for await (const event of events) this.registry.onSessionEnded(event);
-    })().catch((error) =>
-      this.options.logger.error({ err: error }, 'session event listener stopped'),
-    );
-  }
-
   /** Closes every socket with 1001 (Going Away) and stops accepting new ones. */
   async close(): Promise<void> {
-    await this.sessionEvents?.return?.();
+    await this.stopSessionListener();
     this.registry.clear();
     await this.dispose();
   }

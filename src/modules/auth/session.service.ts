@@ -8,7 +8,7 @@ import { isValidObjectId, Types } from 'mongoose';
 import type { Config } from '../../config/config';
 import type { Models } from '../../db/models';
 import { op } from '../../db/trusted';
-import { Topic, type PalaverPubSub } from '../../pubsub/pubsub';
+import { onSessionEnded, Topic, type PalaverPubSub } from '../../pubsub/pubsub';
 import type { Viewer } from '../../graphql/context';
 import { newOpaqueToken, hashOpaqueToken } from './opaque-token';
 import type { RequestMeta } from './request-meta';
@@ -49,13 +49,7 @@ export class SessionService {
    * the function that stops listening.
    */
   listenForEndedSessions(onError: (error: unknown) => void): () => Promise<void> {
-    const events = this.pubSub.subscribe(Topic.SESSION_ENDED);
-    void (async () => {
-      for await (const event of events) this.live.forget(event);
-    })().catch(onError);
-    return async () => {
-      await events.return?.();
-    };
+    return onSessionEnded(this.pubSub, (ended) => this.live.forget(ended), onError);
   }
 
   async create(userId: string, meta: RequestMeta): Promise<IssuedSession> {
