@@ -122,6 +122,38 @@ describe('sending a prompt and streaming the reply', () => {
     expect(rest.at(-1)!.message!.content).toBe(whole);
   });
 
+  it('should honour messageStream arguments written as inline literals or under any variable name, mid-stream', async () => {
+    app.openai.enqueue({ chunks: Array.from({ length: 20 }, (_, i) => `n${i} `), delayMs: 40 });
+    const payload = await sendMessage(app, token(), { prompt: 'count slowly' });
+    const id = payload.assistantMessage.id;
+    const collect = async (query: string, variables?: Record<string, unknown>) => {
+      const events: Array<{ seq: number; delta: string; done: boolean }> = [];
+      for await (const result of socket.client.iterate({ query, variables })) {
+        if (result.errors) throw new Error(JSON.stringify(result.errors));
+        const data = result.data as Record<string, { seq: number; delta: string; done: boolean }>;
+        events.push(Object.values(data)[0]!);
+      }
+      return events;
+    };
+    // Subscribed while the reply streams: the replay, then live deltas, then done.
+    const [literal, renamed] = await Promise.all([
+      collect(
+        `subscription { reply: messageStream(messageId: "${id}", after: 2) { seq delta done } }`,
+      ),
+      collect(
+        'subscription OnReply($id: ID!, $from: Int) { messageStream(messageId: $id, after: $from) { seq delta done } }',
+        { id, from: 2 },
+      ),
+    ]);
+    const whole = await streamToEnd(socket, id);
+    const expected = whole
+      .filter((event) => event.seq > 2)
+      .map(({ seq, delta, done }) => ({ seq, delta, done }));
+    expect(literal).toEqual(expected);
+    expect(renamed).toEqual(expected);
+    expect(literal[0]!.seq).toBe(3);
+  });
+
   it('should coalesce tokens from a fast upstream into fewer deltas', async () => {
     app.openai.enqueue({ chunks: Array.from({ length: 200 }, () => 'x') });
     const payload = await sendMessage(app, token(), { prompt: 'fast' });

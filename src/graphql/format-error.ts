@@ -80,7 +80,8 @@ export function isUnexpectedError(error: unknown, code?: unknown): boolean {
  */
 function isVariableCoercionError(error: unknown): boolean {
   if (!(error instanceof GraphQLError) || error.path) return false;
-  const extensions = error.extensions as { code?: unknown; http?: { status?: number } };
+  // graphql-jit's errors may carry no extensions object at all.
+  const extensions = (error.extensions ?? {}) as { code?: unknown; http?: { status?: number } };
   return extensions.code === undefined && extensions.http?.status === 400;
 }
 

@@ -1,13 +1,22 @@
 import type { DocumentNode, ExecutionArgs, ExecutionResult, GraphQLSchema } from 'graphql';
-import { subscribe } from 'graphql';
+import { createSourceEventStream, getOperationAST, subscribe, valueFromASTUntyped } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 
 /**
- * Runs subscriptions with graphql-jit: a document is compiled once, and each event is then
- * shaped by the compiled function instead of graphql-js walking the selection set again. A
- * reply streams one event per token, so this is per-token work (measured with
- * `npm run bench -- --only token`). Documents arrive parsed and validated (DocumentCache), and
- * the same DocumentNode comes back for the same text, so the compiled form is kept per node.
+ * Runs subscriptions in two halves:
+ * - the source stream comes from graphql-js's `createSourceEventStream`, once per subscription:
+ *   it coerces the variables and the subscription field's own arguments (inline literals, any
+ *   variable names, defaults), exactly as the spec's CreateSourceEventStream says;
+ * - each event is then shaped by a graphql-jit compiled function instead of graphql-js walking
+ *   the selection set again. A reply streams one event per token, so this is the per-token work
+ *   (measured with `npm run bench -- --only token`).
+ *
+ * graphql-jit's own `subscribe` is not used: in 0.8.9 it hands the subscribe resolver the
+ * operation's variables where the field's arguments belong, so `messageStream(messageId: "…")`
+ * or `($id: ID!) { messageStream(messageId: $id) }` reached it with `messageId` undefined.
+ *
+ * Documents arrive parsed and validated (DocumentCache), and the same DocumentNode comes back
+ * for the same text, so the compiled form is kept per node.
  */
 export class CompiledSubscriptions {
   private readonly compiled = new WeakMap<DocumentNode, Map<string, CompiledQuery>>();
@@ -19,8 +28,11 @@ export class CompiledSubscriptions {
   ): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
     const compiled = this.compile(args.document, args.operationName ?? undefined);
     // What jit cannot compile, graphql-js runs as before.
-    if (!compiled?.subscribe) return subscribe(args);
-    return compiled.subscribe(args.rootValue, args.contextValue, args.variableValues);
+    if (!compiled) return subscribe(args);
+    const source = await createSourceEventStream(args);
+    if (!isAsyncIterable(source)) return source;
+    const variables = withDocumentDefaults(args);
+    return mapEvents(source, (event) => compiled.query(event, args.contextValue, variables));
   }
 
   private compile(document: DocumentNode, operationName: string | undefined) {
@@ -39,4 +51,60 @@ export class CompiledSubscriptions {
     }
     return compiled;
   }
+}
+
+/**
+ * The request's variables with the document's own defaults filled in (`$id: ID! = "…"` not
+ * sent). graphql-jit 0.8.9 refuses such a variable as "not provided"; graphql-js, which has
+ * already accepted the request, applies the default, as the spec's CoerceVariableValues says.
+ */
+function withDocumentDefaults(args: ExecutionArgs): Record<string, unknown> {
+  const given = { ...(args.variableValues ?? {}) };
+  const operation = getOperationAST(args.document, args.operationName ?? undefined);
+  for (const definition of operation?.variableDefinitions ?? []) {
+    const name = definition.variable.name.value;
+    if (definition.defaultValue && given[name] === undefined) {
+      given[name] = valueFromASTUntyped(definition.defaultValue);
+    }
+  }
+  return given;
+}
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return typeof (value as AsyncIterable<unknown>)?.[Symbol.asyncIterator] === 'function';
+}
+
+/**
+ * The source's events, each shaped by `shape`. `return()` goes straight to the source, so an
+ * unsubscribe frees the reply's listener at once instead of after the next event.
+ */
+function mapEvents(
+  source: AsyncIterable<unknown>,
+  shape: (event: unknown) => ExecutionResult | Promise<ExecutionResult>,
+): AsyncIterableIterator<ExecutionResult> {
+  const iterator = source[Symbol.asyncIterator]();
+  const close = async (): Promise<IteratorResult<ExecutionResult>> => {
+    await iterator.return?.();
+    return { value: undefined, done: true };
+  };
+  return {
+    async next() {
+      const result = await iterator.next();
+      if (result.done) return { value: undefined, done: true };
+      try {
+        return { value: await shape(result.value), done: false };
+      } catch (error) {
+        await close().catch(() => undefined);
+        throw error;
+      }
+    },
+    return: close,
+    async throw(error: unknown) {
+      await close();
+      throw error;
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
 }

@@ -47,8 +47,11 @@ export class SocketRegistry {
         ? viewer.sessionId === event.sessionId
         : viewer.sessionId !== event.exceptSessionId;
       if (matches) {
+        // Dropped now, so the socket's next operation is refused at once; closed once this
+        // turn's microtasks are done, so that the result of the operation that ended the
+        // session (logoutAllSessions sent over this very socket) still reaches the client.
         this.remove(socket);
-        forbid(socket, 'Session ended');
+        setImmediate(() => forbid(socket, 'Session ended'));
       }
     }
   }

@@ -53,6 +53,9 @@ export class MessageStreamService {
     const channel = new Channel<MessageStreamEvent>(() => unlisten());
     const listening = stream.listen((event) => {
       if (event.delta) {
+        // A client resuming with `after` ahead of the reply (it saw those deltas elsewhere)
+        // gets only what comes after it, live deltas included.
+        if (event.delta.seq <= afterSeq) return;
         channel.push({
           messageId,
           seq: event.delta.seq,

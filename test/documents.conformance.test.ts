@@ -1,0 +1,410 @@
+import { randomUUID } from 'node:crypto';
+import type { FormattedExecutionResult } from 'graphql';
+import { LoginDocument, SessionsDocument } from './gql/graphql';
+import { registerUser, STRONG_PASSWORD, uniqueEmail, type TestUser } from './helpers/accounts';
+import { sendMessage, streamToEnd } from './helpers/chat';
+import {
+  documentVariants,
+  rootFields,
+  type DocumentVariant,
+  type OperationKind,
+} from './helpers/document-variants';
+import { tokenFromMail } from './helpers/smtp-capture';
+import { TestApp } from './helpers/test-app';
+import { TestSocket } from './helpers/ws-client';
+
+/**
+ * Every root field of the built schema, called with documents of every shape an independently
+ * written client may send (see documentVariants), over HTTP and over the WebSocket. Each
+ * variant must give what the canonical document gives. A new operation without a fixture here
+ * fails the suite, so nobody has to remember to add it.
+ */
+
+type Args = Record<string, unknown>;
+interface Prepared {
+  args: Args;
+  /** Who calls (defaults to the main user). */
+  token?: string;
+  /** Runs after a successful call, to keep the fixture's state in step. */
+  after?: () => void;
+}
+interface Fixture {
+  /** Fresh argument values for one call (single-use tokens, new addresses…). */
+  prepare: () => Promise<Prepared>;
+  /**
+   * `equal`: every variant answers exactly the canonical result (dates aside).
+   * `shape`: the same fields and types (the call creates something new each time).
+   */
+  compare: 'equal' | 'shape';
+  /** What must hold of the result for these arguments: proves the arguments were used. */
+  check?: (value: any, args: Args) => void;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
+
+/** The root field's value whatever its response key, with __typename and dates set aside. */
+function normalize(result: FormattedExecutionResult, compare: 'equal' | 'shape') {
+  const errors = result.errors?.map((error) => error.extensions?.code ?? error.message);
+  const data = result.data as Record<string, unknown> | null | undefined;
+  const keys = data ? Object.keys(data).filter((key) => key !== '__typename') : [];
+  const value = data && keys.length === 1 ? data[keys[0]!] : data;
+  const walk = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(walk);
+    if (node && typeof node === 'object') {
+      return Object.fromEntries(
+        Object.entries(node)
+          .filter(([key]) => key !== '__typename')
+          .map(([key, inner]) => [key, walk(inner)]),
+      );
+    }
+    if (compare === 'shape') return node === null ? null : typeof node;
+    return typeof node === 'string' && DATE.test(node) ? '<date>' : node;
+  };
+  return { errors, value: walk(value) };
+}
+
+describe('documents of every shape, on every root field', () => {
+  let app: TestApp;
+  let main: TestUser;
+  let socket: TestSocket;
+  let chatId: string;
+  let finishedReplyId: string;
+  const signInUser = { email: '', password: STRONG_PASSWORD };
+  const passwordUser = { token: '', password: STRONG_PASSWORD, round: 0 };
+  let resetEmail = '';
+
+  beforeAll(async () => {
+    app = await TestApp.start();
+    main = await registerUser(app);
+    socket = app.socket(main.auth.accessToken);
+    const sent = await sendMessage(app, main.auth.accessToken, {
+      prompt: 'conformance: hello there',
+    });
+    chatId = sent.chat.id;
+    finishedReplyId = sent.assistantMessage.id;
+    await streamToEnd(socket, finishedReplyId);
+    signInUser.email = (await registerUser(app)).email;
+    passwordUser.token = (await registerUser(app)).auth.accessToken;
+    resetEmail = (await registerUser(app)).email;
+  }, 60_000);
+  afterAll(async () => {
+    await socket?.dispose();
+    await app?.stop();
+  });
+
+  const login = async (user: { email: string; password: string }) =>
+    (await app.http().data(LoginDocument, { input: user })).login;
+
+  /** The token of the newest mail of this kind to this address, waiting for one after `count`. */
+  const nextMailToken = async (
+    address: string,
+    path: '/verify-email' | '/reset-password',
+    count: number,
+  ) => {
+    const matching = () => app.mail.to(address).filter((mail) => mail.text.includes(path));
+    await app.mail.waitFor(() => matching().length > count);
+    return tokenFromMail(matching().at(-1)!, path);
+  };
+
+  const createChat = async () => {
+    const result = await app
+      .http()
+      .raw<{ createChat: { id: string } }>(
+        'mutation { createChat(input: { title: "conformance scratch" }) { id } }',
+        undefined,
+        { token: main.auth.accessToken },
+      );
+    return result.data!.createChat.id;
+  };
+
+  const fixtures: Record<OperationKind, Record<string, Fixture>> = {
+    query: {
+      me: { prepare: async () => ({ args: {} }), compare: 'equal' },
+      sessions: { prepare: async () => ({ args: {} }), compare: 'equal' },
+      llmProviders: { prepare: async () => ({ args: {} }), compare: 'equal' },
+      chat: {
+        prepare: async () => ({ args: { id: chatId } }),
+        compare: 'equal',
+        check: (chat, args) => expect(chat.id).toBe(args.id),
+      },
+      chats: {
+        prepare: async () => ({ args: { limit: 1, skip: 0, search: 'CONFORMANCE: hello' } }),
+        compare: 'equal',
+        check: (page) => {
+          expect(page.nodes).toHaveLength(1);
+          expect(page.nodes[0].id).toBe(chatId);
+        },
+      },
+    },
+    mutation: {
+      register: {
+        prepare: async () => ({
+          args: {
+            input: {
+              email: uniqueEmail('conformance'),
+              password: STRONG_PASSWORD,
+              confirmPassword: STRONG_PASSWORD,
+              firstName: 'Con',
+              lastName: 'Formance',
+            },
+          },
+        }),
+        compare: 'shape',
+        check: (payload, args) =>
+          expect(payload.user.email).toBe((args.input as { email: string }).email),
+      },
+      login: {
+        prepare: async () => ({ args: { input: { ...signInUser } } }),
+        compare: 'shape',
+        check: (payload) => expect(payload.user.email).toBe(signInUser.email),
+      },
+      refreshSession: {
+        prepare: async () => ({ args: { refreshToken: (await login(signInUser)).refreshToken } }),
+        compare: 'shape',
+        check: (payload, args) => expect(payload.refreshToken).not.toBe(args.refreshToken),
+      },
+      logout: {
+        prepare: async () => ({ args: { refreshToken: (await login(signInUser)).refreshToken } }),
+        compare: 'equal',
+        check: (ended) => expect(ended).toBe(true),
+      },
+      logoutAllSessions: {
+        prepare: async () => ({ args: {}, token: (await login(signInUser)).accessToken }),
+        compare: 'equal',
+        check: (ended) => expect(ended).toBe(true),
+      },
+      revokeSession: {
+        prepare: async () => {
+          const other = await login({ email: main.email, password: main.password });
+          const sessions = await app
+            .http()
+            .data(SessionsDocument, {}, { token: other.accessToken });
+          return { args: { id: sessions.sessions.find((session) => session.current)!.id } };
+        },
+        compare: 'equal',
+        check: (revoked) => expect(revoked).toBe(true),
+      },
+      verifyEmail: {
+        prepare: async () => {
+          const user = await registerUser(app);
+          return { args: { token: await nextMailToken(user.email, '/verify-email', 0) } };
+        },
+        compare: 'shape',
+        check: (user) => expect(user.emailVerified).toBe(true),
+      },
+      resendVerificationEmail: {
+        prepare: async () => ({ args: { email: uniqueEmail('nobody') } }),
+        compare: 'equal',
+        check: (sent) => expect(sent).toBe(true),
+      },
+      forgotPassword: {
+        prepare: async () => ({ args: { email: main.email } }),
+        compare: 'equal',
+        check: (sent) => expect(sent).toBe(true),
+      },
+      resetPassword: {
+        prepare: async () => {
+          const count = app.mail
+            .to(resetEmail)
+            .filter((mail) => mail.text.includes('/reset-password')).length;
+          await app.http().raw('mutation F($e: String!) { forgotPassword(email: $e) }', {
+            e: resetEmail,
+          });
+          const token = await nextMailToken(resetEmail, '/reset-password', count);
+          const password = `reset-${randomUUID()}`;
+          return {
+            args: { input: { token, newPassword: password, confirmNewPassword: password } },
+          };
+        },
+        compare: 'equal',
+        check: (done) => expect(done).toBe(true),
+      },
+      changePassword: {
+        prepare: async () => {
+          const next = `changed-${(passwordUser.round += 1)}-${randomUUID()}`;
+          return {
+            args: {
+              input: {
+                currentPassword: passwordUser.password,
+                newPassword: next,
+                confirmNewPassword: next,
+              },
+            },
+            token: passwordUser.token,
+            after: () => (passwordUser.password = next),
+          };
+        },
+        compare: 'equal',
+        check: (done) => expect(done).toBe(true),
+      },
+      updateProfile: {
+        prepare: async () => ({
+          args: { input: { firstName: 'Conform', metadata: { theme: 'dark', nested: { n: 1 } } } },
+        }),
+        compare: 'equal',
+        check: (user) => {
+          expect(user.firstName).toBe('Conform');
+          expect(user.metadata).toMatchObject({ theme: 'dark', nested: { n: 1 } });
+        },
+      },
+      createChat: {
+        prepare: async () => ({ args: { input: { title: 'Made by conformance' } } }),
+        compare: 'shape',
+        check: (chat) => expect(chat.title).toBe('Made by conformance'),
+      },
+      updateChat: {
+        prepare: async () => ({
+          args: { id: chatId, input: { title: 'conformance: hello there (renamed)' } },
+        }),
+        compare: 'equal',
+        check: (chat) => expect(chat.title).toBe('conformance: hello there (renamed)'),
+      },
+      deleteChat: {
+        prepare: async () => ({ args: { id: await createChat() } }),
+        compare: 'equal',
+        check: (deleted) => expect(deleted).toBe(true),
+      },
+      sendMessage: {
+        prepare: async () => {
+          // At most 3 replies generate at once per user; let the previous one finish.
+          for (let i = 0; i < 200 && app.app.generations.size > 0; i++) await sleep(10);
+          return {
+            args: {
+              // A chat of its own each time, so that every payload has the same shape.
+              input: {
+                chatId: await createChat(),
+                prompt: 'conformance: and then?',
+                clientMessageId: randomUUID(),
+              },
+            },
+          };
+        },
+        compare: 'shape',
+        check: (payload, args) => {
+          expect(payload.chat.id).toBe(args.input && (args.input as { chatId: string }).chatId);
+          expect(payload.userMessage.content).toBe('conformance: and then?');
+        },
+      },
+      stopGeneration: {
+        prepare: async () => ({ args: { messageId: finishedReplyId } }),
+        compare: 'equal',
+        check: (message, args) => {
+          expect(message.id).toBe(args.messageId);
+          expect(message.status).toBe('COMPLETE');
+        },
+      },
+    },
+    subscription: {
+      messageStream: {
+        prepare: async () => ({ args: { messageId: finishedReplyId, after: 3 } }),
+        compare: 'equal',
+        check: (event, args) => {
+          expect(event).toMatchObject({ messageId: args.messageId, done: true });
+          expect(event.message.id).toBe(args.messageId);
+        },
+      },
+      chatEvents: {
+        prepare: async () => ({ args: {} }),
+        compare: 'equal',
+        check: (event) => expect(event).toMatchObject({ type: 'UPDATED', chatId }),
+      },
+    },
+  };
+
+  /** Sends one document over HTTP (POST JSON, as Apollo Client and urql do). */
+  const overHttp = async (variant: DocumentVariant, token: string) => {
+    const response = await app.http().raw(variant.query, variant.variables, { token });
+    return { data: response.data, errors: response.errors } as FormattedExecutionResult;
+  };
+
+  /** Sends one document over the socket; a subscription's first event is its result. */
+  const overSocket = async (variant: DocumentVariant, token: string, kind: OperationKind) => {
+    const own = token === main.auth.accessToken ? null : app.socket(token);
+    const client = (own ?? socket).client;
+    try {
+      const iterator = client.iterate({ query: variant.query, variables: variant.variables });
+      let poke: NodeJS.Timeout | undefined;
+      if (kind === 'subscription' && variant.query.includes('chatEvents')) {
+        // chatEvents has nothing to say until a chat changes: change one until it speaks.
+        const touch = () =>
+          void app
+            .http()
+            .raw(
+              'mutation T($id: ID!) { updateChat(id: $id, input: { title: "conformance: events" }) { id } }',
+              { id: chatId },
+              { token: main.auth.accessToken },
+            );
+        poke = setInterval(touch, 150);
+      }
+      const first = await iterator.next().finally(() => clearInterval(poke));
+      await iterator.return?.();
+      return first.value as FormattedExecutionResult;
+    } finally {
+      await own?.dispose();
+    }
+  };
+
+  it('should have a fixture for every root field of the built schema', () => {
+    for (const kind of ['query', 'mutation', 'subscription'] as const) {
+      const missing = rootFields(app.app.schema, kind)
+        .map((field) => field.name)
+        .filter((name) => !fixtures[kind][name]);
+      expect({ kind, missing }).toEqual({ kind, missing: [] });
+    }
+  });
+
+  const counted = { documents: 0 };
+  afterAll(() => {
+    // The closing note quotes this figure.
+    console.log(`document conformance: ${counted.documents} documents sent`);
+  });
+
+  for (const kind of ['query', 'mutation', 'subscription'] as const) {
+    describe(kind, () => {
+      // The built schema is only at hand once the app runs; the fixtures name every field.
+      for (const fieldName of Object.keys(fixtures[kind])) {
+        it(`${fieldName}: every document shape gives the canonical result, over HTTP and the socket`, async () => {
+          const fixture = fixtures[kind][fieldName]!;
+          const transports =
+            kind === 'subscription' ? (['socket'] as const) : (['http', 'socket'] as const);
+          let canonical: ReturnType<typeof normalize> | null = null;
+          for (const transport of transports) {
+            // Variants come from the schema; each gets fresh arguments.
+            const probe = await fixture.prepare();
+            const variants = documentVariants(app.app.schema, kind, fieldName, probe.args);
+            for (const [index, template] of variants.entries()) {
+              const prepared = index === 0 ? probe : await fixture.prepare();
+              const [variant] = documentVariants(
+                app.app.schema,
+                kind,
+                fieldName,
+                prepared.args,
+              ).slice(index, index + 1);
+              expect(variant!.name).toBe(template.name);
+              const token = prepared.token ?? main.auth.accessToken;
+              const result =
+                transport === 'http'
+                  ? await overHttp(variant!, token)
+                  : await overSocket(variant!, token, kind);
+              counted.documents += 1;
+              const got = normalize(result, fixture.compare);
+              const label = `${kind} ${fieldName} over ${transport}, ${variant!.name}:\n${variant!.query}`;
+              if (!canonical) {
+                expect({ label, errors: got.errors }).toEqual({ label, errors: undefined });
+                canonical = got;
+              }
+              expect({ label, ...got }).toEqual({ label, ...canonical });
+              if (!got.errors) {
+                const raw = result.data as Record<string, unknown>;
+                const key = Object.keys(raw).find((k) => k !== '__typename')!;
+                fixture.check?.(raw[key], prepared.args);
+                prepared.after?.();
+              }
+            }
+          }
+        }, 120_000);
+      }
+    });
+  }
+});
