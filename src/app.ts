@@ -246,6 +246,7 @@ export async function createApp(deps: AppDependencies): Promise<App> {
     logger,
     trustProxy: config.http.trustProxy,
     introspection,
+    hideSchemaDetails: config.isProduction,
     exposeInternals,
   });
 
@@ -253,6 +254,8 @@ export async function createApp(deps: AppDependencies): Promise<App> {
     schema,
     introspection,
     csrfPrevention: true,
+    // No "Did you mean …?" in production: with introspection off it would map the schema.
+    hideSchemaDetailsFromClientErrors: config.isProduction,
     // main.ts owns SIGINT/SIGTERM and stops everything in order; Apollo's own handler would
     // race it (and re-raise the signal after stopping only itself).
     stopOnTerminationSignals: false,

@@ -42,12 +42,12 @@ describe('GraphQL over HTTP', () => {
   const post = (body: string, contentType = 'application/json') =>
     fetch(app.url, { method: 'POST', headers: { 'content-type': contentType }, body });
 
-  it('should answer a body that is not JSON with 400 and a GraphQL error', async () => {
+  it('should answer a body that is not JSON with 400 and a BAD_REQUEST GraphQL error', async () => {
     const response = await post('{"query": "{ llmProviders { llm } }"');
     expect(response.status).toBe(400);
     expect(response.headers.get('content-type')).toMatch(/application\/json/);
     const body = (await response.json()) as { errors: Array<{ extensions: { code: string } }> };
-    expect(body.errors[0]!.extensions.code).toBe('BAD_USER_INPUT');
+    expect(body.errors[0]!.extensions.code).toBe('BAD_REQUEST');
   });
 
   it('should refuse a body over 1 MB with 413 before parsing it', async () => {
@@ -58,7 +58,7 @@ describe('GraphQL over HTTP', () => {
     const body = (await response.json()) as {
       errors: Array<{ message: string; extensions: { code: string } }>;
     };
-    expect(body.errors[0]!.extensions.code).toBe('BAD_USER_INPUT');
+    expect(body.errors[0]!.extensions.code).toBe('BAD_REQUEST');
     expect(body.errors[0]!.message).toMatch(/larger than 1mb/);
   });
 

@@ -20,6 +20,13 @@ export const ErrorCode = {
   // names them, because Apollo Client and urql users already handle these.
   GRAPHQL_PARSE_FAILED: 'GRAPHQL_PARSE_FAILED',
   GRAPHQL_VALIDATION_FAILED: 'GRAPHQL_VALIDATION_FAILED',
+  // Apollo Server's codes for requests refused before execution (CSRF, a mutation by GET, no
+  // query, batching, a body that is not JSON, persisted queries, an unknown operationName).
+  // PERSISTED_QUERY_NOT_FOUND is what automatic-persisted-query links retry on.
+  BAD_REQUEST: 'BAD_REQUEST',
+  PERSISTED_QUERY_NOT_FOUND: 'PERSISTED_QUERY_NOT_FOUND',
+  PERSISTED_QUERY_NOT_SUPPORTED: 'PERSISTED_QUERY_NOT_SUPPORTED',
+  OPERATION_RESOLUTION_FAILURE: 'OPERATION_RESOLUTION_FAILURE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -39,6 +46,10 @@ export const errorMessages: Record<ErrorCode, string> = {
   INTERNAL_SERVER_ERROR: 'Something went wrong on our side.',
   GRAPHQL_PARSE_FAILED: 'The document could not be parsed.',
   GRAPHQL_VALIDATION_FAILED: 'The document is not valid against the schema.',
+  BAD_REQUEST: 'The request is malformed.',
+  PERSISTED_QUERY_NOT_FOUND: 'PersistedQueryNotFound',
+  PERSISTED_QUERY_NOT_SUPPORTED: 'PersistedQueryNotSupported',
+  OPERATION_RESOLUTION_FAILURE: 'The operation to run could not be determined.',
 };
 
 const knownCodes = new Set<string>(Object.values(ErrorCode));

@@ -33,6 +33,13 @@ export class BadUserInputError extends AppError {
   }
 }
 
+/** A request the client must send differently (transport, not field input). */
+export class BadRequestError extends AppError {
+  constructor(message: string) {
+    super(ErrorCode.BAD_REQUEST, message);
+  }
+}
+
 export class ConflictError extends AppError {
   constructor(message?: string, fields?: Record<string, string>) {
     super(ErrorCode.CONFLICT, message, fields ? { fields } : {});

@@ -32,11 +32,20 @@ export function formatError(
   }
 
   if (isVariableCoercionError(error)) {
-    const { message, fields } = describeVariableError(formatted.message);
+    const variable = describeVariableError(formatted.message);
+    // Apollo raises a few other request-level refusals the same code-less way (a persisted
+    // query of an unknown version, a hash that does not match its text): the request's fault.
+    if (!variable) {
+      return {
+        message: formatted.message,
+        locations: formatted.locations,
+        extensions: { code: ErrorCode.BAD_REQUEST },
+      };
+    }
     return {
-      message,
+      message: variable.message,
       locations: formatted.locations,
-      extensions: { code: ErrorCode.BAD_USER_INPUT, fields },
+      extensions: { code: ErrorCode.BAD_USER_INPUT, fields: variable.fields },
     };
   }
 
@@ -92,11 +101,11 @@ function isVariableCoercionError(error: unknown): boolean {
 export function describeVariableError(original: string): {
   message: string;
   fields: Record<string, string>;
-} {
+} | null {
   const match = /^Variable "\$(\w+)" got invalid value [\s\S]*?(?: at "([^"]+)")?; ([\s\S]*)$/.exec(
     original,
   );
-  if (!match) return { message: original, fields: {} };
+  if (!match) return /^Variable "\$\w+"/.test(original) ? { message: original, fields: {} } : null;
   const [, variable, at, reason] = match as unknown as [string, string, string | undefined, string];
   const named = /^Field "([^"]+)"/.exec(reason)?.[1];
   const path = at ? at.split('.').slice(1) : [];

@@ -1,5 +1,6 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import type { GraphQLSchema } from 'graphql';
+import type { GraphQLError, GraphQLSchema } from 'graphql';
+import { BadRequestError } from '../graphql/errors';
 import { assertWithinQueryLimits } from '../graphql/query-limits';
 import { isUnexpectedError } from '../graphql/format-error';
 import { ErrorCode } from '../graphql/error-codes';
@@ -10,7 +11,15 @@ export function queryLimitsPlugin(): ApolloServerPlugin<GraphQLContext> {
   return {
     async requestDidStart() {
       return {
-        async didResolveOperation({ request, document, schema }) {
+        async didResolveOperation({ request, document, schema, operation }) {
+          if (operation?.operation === 'subscription') {
+            throw withHttpStatus(
+              new BadRequestError(
+                'Subscriptions are served over the WebSocket at /graphql (graphql-ws, subprotocol graphql-transport-ws), not over HTTP.',
+              ),
+              400,
+            );
+          }
           try {
             assertWithinQueryLimits(
               schema as GraphQLSchema,
@@ -20,13 +29,17 @@ export function queryLimitsPlugin(): ApolloServerPlugin<GraphQLContext> {
             );
           } catch (error) {
             // A refused document is the client's fault: 400, as for a validation failure.
-            (error as { extensions: Record<string, unknown> }).extensions.http = { status: 400 };
-            throw error;
+            throw withHttpStatus(error as GraphQLError, 400);
           }
         },
       };
     },
   };
+}
+
+function withHttpStatus(error: GraphQLError, status: number): GraphQLError {
+  (error.extensions as Record<string, unknown>).http = { status };
+  return error;
 }
 
 /**

@@ -29,6 +29,7 @@ export class DocumentCache {
   constructor(
     private readonly schema: GraphQLSchema,
     introspection: boolean,
+    private readonly hideSchemaDetails = false,
   ) {
     this.rules = introspection
       ? specifiedRules
@@ -73,15 +74,21 @@ export class DocumentCache {
     if (errors.length > 0) {
       return {
         document: null,
-        errors: errors.map((error) => withCode(error, ErrorCode.GRAPHQL_VALIDATION_FAILED)),
+        errors: errors.map((error) =>
+          withCode(error, ErrorCode.GRAPHQL_VALIDATION_FAILED, this.hideSchemaDetails),
+        ),
       };
     }
     return { document, errors: null };
   }
 }
 
-function withCode(error: GraphQLError, code: ErrorCode): GraphQLError {
-  return new GraphQLError(error.message, {
+/** graphql-js ends some validation messages with a suggestion; Apollo strips it the same way. */
+const SUGGESTION = / ?Did you mean(.+?)\?$/;
+
+function withCode(error: GraphQLError, code: ErrorCode, hideSuggestions = false): GraphQLError {
+  const message = hideSuggestions ? error.message.replace(SUGGESTION, '') : error.message;
+  return new GraphQLError(message, {
     nodes: error.nodes,
     source: error.source,
     positions: error.positions,

@@ -6,7 +6,7 @@ import cors from 'cors';
 import type { Config } from '../config/config';
 import type { ContextFactory } from '../graphql/context-factory';
 import type { GraphQLContext } from '../graphql/context';
-import { ErrorCode } from '../graphql/error-codes';
+import { ErrorCode, errorMessages } from '../graphql/error-codes';
 import { clientIpOf, compileTrust } from './client-ip';
 
 /** Bodies larger than this are refused before parsing; a long prompt is ~128 KB. */
@@ -73,6 +73,14 @@ export function createGraphQLEndpoint(options: {
   return (req, res) => {
     corsHandler(req, res, (corsError) => {
       if (corsError) return sendBodyError(res, corsError);
+      // A body of any other type would reach Apollo empty and be refused with a vaguer message.
+      if (req.method === 'POST' && !isJsonBody(req)) {
+        return sendRefusal(
+          res,
+          415,
+          'Send the operation as a JSON body with "Content-Type: application/json".',
+        );
+      }
       jsonHandler(req, res, (bodyError) => {
         if (bodyError) return sendBodyError(res, bodyError);
         execute(req, res).catch((error: unknown) => sendBodyError(res, error));
@@ -81,9 +89,16 @@ export function createGraphQLEndpoint(options: {
   };
 }
 
+/** `application/json`, with or without parameters (`; charset=utf-8`). */
+function isJsonBody(req: IncomingMessage): boolean {
+  const type = req.headers['content-type'];
+  if (!type) return false;
+  return type.split(';', 1)[0]!.trim().toLowerCase() === 'application/json';
+}
+
 /**
  * A body that is not JSON, too large, or in an unsupported charset, as a GraphQL error with the
- * parser's 4xx status. Anything else is ours: 500 with no detail.
+ * parser's 4xx status and BAD_REQUEST. Anything else is ours: 500 with no detail.
  */
 function sendBodyError(res: ServerResponse, error: unknown): void {
   const parserError = error as { status?: number; expose?: boolean; type?: string };
@@ -98,8 +113,12 @@ function sendBodyError(res: ServerResponse, error: unknown): void {
         ? 'The request body must be UTF-8 JSON.'
         : status < 500
           ? 'The request body is not valid JSON.'
-          : 'Something went wrong on our side.';
-  const code = status < 500 ? ErrorCode.BAD_USER_INPUT : ErrorCode.INTERNAL_SERVER_ERROR;
+          : errorMessages.INTERNAL_SERVER_ERROR;
+  sendRefusal(res, status, message);
+}
+
+function sendRefusal(res: ServerResponse, status: number, message: string): void {
+  const code = status < 500 ? ErrorCode.BAD_REQUEST : ErrorCode.INTERNAL_SERVER_ERROR;
   if (res.headersSent) {
     res.destroy();
     return;

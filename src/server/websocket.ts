@@ -50,11 +50,17 @@ export class WebSocketGateway {
       logger: Logger;
       trustProxy: TrustProxy;
       introspection: boolean;
+      /** Validation errors without "Did you mean …?", as Apollo's hideSchemaDetailsFromClientErrors. */
+      hideSchemaDetails: boolean;
       exposeInternals: boolean;
     },
   ) {
     this.trust = compileTrust(options.trustProxy);
-    this.documents = new DocumentCache(options.schema, options.introspection);
+    this.documents = new DocumentCache(
+      options.schema,
+      options.introspection,
+      options.hideSchemaDetails,
+    );
     this.subscriptions = new CompiledSubscriptions(options.schema);
     // Compression costs CPU and memory per socket for frames of a few bytes: off.
     this.wss = new WebSocketServer({
