@@ -64,16 +64,30 @@ export class RateLimits {
     }
   }
 
-  /** Throws RATE_LIMITED when the key has used up its points, without counting a call. */
-  async assertNotExhausted(name: RateLimitName, key: string): Promise<void> {
-    const state = await this.limiter(name).get(key);
-    const rule = this.limiter(name);
-    if (state && state.consumedPoints >= rule.points) {
-      throw new RateLimitedError(state.msBeforeNext / 1000);
+  /**
+   * Counts one call and says whether it was within the limit, without throwing: for limits
+   * keyed on someone else's address, whose refusal must not be visible to the caller.
+   */
+  async tryConsume(name: RateLimitName, key: string): Promise<boolean> {
+    try {
+      await this.limiter(name).consume(key);
+      return true;
+    } catch (error) {
+      if (error instanceof RateLimiterRes) return false;
+      throw error;
     }
   }
 
-  /** Counts a failure without throwing (the caller reports its own error). */
+  /**
+   * Gives back a point counted by `consume`: an attempt is counted before it is evaluated (so
+   * that concurrent attempts cannot all pass a check made before any of them counted) and
+   * refunded when it turns out not to be what the limit is about (a sign-in that succeeded).
+   */
+  async refund(name: RateLimitName, key: string): Promise<void> {
+    await this.limiter(name).reward(key, 1);
+  }
+
+  /** Counts one unit without throwing (a mail the server sends on its own, as at sign-up). */
   async penalize(name: RateLimitName, key: string): Promise<void> {
     await this.limiter(name).penalty(key, 1);
   }

@@ -8,7 +8,7 @@ import type { UserRecord } from '../users/user.model';
 import { parseEmailArgument } from './auth.inputs';
 import { EmailTokenPurpose } from './email-token.model';
 import type { EmailTokens } from './email-tokens';
-import { assertMailAllowed } from './mail-limits';
+import { mayMail } from './mail-limits';
 import type { RequestMeta } from './request-meta';
 
 /** Email verification: the mail with its link, the link's use, and resending. */
@@ -44,7 +44,7 @@ export class EmailVerificationService {
    */
   async resend(email: string, meta: RequestMeta): Promise<true> {
     const address = parseEmailArgument(email);
-    await assertMailAllowed(this.rateLimits, address, meta);
+    if (!(await mayMail(this.rateLimits, address, meta))) return true;
     this.outbox.enqueue(async () => {
       const user = await this.models.User.findOne(
         { email: address },

@@ -22,16 +22,15 @@ export class LoginService {
 
   async login(input: LoginInput, meta: RequestMeta): Promise<AuthPayload> {
     const email = normalizeEmail(input.email);
-    await this.rateLimits.assertNotExhausted('loginFailuresPerIp', meta.ip);
-    await this.rateLimits.assertNotExhausted('loginFailuresPerEmail', email);
+    // Counted before the password is checked, refunded if it is right: a burst of concurrent
+    // guesses cannot all pass a check made before any of them was counted.
+    await this.rateLimits.consume('loginFailuresPerIp', meta.ip);
+    await this.rateLimits.consume('loginFailuresPerEmail', email);
 
     const user = await this.models.User.findOne({ email }).lean();
     const valid = await this.hasher.verify(user?.passwordHash ?? null, input.password);
-    if (!user || !valid) {
-      await this.rateLimits.penalize('loginFailuresPerIp', meta.ip);
-      await this.rateLimits.penalize('loginFailuresPerEmail', email);
-      throw new InvalidCredentialsError();
-    }
+    if (!user || !valid) throw new InvalidCredentialsError();
+    await this.rateLimits.refund('loginFailuresPerIp', meta.ip);
     await this.rateLimits.reset('loginFailuresPerEmail', email);
     return this.payloads.signIn(user, meta);
   }

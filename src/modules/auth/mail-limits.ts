@@ -2,15 +2,23 @@ import type { RateLimits } from '../../rate-limit/rate-limits';
 import type { RequestMeta } from './request-meta';
 
 /**
- * Mails a client can trigger: limited per target address (1 a minute, 5 an hour) so nobody
- * can flood an inbox, and per client address so nobody can spray many inboxes.
+ * Mails a client can trigger (verification resend, password reset), limited two ways:
+ * - per client address (`mailPerIp`), so nobody can spray many inboxes: over it, the caller
+ *   gets RATE_LIMITED, the same for a known and an unknown target;
+ * - per target address (1 a minute, 5 an hour, the sign-up mail included), so nobody can flood
+ *   an inbox: over it, the mail is skipped silently and the call still answers true, because
+ *   a refusal would tell the caller that the address has an account that was just mailed.
+ * Each counts the call before deciding, so concurrent requests cannot all pass.
+ * Returns whether the mail may go.
  */
-export async function assertMailAllowed(
+export async function mayMail(
   rateLimits: RateLimits,
   address: string,
   meta: RequestMeta,
-): Promise<void> {
+): Promise<boolean> {
   await rateLimits.consume('mailPerIp', meta.ip);
-  await rateLimits.consume('mailPerAddressPerMinute', address);
-  await rateLimits.consume('mailPerAddressPerHour', address);
+  const withinMinute = await rateLimits.tryConsume('mailPerAddressPerMinute', address);
+  const withinHour =
+    withinMinute && (await rateLimits.tryConsume('mailPerAddressPerHour', address));
+  return withinMinute && withinHour;
 }

@@ -29,11 +29,12 @@ export class PasswordChangeService {
       passwordHash: 1,
     }).lean();
     if (!user) throw new NotFoundError('User');
-    await this.rateLimits.assertNotExhausted('loginFailuresPerEmail', user.email);
+    // Counted first and refunded when right, as at sign-in (see LoginService).
+    await this.rateLimits.consume('loginFailuresPerEmail', user.email);
     if (!(await this.hasher.verify(user.passwordHash, input.currentPassword))) {
-      await this.rateLimits.penalize('loginFailuresPerEmail', user.email);
       throw new InvalidCredentialsError();
     }
+    await this.rateLimits.refund('loginFailuresPerEmail', user.email);
     if (input.newPassword === input.currentPassword) {
       throw new BadUserInputError({
         newPassword: 'Choose a password different from the current one.',

@@ -12,7 +12,7 @@ import type { RateLimits } from '../../rate-limit/rate-limits';
 import { parseEmailArgument, type ResetPasswordInput } from './auth.inputs';
 import { EmailTokenPurpose } from './email-token.model';
 import type { EmailTokens } from './email-tokens';
-import { assertMailAllowed } from './mail-limits';
+import { mayMail } from './mail-limits';
 import type { PasswordHasher } from './password-hasher';
 import type { RequestMeta } from './request-meta';
 import type { SessionService } from './session.service';
@@ -30,7 +30,7 @@ export class PasswordResetService {
 
   async requestReset(email: string, meta: RequestMeta): Promise<true> {
     const address = parseEmailArgument(email);
-    await assertMailAllowed(this.rateLimits, address, meta);
+    if (!(await mayMail(this.rateLimits, address, meta))) return true;
     this.outbox.enqueue(async () => {
       const user = await this.models.User.findOne(
         { email: address },

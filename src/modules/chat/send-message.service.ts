@@ -34,6 +34,9 @@ export interface SendResult {
  * model, someone else's chat) is checked before anything is saved.
  */
 export class SendMessageService {
+  /** Sends under way in this process, by idempotency key. */
+  private readonly inFlight = new Map<string, Promise<SendResult>>();
+
   constructor(
     private readonly models: Models,
     private readonly chats: ChatService,
@@ -54,14 +57,50 @@ export class SendMessageService {
       if (earlier) return this.replay(earlier);
     }
 
+    // A retry racing its first call in this process joins it (it must not take a reply slot
+    // of its own; across instances the unique idempotency key settles the race).
+    const running = idempotencyKey ? this.inFlight.get(idempotencyKey) : undefined;
+    if (running) return running;
+    if (!idempotencyKey) return this.accept(viewer, input, undefined);
+    const first = this.accept(viewer, input, idempotencyKey);
+    this.inFlight.set(idempotencyKey, first);
+    try {
+      return await first;
+    } finally {
+      this.inFlight.delete(idempotencyKey);
+    }
+  }
+
+  /** The limits, then the saves and the start of the reply. */
+  private async accept(
+    viewer: Viewer,
+    input: SendMessageInput,
+    idempotencyKey: string | undefined,
+  ): Promise<SendResult> {
+    const { userId } = viewer;
     await this.verifiedGuard.assertVerified(userId);
     await this.rateLimits.consume('messagesPerUserPerMinute', userId);
-    if (this.generations.activeFor(userId) >= MAX_CONCURRENT_GENERATIONS_PER_USER) {
+    const releaseSlot = this.generations.reserveSlot(userId, MAX_CONCURRENT_GENERATIONS_PER_USER);
+    if (!releaseSlot) {
       throw new RateLimitedError(
         5,
         `You already have ${MAX_CONCURRENT_GENERATIONS_PER_USER} replies being written; wait for one to finish or stop it.`,
       );
     }
+    try {
+      return await this.saveAndStart(viewer, input, idempotencyKey, releaseSlot);
+    } finally {
+      releaseSlot();
+    }
+  }
+
+  private async saveAndStart(
+    viewer: Viewer,
+    input: SendMessageInput,
+    idempotencyKey: string | undefined,
+    releaseSlot: () => void,
+  ): Promise<SendResult> {
+    const { userId } = viewer;
     const existing = input.chatId ? await this.chats.get(userId, input.chatId) : null;
     const config = this.chats.resolveConfig(input.config, existing?.config);
 
@@ -123,6 +162,7 @@ export class SendMessageService {
       });
     }
     await this.startGeneration(chat, userMessage, assistantMessage, config, systemInstructions);
+    releaseSlot(); // the generation counts itself from here
     if (chat.titleSource === TitleSource.PROMPT && chat.messageCount === 2) {
       await this.nameChat(userId, chat, input.prompt, config);
     }

@@ -16,6 +16,8 @@ import type { StreamHub } from './message-stream';
  */
 export class GenerationManager {
   private readonly running = new Map<string, Generation>();
+  /** Reply slots held by sends that are accepted but not yet generating, by user. */
+  private readonly reserved = new Map<string, number>();
   private readonly partials: PartialSaves;
 
   constructor(
@@ -49,6 +51,26 @@ export class GenerationManager {
 
   get(messageId: string): Generation | undefined {
     return this.running.get(messageId);
+  }
+
+  /**
+   * Holds one of the user's `max` reply slots from the moment a send is accepted until its
+   * generation starts (then the generation itself counts), all in one synchronous step: of
+   * concurrent sends, only as many as there are free slots get one. Null when none is free;
+   * otherwise the release function (safe to call more than once).
+   */
+  reserveSlot(userId: string, max: number): (() => void) | null {
+    const reserved = this.reserved.get(userId) ?? 0;
+    if (this.activeFor(userId) + reserved >= max) return null;
+    this.reserved.set(userId, reserved + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.reserved.get(userId) ?? 1) - 1;
+      if (left > 0) this.reserved.set(userId, left);
+      else this.reserved.delete(userId);
+    };
   }
 
   activeFor(userId: string): number {
