@@ -8,13 +8,13 @@ import type { GraphQLContext } from '../graphql/context';
 import { createGraphQLEndpoint } from './graphql-endpoint';
 import { IDE_ASSET_PREFIX, IDE_HTML, ideAssetsRouter } from './ide';
 
-/** A browser opening /graphql (no operation in the URL, HTML accepted) gets the IDE. */
+/**
+ * A browser opening /graphql gets the IDE: it asks for HTML first, where GraphQL clients ask
+ * for JSON. That holds for a shared link with an operation in it (`/graphql?query=…`, what
+ * GraphiQL keeps in its address bar): the IDE opens with that operation in the editor.
+ */
 function wantsIde(req: Request): boolean {
-  return (
-    req.method === 'GET' &&
-    req.query.query === undefined &&
-    req.accepts(['json', 'html']) === 'html'
-  );
+  return req.method === 'GET' && req.accepts(['json', 'html']) === 'html';
 }
 
 /** Only `GET /graphql` can be the IDE; every other GraphQL request skips Express entirely. */

@@ -97,11 +97,29 @@ const IDE_SCRIPT = `(function () {
     return fetch(httpUrl, { method: 'POST', headers: all, body: JSON.stringify(params) }).then(function (r) { return r.json(); });
   }
 
+  // A shared link carries the operation in its address (?query=…&variables=…&operationName=…):
+  // open with it, and keep the address in step with the editor so that it can be shared again.
+  var params = new URLSearchParams(window.location.search);
+  function keepInAddress(name) {
+    return function (value) {
+      var next = new URLSearchParams(window.location.search);
+      if (value) next.set(name, value); else next.delete(name);
+      var search = next.toString();
+      window.history.replaceState(null, '', window.location.pathname + (search ? '?' + search : ''));
+    };
+  }
+
   var root = ReactDOM.createRoot(document.getElementById('ide'));
   root.render(React.createElement(GraphiQL, {
     fetcher: fetcher,
     isHeadersEditorEnabled: true,
     shouldPersistHeaders: true,
+    query: params.get('query') || undefined,
+    variables: params.get('variables') || undefined,
+    operationName: params.get('operationName') || undefined,
+    onEditQuery: keepInAddress('query'),
+    onEditVariables: keepInAddress('variables'),
+    onEditOperationName: keepInAddress('operationName'),
     defaultQuery: '# Welcome to Palaver. Sign in with the login mutation, then put\\n# {"Authorization": "Bearer <accessToken>"} in the Headers tab below.\\n\\nquery Providers {\\n  llmProviders { llm models defaultModel }\\n}\\n',
   }));
 })();`;
