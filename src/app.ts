@@ -103,7 +103,11 @@ export interface App {
   outbox: MailOutbox;
   websocket: WebSocketGateway;
   generations: GenerationManager;
-  /** Stops accepting, closes sockets with 1001, drains HTTP, then releases what the app owns. */
+  /**
+   * Refuses new prompts at once (SERVICE_UNAVAILABLE), lets replies finish within the grace
+   * period while their subscribers are still connected, then stops HTTP accepting and drains
+   * it, closes sockets with 1001, and releases what the app owns.
+   */
   stop(): Promise<void>;
 }
 
@@ -284,7 +288,8 @@ export async function createApp(deps: AppDependencies): Promise<App> {
   const stop = () =>
     (stopping ??= (async () => {
       clearInterval(sweeper);
-      // Replies first, while subscribers are still connected to see them end.
+      // Replies first (new prompts are refused from this moment), while subscribers are still
+      // connected to see them end; HTTP and the sockets after.
       titles.close();
       await generations.shutdown(tuning.shutdownGraceMs ?? GENERATION_SHUTDOWN_GRACE_MS);
       await apollo.stop();

@@ -326,7 +326,71 @@ describe('sending a prompt and streaming the reply', () => {
   });
 });
 
+describe('a reply whose machinery fails', () => {
+  it('should end FAILED with its text, give subscribers their done event, and leave no unhandled rejection', async () => {
+    const app = await TestApp.start();
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    const { PartialSaves } = await import('../src/modules/chat/streaming/partial-saves');
+    const untrack = jest
+      .spyOn(PartialSaves.prototype, 'untrack')
+      .mockRejectedValueOnce(new Error('forced failure at the end of a reply'));
+    try {
+      const user = await registerUser(app);
+      const socket = app.socket(user.auth.accessToken);
+      app.openai.enqueue({ chunks: ['partly', ' there'], delayMs: 5 });
+      const payload = await sendMessage(app, user.auth.accessToken, { prompt: 'fail inside' });
+      const events = await streamToEnd(socket, payload.assistantMessage.id);
+      await socket.dispose();
+      expect(events.at(-1)!.message).toMatchObject({
+        status: 'FAILED',
+        content: 'partly there',
+        error: 'The reply could not be completed.',
+      });
+      await waitFor(() => app.app.generations.size === 0);
+      await sleep(50);
+      expect(unhandled).toEqual([]);
+    } finally {
+      untrack.mockRestore();
+      process.off('unhandledRejection', onUnhandled);
+      await app.stop();
+    }
+  });
+});
+
 describe('replies across a server stop', () => {
+  it('should refuse new prompts with a retryable SERVICE_UNAVAILABLE as soon as shutdown begins, while replies finish', async () => {
+    const app = await TestApp.start({ chat: { shutdownGraceMs: 1_000 } });
+    try {
+      const user = await registerUser(app);
+      app.openai.enqueue({ chunks: Array.from({ length: 20 }, (_, i) => `g${i} `), delayMs: 20 });
+      const payload = await sendMessage(app, user.auth.accessToken, { prompt: 'finishing' });
+      await waitFor(() => app.openai.streamingRequests().length > 0);
+      const before = await app.app.models.Message.countDocuments({});
+      const stopping = app.stopApp();
+      const late = await app
+        .http()
+        .raw(
+          'mutation { sendMessage(input: { prompt: "too late" }) { assistantMessage { id } } }',
+          undefined,
+          { token: user.auth.accessToken },
+        );
+      expect(errorCode(late)).toBe('SERVICE_UNAVAILABLE');
+      expect(late.errors?.[0]?.extensions?.retryAfterSeconds).toBeGreaterThan(0);
+      await stopping;
+      const connection = await app.db.connect();
+      const messages = connection.connection.collection('messages');
+      expect(await messages.countDocuments({})).toBe(before); // nothing of the late prompt saved
+      const saved = await messages.findOne({
+        _id: new Types.ObjectId(payload.assistantMessage.id),
+      });
+      expect(saved?.status).toBe(MessageStatus.COMPLETE); // it finished within the grace period
+    } finally {
+      await app.stop().catch(() => undefined);
+    }
+  });
+
   it('should save a reply still streaming at shutdown as INTERRUPTED, after the grace period', async () => {
     const app = await TestApp.start({ chat: { shutdownGraceMs: 300 } });
     try {

@@ -15,6 +15,8 @@ export const ErrorCode = {
   RATE_LIMITED: 'RATE_LIMITED',
   LLM_UNAVAILABLE: 'LLM_UNAVAILABLE',
   QUERY_TOO_COMPLEX: 'QUERY_TOO_COMPLEX',
+  /** Retryable: the server cannot take this now (it is shutting down); retryAfterSeconds says when. */
+  SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
   // Apollo Server's own codes for documents that do not parse or validate; kept as Apollo
   // names them, because Apollo Client and urql users already handle these.
@@ -43,6 +45,7 @@ export const errorMessages: Record<ErrorCode, string> = {
   RATE_LIMITED: 'Too many requests. Try again later.',
   LLM_UNAVAILABLE: 'The language model is unavailable right now.',
   QUERY_TOO_COMPLEX: 'The query is too complex.',
+  SERVICE_UNAVAILABLE: 'The server cannot take this right now; try again shortly.',
   INTERNAL_SERVER_ERROR: 'Something went wrong on our side.',
   GRAPHQL_PARSE_FAILED: 'The document could not be parsed.',
   GRAPHQL_VALIDATION_FAILED: 'The document is not valid against the schema.',

@@ -79,6 +79,13 @@ export class LlmUnavailableError extends AppError {
   }
 }
 
+/** Retryable: the same call succeeds later (here: on this or another instance once restarted). */
+export class ServiceUnavailableError extends AppError {
+  constructor(message: string, retryAfterSeconds: number) {
+    super(ErrorCode.SERVICE_UNAVAILABLE, message, { retryAfterSeconds });
+  }
+}
+
 export class QueryTooComplexError extends AppError {
   constructor(message?: string, extensions: Record<string, unknown> = {}) {
     super(ErrorCode.QUERY_TOO_COMPLEX, message, extensions);

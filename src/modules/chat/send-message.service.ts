@@ -1,6 +1,6 @@
 import { mongo, Types } from 'mongoose';
 import type { Models } from '../../db/models';
-import { NotFoundError, RateLimitedError } from '../../graphql/errors';
+import { NotFoundError, RateLimitedError, ServiceUnavailableError } from '../../graphql/errors';
 import type { Viewer } from '../../graphql/context';
 import type { LlmProviders } from '../../llm/providers';
 import type { RateLimits } from '../../rate-limit/rate-limits';
@@ -19,6 +19,8 @@ import { titleFromPrompt, type TitleImprover } from './titles';
 const DUPLICATE_KEY = 11000;
 /** Replies one user may have streaming at once. */
 export const MAX_CONCURRENT_GENERATIONS_PER_USER = 3;
+/** A prompt refused during shutdown is worth sending again after this (a restart, or another instance). */
+const SHUTDOWN_RETRY_AFTER_SECONDS = 5;
 /** A retry that raced the first call waits this long for the first call's reply to exist. */
 const IDEMPOTENT_WAIT_MS = 5_000;
 
@@ -78,6 +80,12 @@ export class SendMessageService {
     idempotencyKey: string | undefined,
   ): Promise<SendResult> {
     const { userId } = viewer;
+    if (!this.generations.accepting) {
+      throw new ServiceUnavailableError(
+        'The server is restarting and takes no new prompts; send it again in a few seconds.',
+        SHUTDOWN_RETRY_AFTER_SECONDS,
+      );
+    }
     await this.verifiedGuard.assertVerified(userId);
     await this.rateLimits.consume('messagesPerUserPerMinute', userId);
     const releaseSlot = this.generations.reserveSlot(userId, MAX_CONCURRENT_GENERATIONS_PER_USER);

@@ -10,6 +10,9 @@ import {
 import { PartialSaves } from './partial-saves';
 import type { StreamHub } from './message-stream';
 
+/** How often shutdown looks whether the sends it accepted have started their replies. */
+const ACCEPTED_SEND_POLL_MS = 10;
+
 /**
  * The replies this process is writing. It owns them: stop one (stopGeneration, deleteChat),
  * count a user's, and on shutdown give them a grace period before saving them INTERRUPTED.
@@ -18,6 +21,8 @@ export class GenerationManager {
   private readonly running = new Map<string, Generation>();
   /** Reply slots held by sends that are accepted but not yet generating, by user. */
   private readonly reserved = new Map<string, number>();
+  /** False once shutdown began: new sends are refused before they save anything. */
+  accepting = true;
   private readonly partials: PartialSaves;
 
   constructor(
@@ -41,11 +46,18 @@ export class GenerationManager {
       this.logger,
     );
     this.running.set(request.messageId, generation);
-    void generation.done.then((record) => {
-      this.running.delete(request.messageId);
-      this.hub.retire(stream);
-      this.onFinished(record, request);
-    });
+    // start() never rejects; what runs after it is guarded too, so no rejection goes unhandled.
+    generation
+      .start()
+      .then((record) => {
+        this.running.delete(request.messageId);
+        this.hub.retire(stream);
+        this.onFinished(record, request);
+      })
+      .catch((error: unknown) => {
+        this.running.delete(request.messageId);
+        this.logger.error({ err: error, messageId: request.messageId }, 'ending a reply failed');
+      });
     return generation;
   }
 
@@ -88,11 +100,21 @@ export class GenerationManager {
     await Promise.all(stopping);
   }
 
-  /** Lets replies finish for up to `graceMs`, then saves the rest INTERRUPTED. */
+  /**
+   * Refuses new sends at once, lets the sends already accepted start their replies, lets
+   * replies finish for up to `graceMs` in all, then saves the rest INTERRUPTED. Only then do
+   * partial saves stop, so no reply runs without them.
+   */
   async shutdown(graceMs: number): Promise<void> {
+    this.accepting = false;
+    const deadline = Date.now() + graceMs;
+    while (this.reserved.size > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, ACCEPTED_SEND_POLL_MS));
+    }
     const all = () => Promise.all([...this.running.values()].map((generation) => generation.done));
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([all(), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+    const left = Math.max(0, deadline - Date.now());
+    await Promise.race([all(), new Promise((resolve) => (timer = setTimeout(resolve, left)))]);
     clearTimeout(timer);
     await Promise.all(
       [...this.running.values()].map((generation) => generation.stop('interrupted')),

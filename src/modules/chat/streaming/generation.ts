@@ -47,7 +47,7 @@ export class Generation {
   private stopReason: StopReason | null = null;
   private content = '';
   private usage: TokenUsage | null = null;
-  readonly done: Promise<MessageRecord | null>;
+  private finished: Promise<MessageRecord | null> | null = null;
 
   constructor(
     readonly request: GenerationRequest,
@@ -56,8 +56,29 @@ export class Generation {
     private readonly options: GenerationOptions,
     private readonly partials: PartialSaves,
     private readonly logger: Logger,
-  ) {
-    this.done = this.run();
+  ) {}
+
+  /**
+   * Starts writing the reply (once; the owner registers the generation first). The promise
+   * never rejects: whatever fails on the way, the reply is saved FAILED with its text so far
+   * and subscribers get their done event, so nothing is left STREAMING or unhandled.
+   */
+  start(): Promise<MessageRecord | null> {
+    this.finished ??= this.run().catch(async (caught: unknown) => {
+      this.logger.error({ err: caught, messageId: this.request.messageId }, 'generation failed');
+      const record =
+        this.stopReason === 'deleted'
+          ? null
+          : await this.saveFinal(MessageStatus.FAILED, 'The reply could not be completed.');
+      this.finishStream(record);
+      return record;
+    });
+    return this.finished;
+  }
+
+  /** The saved record once the reply has ended (null when its chat was deleted). */
+  get done(): Promise<MessageRecord | null> {
+    return this.start();
   }
 
   /** Ends the reply now: the upstream request is aborted at once, and the text so far is kept. */
@@ -103,8 +124,19 @@ export class Generation {
       status = this.stopReason === 'stopped' ? MessageStatus.STOPPED : MessageStatus.INTERRUPTED;
     }
     const record = this.stopReason === 'deleted' ? null : await this.saveFinal(status, error);
-    this.stream.finish(record);
+    this.finishStream(record);
     return record;
+  }
+
+  private finishStream(record: MessageRecord | null): void {
+    try {
+      if (!this.stream.finished) this.stream.finish(record);
+    } catch (caught) {
+      this.logger.error(
+        { err: caught, messageId: this.request.messageId },
+        'ending a stream failed',
+      );
+    }
   }
 
   private async saveFinal(
