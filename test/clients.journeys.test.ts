@@ -1,0 +1,337 @@
+import { createHash } from 'node:crypto';
+import {
+  ApolloClient,
+  ApolloLink,
+  HttpLink,
+  InMemoryCache,
+  gql as apolloGql,
+  split,
+} from '@apollo/client';
+import { SetContextLink } from '@apollo/client/link/context';
+import { PersistedQueryLink } from '@apollo/client/link/persisted-queries';
+import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
+import { getMainDefinition } from '@apollo/client/utilities';
+import {
+  Client as UrqlClient,
+  cacheExchange,
+  fetchExchange,
+  gql as urqlGql,
+  subscriptionExchange,
+} from '@urql/core';
+import { createClient, type Client as WsClient } from 'graphql-ws';
+import WebSocket from 'ws';
+import { registerUser, type TestUser } from './helpers/accounts';
+import { TestApp } from './helpers/test-app';
+
+/**
+ * A frontend's whole journey through the real client packages, configured the way their docs
+ * show, with documents written the way their docs write them (not test/operations/): sign in,
+ * list chats, send a prompt, stream the reply, drop off and resume with `after`.
+ */
+
+interface StreamEvent {
+  seq: number;
+  delta: string;
+  done: boolean;
+  message: { id: string; status: string; content: string } | null;
+}
+
+const REPLY = ['Once', ' upon', ' a', ' time', ' there', ' was', ' a', ' stream', '.'];
+
+describe('client packages against Palaver', () => {
+  let app: TestApp;
+  let user: TestUser;
+  const sockets: WsClient[] = [];
+  beforeAll(async () => {
+    // One delta per token, slow enough to drop off in the middle.
+    app = await TestApp.start({ env: { STREAM_COALESCE_MS: '0' } });
+    user = await registerUser(app);
+  });
+  afterAll(async () => {
+    for (const socket of sockets) await socket.dispose();
+    await app.stop();
+  });
+
+  /** graphql-ws as both libraries' docs set it up: the token in connectionParams. */
+  const wsClient = (getToken: () => string) => {
+    const client = createClient({
+      url: app.wsUrl,
+      webSocketImpl: WebSocket,
+      connectionParams: () => ({ authorization: `Bearer ${getToken()}` }),
+    });
+    sockets.push(client);
+    return client;
+  };
+
+  describe('Apollo Client 4 with GraphQLWsLink', () => {
+    let token = '';
+    let client: ApolloClient;
+    beforeAll(() => {
+      const auth = new SetContextLink((prevContext) => ({
+        headers: { ...prevContext.headers, ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      }));
+      const http = new HttpLink({ uri: app.url });
+      const ws = new GraphQLWsLink(wsClient(() => token));
+      client = new ApolloClient({
+        cache: new InMemoryCache(),
+        link: split(
+          ({ query }) => {
+            const definition = getMainDefinition(query);
+            return (
+              definition.kind === 'OperationDefinition' && definition.operation === 'subscription'
+            );
+          },
+          ws,
+          ApolloLink.from([auth, http]),
+        ),
+      });
+    });
+
+    const SIGN_IN = apolloGql`
+      mutation SignIn($credentials: LoginInput!) {
+        login(input: $credentials) {
+          accessToken
+          user { id email }
+        }
+      }
+    `;
+    const CHAT_LIST = apolloGql`
+      query ChatList($first: Int) {
+        chats(limit: $first) {
+          totalCount
+          nodes { id title updatedAt }
+          pageInfo { hasNextPage endCursor }
+        }
+      }
+    `;
+    const ASK = apolloGql`
+      mutation Ask($text: String!) {
+        sendMessage(input: { prompt: $text }) {
+          chat { id title }
+          assistantMessage { id status }
+        }
+      }
+    `;
+    const REPLY_STREAM = apolloGql`
+      subscription ReplyStream($replyId: ID!, $resumeAfter: Int) {
+        messageStream(messageId: $replyId, after: $resumeAfter) {
+          seq
+          delta
+          done
+          message { id status content }
+        }
+      }
+    `;
+
+    const follow = (replyId: string, resumeAfter?: number, stopAfter?: number) =>
+      new Promise<StreamEvent[]>((resolve, reject) => {
+        const events: StreamEvent[] = [];
+        const subscription = client
+          .subscribe<{ messageStream: StreamEvent }>({
+            query: REPLY_STREAM,
+            variables: { replyId, resumeAfter },
+          })
+          .subscribe({
+            next: (result) => {
+              if (result.error) return reject(result.error);
+              events.push(result.data!.messageStream);
+              if (stopAfter !== undefined && events.length >= stopAfter) {
+                subscription.unsubscribe(); // the user closes the tab
+                resolve(events);
+              }
+            },
+            error: reject,
+            complete: () => resolve(events),
+          });
+      });
+
+    it('should sign in, list chats, stream a reply, and resume it after dropping off', async () => {
+      const signIn = await client.mutate<{
+        login: { accessToken: string; user: { email: string } };
+      }>({
+        mutation: SIGN_IN,
+        variables: { credentials: { email: user.email, password: user.password } },
+      });
+      expect(signIn.data!.login.user.email).toBe(user.email);
+      token = signIn.data!.login.accessToken;
+
+      app.openai.enqueue({ chunks: REPLY, delayMs: 40 });
+      const asked = await client.mutate<{
+        sendMessage: { chat: { id: string }; assistantMessage: { id: string; status: string } };
+      }>({ mutation: ASK, variables: { text: 'Tell me a story' } });
+      const replyId = asked.data!.sendMessage.assistantMessage.id;
+      expect(asked.data!.sendMessage.assistantMessage.status).toBe('STREAMING');
+
+      const list = await client.query<{
+        chats: { totalCount: number; nodes: Array<{ id: string }> };
+      }>({ query: CHAT_LIST, variables: { first: 10 } });
+      expect(list.data!.chats.nodes.map((chat) => chat.id)).toContain(
+        asked.data!.sendMessage.chat.id,
+      );
+
+      const firstPart = await follow(replyId, undefined, 3);
+      const lastSeen = firstPart.at(-1)!.seq;
+      const rest = await follow(replyId, lastSeen);
+      expect(rest[0]!.seq).toBe(lastSeen + 1);
+      const all = [...firstPart, ...rest];
+      expect(all.map((event) => event.seq)).toEqual(all.map((_, i) => i + 1));
+      const text = all
+        .filter((event) => !event.done)
+        .map((event) => event.delta)
+        .join('');
+      expect(text).toBe(REPLY.join(''));
+      expect(rest.at(-1)).toMatchObject({
+        done: true,
+        message: { id: replyId, status: 'COMPLETE', content: REPLY.join('') },
+      });
+    });
+
+    it('should run automatic persisted queries through PersistedQueryLink (hash first, then the text once)', async () => {
+      const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+      const sent: Array<{ hasQuery: boolean }> = [];
+      const recordingFetch: typeof fetch = async (input, init) => {
+        const body = JSON.parse(String(init?.body ?? '{}')) as { query?: string };
+        sent.push({ hasQuery: typeof body.query === 'string' });
+        return fetch(input, init);
+      };
+      const apq = new ApolloClient({
+        cache: new InMemoryCache(),
+        link: ApolloLink.from([
+          new PersistedQueryLink({ sha256 }),
+          new HttpLink({ uri: app.url, fetch: recordingFetch }),
+        ]),
+      });
+      const PROVIDERS = apolloGql`
+        query ProvidersForApq {
+          llmProviders { llm defaultModel }
+        }
+      `;
+      const first = await apq.query<{ llmProviders: unknown[] }>({
+        query: PROVIDERS,
+        fetchPolicy: 'network-only',
+      });
+      const second = await apq.query<{ llmProviders: unknown[] }>({
+        query: PROVIDERS,
+        fetchPolicy: 'network-only',
+      });
+      expect(second.data).toEqual(first.data);
+      expect(first.data!.llmProviders.length).toBeGreaterThan(0);
+      // Unknown hash → PERSISTED_QUERY_NOT_FOUND → the text once → the hash alone from then on.
+      expect(sent).toEqual([{ hasQuery: false }, { hasQuery: true }, { hasQuery: false }]);
+    });
+  });
+
+  describe('urql 6 with subscriptionExchange over graphql-ws', () => {
+    let token = '';
+    let client: UrqlClient;
+    beforeAll(() => {
+      const ws = wsClient(() => token);
+      client = new UrqlClient({
+        url: app.url,
+        exchanges: [
+          cacheExchange,
+          fetchExchange,
+          subscriptionExchange({
+            forwardSubscription(request) {
+              const input = { ...request, query: request.query || '' };
+              return {
+                subscribe(sink) {
+                  const unsubscribe = ws.subscribe(input, sink);
+                  return { unsubscribe };
+                },
+              };
+            },
+          }),
+        ],
+        // urql sends queries by GET; Apollo's CSRF prevention asks GET requests for a header
+        // that a browser cannot send cross-site without a preflight (README: Connect a client).
+        fetchOptions: () => ({
+          headers: {
+            'apollo-require-preflight': 'true',
+            ...(token ? { authorization: `Bearer ${token}` } : {}),
+          },
+        }),
+      });
+    });
+
+    const LOGIN = urqlGql`
+      mutation ($email: String!, $password: String!) {
+        login(input: { email: $email, password: $password }) { accessToken }
+      }
+    `;
+    const MY_CHATS = urqlGql`
+      query MyChats($limit: Int!, $search: String) {
+        chats(limit: $limit, search: $search) { nodes { id title } totalCount }
+      }
+    `;
+    const SEND = urqlGql`
+      mutation Send($input: SendMessageInput!) {
+        sendMessage(input: $input) { chat { id } assistantMessage { id } }
+      }
+    `;
+    const STREAM = urqlGql`
+      fragment StreamedPart on MessageStreamEvent { seq delta done }
+      subscription Stream($id: ID!, $after: Int) {
+        part: messageStream(messageId: $id, after: $after) {
+          ...StreamedPart
+          message { status content }
+        }
+      }
+    `;
+
+    const follow = (id: string, after?: number, stopAfter?: number) =>
+      new Promise<StreamEvent[]>((resolve, reject) => {
+        const events: StreamEvent[] = [];
+        const { unsubscribe } = client.subscription(STREAM, { id, after }).subscribe((result) => {
+          if (result.error) return reject(result.error);
+          const event = (result.data as { part: StreamEvent }).part;
+          events.push(event);
+          if (event.done || (stopAfter !== undefined && events.length >= stopAfter)) {
+            // urql's subscription result stream stays open; the consumer ends it.
+            setImmediate(() => unsubscribe());
+            resolve(events);
+          }
+        });
+      });
+
+    it('should sign in, list chats by GET, stream a reply, and resume it after dropping off', async () => {
+      const login = await client.mutation(LOGIN, { email: user.email, password: user.password });
+      expect(login.error).toBeUndefined();
+      token = (login.data as { login: { accessToken: string } }).login.accessToken;
+
+      app.openai.enqueue({ chunks: REPLY, delayMs: 40 });
+      const sent = await client.mutation(SEND, {
+        input: { prompt: 'Another story, please', clientMessageId: 'urql-1' },
+      });
+      expect(sent.error).toBeUndefined();
+      const { chat, assistantMessage } = (
+        sent.data as { sendMessage: { chat: { id: string }; assistantMessage: { id: string } } }
+      ).sendMessage;
+
+      const list = await client.query(MY_CHATS, { limit: 5, search: 'another story' }).toPromise();
+      expect(list.error).toBeUndefined();
+      expect((list.data as { chats: { nodes: Array<{ id: string }> } }).chats.nodes[0]!.id).toBe(
+        chat.id,
+      );
+
+      const firstPart = await follow(assistantMessage.id, undefined, 2);
+      const rest = await follow(assistantMessage.id, firstPart.at(-1)!.seq);
+      const all = [...firstPart, ...rest];
+      expect(all.map((event) => event.seq)).toEqual(all.map((_, i) => i + 1));
+      expect(
+        all
+          .filter((event) => !event.done)
+          .map((event) => event.delta)
+          .join(''),
+      ).toBe(REPLY.join(''));
+      expect(rest.at(-1)!.message).toMatchObject({ status: 'COMPLETE', content: REPLY.join('') });
+    });
+
+    it('should tell a urql client left on its default GET without the header exactly what to send', async () => {
+      const bare = new UrqlClient({ url: app.url, exchanges: [fetchExchange] });
+      const result = await bare.query(MY_CHATS, { limit: 1 }).toPromise();
+      expect(result.error?.graphQLErrors[0]?.extensions.code).toBe('BAD_REQUEST');
+      expect(result.error?.graphQLErrors[0]?.message).toMatch(/apollo-require-preflight/);
+    });
+  });
+});
