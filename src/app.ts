@@ -15,6 +15,7 @@ import { ServiceContainer } from './graphql/container';
 import type { GraphQLContext } from './graphql/context';
 import { ContextFactory } from './graphql/context-factory';
 import { formatError } from './graphql/format-error';
+import { QUERY_LIMITS } from './graphql/query-limits';
 import { resolverClasses } from './graphql/resolvers';
 import { buildAppSchema } from './graphql/schema';
 import { LlmCatalog } from './llm/catalog';
@@ -258,6 +259,8 @@ export async function createApp(deps: AppDependencies): Promise<App> {
     schema,
     introspection,
     csrfPrevention: true,
+    // The token limit holds while parsing, before any other limit can look at the document.
+    parseOptions: { maxTokens: QUERY_LIMITS.maxTokens },
     // No "Did you mean …?" in production: with introspection off it would map the schema.
     hideSchemaDetailsFromClientErrors: config.isProduction,
     // main.ts owns SIGINT/SIGTERM and stops everything in order; Apollo's own handler would

@@ -16,6 +16,7 @@ import type { TestSocket } from './helpers/ws-client';
 import { MessageRole, MessageStatus } from '../src/modules/chat/chat-enums';
 import { TitleSource } from '../src/modules/chat/chat.model';
 import { LlmProvider } from '../src/modules/llm/llm-provider.enum';
+import { PartialSaves } from '../src/modules/chat/streaming/partial-saves';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -332,7 +333,6 @@ describe('a reply whose machinery fails', () => {
     const unhandled: unknown[] = [];
     const onUnhandled = (reason: unknown) => unhandled.push(reason);
     process.on('unhandledRejection', onUnhandled);
-    const { PartialSaves } = await import('../src/modules/chat/streaming/partial-saves');
     const untrack = jest
       .spyOn(PartialSaves.prototype, 'untrack')
       .mockRejectedValueOnce(new Error('forced failure at the end of a reply'));

@@ -2,6 +2,7 @@ import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { ValidationError } from 'class-validator';
 import { ArgumentValidationError } from 'type-graphql';
 import { ErrorCode, errorMessages, isKnownErrorCode } from './error-codes';
+import { isTooManyTokensError, TOO_MANY_TOKENS_MESSAGE } from './query-limits';
 
 export interface FormatErrorOptions {
   /** Outside development the client never sees an internal message or a stack trace. */
@@ -46,6 +47,13 @@ export function formatError(
       message: variable.message,
       locations: formatted.locations,
       extensions: { code: ErrorCode.BAD_USER_INPUT, fields: variable.fields },
+    };
+  }
+
+  if (isTooManyTokensError(formatted.message)) {
+    return {
+      message: TOO_MANY_TOKENS_MESSAGE,
+      extensions: { code: ErrorCode.QUERY_TOO_COMPLEX },
     };
   }
 

@@ -8,26 +8,39 @@ import {
   getOperationAST,
 } from 'graphql';
 import { fieldExtensionsEstimator, getComplexity, simpleEstimator } from 'graphql-query-complexity';
-import { QueryTooComplexError } from './errors';
+import { BadUserInputError, QueryTooComplexError } from './errors';
 
 /**
- * Cost and depth limits for one operation, applied on HTTP (an Apollo plugin) and on the
- * WebSocket (graphql-ws onSubscribe) alike, so neither transport is a way around them.
- * Costs come from `complexity` on fields (list fields multiply by their `limit`), 1 elsewhere.
+ * Limits on one operation, applied on HTTP (Apollo's parse options and a plugin) and on the
+ * WebSocket (graphql-ws onSubscribe) alike, so neither transport is a way around them:
+ * - tokens, counted while parsing (graphql-js's `maxTokens`), so a huge document costs no more
+ *   than reading 1,000 tokens and can never nest deep enough to overflow the parser's stack;
+ * - depth, aliases and directives, at graphql-armor's defaults (6, 15, 50), introspection's
+ *   own nesting aside (the IDE's schema query is deeper, and introspection is off in production);
+ * - the depth of the variables' JSON, before graphql-js coerces them recursively;
+ * - cost: `complexity` on fields (list fields multiply by their `limit`, clamped to the range
+ *   the field accepts), 1 elsewhere.
  */
 export const QUERY_LIMITS = {
+  /** graphql-armor's default; the IDE's introspection query is ~200 tokens. */
+  maxTokens: 1_000,
   /** Enough for a page of 100 chats with their last messages; far below a pathological query. */
   maxComplexity: 5_000,
-  /** The deepest legitimate query (chat → messages → config) is 4; 10 leaves room. */
-  maxDepth: 10,
-  /** Aliases let one document repeat a field; 50 of them is already unusual. */
-  maxAliases: 50,
+  /** The deepest legitimate query (sendMessage → chat → messages → config → llm) is 5. */
+  maxDepth: 6,
+  /** Aliases let one document repeat a field. */
+  maxAliases: 15,
+  maxDirectives: 50,
+  /** Profile metadata may nest 10 deep inside `input`; 16 leaves room and stops the abuse. */
+  maxVariableDepth: 16,
 } as const;
 
 /**
- * Documents already judged within limits, per operation and variables. Apollo and our
- * WebSocket document cache hand back the same DocumentNode for the same text, so a repeated
- * query (every chat-list refresh, every messageStream) is not walked again.
+ * Documents already judged within limits. Apollo and our WebSocket document cache hand back
+ * the same DocumentNode for the same text, so a repeated query (every chat-list refresh, every
+ * messageStream) is not walked again. The cost depends on the operation and on the variables
+ * that can change it (numbers such as `limit`, booleans of @include/@skip): the key holds only
+ * those, so a client cannot grow the cache with variables of its choosing.
  */
 const accepted = new WeakMap<DocumentNode, Set<string>>();
 const MAX_ACCEPTED_PER_DOCUMENT = 100;
@@ -38,46 +51,112 @@ export function assertWithinQueryLimits(
   operationName: string | null | undefined,
   variables: Record<string, unknown> | null | undefined,
 ): void {
-  const key = `${operationName ?? ''}|${variables ? JSON.stringify(variables) : ''}`;
+  const operation = getOperationAST(document, operationName ?? undefined);
+  if (!operation) return; // graphql-js and Apollo report the missing operation themselves.
+  assertOnlyDeclaredVariables(operation, variables);
+  assertShallowVariables(variables);
+  const key = `${operationName ?? ''}|${costKeyOf(operation, variables)}`;
   const known = accepted.get(document);
   if (known?.has(key)) return;
-  checkQueryLimits(schema, document, operationName, variables);
+  checkQueryLimits(schema, document, operation, variables);
   const keys = known ?? new Set<string>();
   if (keys.size >= MAX_ACCEPTED_PER_DOCUMENT) keys.clear();
   keys.add(key);
   if (!known) accepted.set(document, keys);
 }
 
+/** The values of the variables the cost can depend on: numbers and booleans. */
+function costKeyOf(
+  operation: OperationDefinitionNode,
+  variables: Record<string, unknown> | null | undefined,
+): string {
+  const parts: string[] = [];
+  for (const definition of operation.variableDefinitions ?? []) {
+    const name = definition.variable.name.value;
+    const value = variables?.[name];
+    if (typeof value === 'number' || typeof value === 'boolean') parts.push(`${name}=${value}`);
+  }
+  return parts.join(',');
+}
+
+/**
+ * graphql-js ignores variables the operation does not declare; refusing them keeps a client
+ * from parking data on the server (and catches a misspelt variable name).
+ */
+function assertOnlyDeclaredVariables(
+  operation: OperationDefinitionNode,
+  variables: Record<string, unknown> | null | undefined,
+): void {
+  if (!variables || typeof variables !== 'object') return;
+  const declared = new Set(
+    (operation.variableDefinitions ?? []).map((definition) => definition.variable.name.value),
+  );
+  const undeclared = Object.keys(variables).filter((name) => !declared.has(name));
+  if (undeclared.length > 0) {
+    const fields = Object.fromEntries(
+      undeclared
+        .slice(0, 5)
+        .map((name) => [name, `Variable "$${name}" is not declared by the operation.`]),
+    );
+    throw new BadUserInputError(fields);
+  }
+}
+
+/** An iterative walk: a recursive one would overflow on exactly the input it refuses. */
+function assertShallowVariables(variables: unknown): void {
+  const stack: Array<{ value: unknown; depth: number }> = [{ value: variables, depth: 0 }];
+  while (stack.length > 0) {
+    const { value, depth } = stack.pop()!;
+    if (value === null || typeof value !== 'object') continue;
+    if (depth >= QUERY_LIMITS.maxVariableDepth) {
+      throw new BadUserInputError(
+        { variables: `Variables may nest at most ${QUERY_LIMITS.maxVariableDepth} levels deep.` },
+        `Variables may nest at most ${QUERY_LIMITS.maxVariableDepth} levels deep.`,
+      );
+    }
+    for (const inner of Object.values(value)) stack.push({ value: inner, depth: depth + 1 });
+  }
+}
+
 function checkQueryLimits(
   schema: GraphQLSchema,
   document: DocumentNode,
-  operationName: string | null | undefined,
+  operation: OperationDefinitionNode,
   variables: Record<string, unknown> | null | undefined,
 ): void {
-  const operation = getOperationAST(document, operationName ?? undefined);
-  if (!operation) return; // graphql-js reports the missing operation itself.
   const fragments = fragmentsOf(document);
 
-  const depth = depthOf(operation.selectionSet, fragments, 0, new Set());
-  if (depth > QUERY_LIMITS.maxDepth) {
-    throw new QueryTooComplexError(
-      `The query is ${depth} levels deep; the limit is ${QUERY_LIMITS.maxDepth}.`,
-      { depth, maxDepth: QUERY_LIMITS.maxDepth },
-    );
+  for (const [introspection, maxDepth] of [
+    [false, QUERY_LIMITS.maxDepth],
+    [true, INTROSPECTION_MAX_DEPTH],
+  ] as const) {
+    const depth = depthOf(operation.selectionSet, fragments, 0, new Set(), introspection);
+    if (depth > maxDepth) {
+      throw new QueryTooComplexError(
+        `The query is ${depth} levels deep; the limit is ${maxDepth}.`,
+        { depth, maxDepth },
+      );
+    }
   }
 
-  const aliases = countAliases(operation, fragments);
+  const { aliases, directives } = countAliasesAndDirectives(operation, fragments);
   if (aliases > QUERY_LIMITS.maxAliases) {
     throw new QueryTooComplexError(
       `The query uses ${aliases} aliases; the limit is ${QUERY_LIMITS.maxAliases}.`,
       { aliases, maxAliases: QUERY_LIMITS.maxAliases },
     );
   }
+  if (directives > QUERY_LIMITS.maxDirectives) {
+    throw new QueryTooComplexError(
+      `The query uses ${directives} directives; the limit is ${QUERY_LIMITS.maxDirectives}.`,
+      { directives, maxDirectives: QUERY_LIMITS.maxDirectives },
+    );
+  }
 
   const complexity = getComplexity({
     schema,
     query: document,
-    operationName: operationName ?? undefined,
+    operationName: operation.name?.value,
     variables: variables ?? {},
     estimators: [fieldExtensionsEstimator(), simpleEstimator({ defaultComplexity: 1 })],
   });
@@ -89,6 +168,23 @@ function checkQueryLimits(
   }
 }
 
+/**
+ * The cost of a list field that returns `argument` items (1 to `max`), each costing its
+ * selection. The argument is clamped into that range first: a negative or huge `limit` is
+ * refused by the resolver later, but must not make a cost negative (letting the rest of the
+ * document through) or overflow it.
+ */
+export const costPerItem =
+  (argument: string, fallback: number, max: number) =>
+  ({ args, childComplexity }: { args: Record<string, unknown>; childComplexity: number }) => {
+    const given = args[argument];
+    const count =
+      typeof given === 'number' && Number.isFinite(given)
+        ? Math.min(Math.max(Math.trunc(given), 1), max)
+        : fallback;
+    return 1 + count * childComplexity;
+  };
+
 function fragmentsOf(document: DocumentNode): Map<string, FragmentDefinitionNode> {
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const definition of document.definitions) {
@@ -99,56 +195,91 @@ function fragmentsOf(document: DocumentNode): Map<string, FragmentDefinitionNode
   return fragments;
 }
 
+/**
+ * How deep the selection goes. `introspection` picks which root fields count: the schema's own
+ * (`false`) or introspection's (`true`), which have limits of their own.
+ */
 function depthOf(
   selectionSet: SelectionSetNode,
   fragments: Map<string, FragmentDefinitionNode>,
   depth: number,
   visiting: Set<string>,
+  introspection = false,
 ): number {
   let deepest = depth;
   for (const selection of selectionSet.selections) {
     if (selection.kind === Kind.FIELD) {
+      if (depth === 0 && INTROSPECTION_ROOTS.has(selection.name.value) !== introspection) continue;
       deepest = Math.max(
         deepest,
         selection.selectionSet
-          ? depthOf(selection.selectionSet, fragments, depth + 1, visiting)
+          ? depthOf(selection.selectionSet, fragments, depth + 1, visiting, introspection)
           : depth + 1,
       );
     } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-      deepest = Math.max(deepest, depthOf(selection.selectionSet, fragments, depth, visiting));
+      deepest = Math.max(
+        deepest,
+        depthOf(selection.selectionSet, fragments, depth, visiting, introspection),
+      );
     } else {
       const name = selection.name.value;
       const fragment = fragments.get(name);
       // A fragment cycle is a validation error graphql-js reports; do not recurse forever here.
       if (!fragment || visiting.has(name)) continue;
       visiting.add(name);
-      deepest = Math.max(deepest, depthOf(fragment.selectionSet, fragments, depth, visiting));
+      deepest = Math.max(
+        deepest,
+        depthOf(fragment.selectionSet, fragments, depth, visiting, introspection),
+      );
       visiting.delete(name);
     }
   }
   return deepest;
 }
 
-function countAliases(
+function countAliasesAndDirectives(
   operation: OperationDefinitionNode,
   fragments: Map<string, FragmentDefinitionNode>,
-): number {
-  let count = 0;
+): { aliases: number; directives: number } {
+  let aliases = 0;
+  let directives = operation.directives?.length ?? 0;
   const seenFragments = new Set<string>();
   const visit = (selectionSet: SelectionSetNode) => {
     for (const selection of selectionSet.selections) {
+      directives += selection.directives?.length ?? 0;
       if (selection.kind === Kind.FIELD) {
-        if (selection.alias) count += 1;
+        if (selection.alias) aliases += 1;
         if (selection.selectionSet) visit(selection.selectionSet);
       } else if (selection.kind === Kind.INLINE_FRAGMENT) {
         visit(selection.selectionSet);
       } else if (!seenFragments.has(selection.name.value)) {
         seenFragments.add(selection.name.value);
         const fragment = fragments.get(selection.name.value);
-        if (fragment) visit(fragment.selectionSet);
+        if (fragment) {
+          directives += fragment.directives?.length ?? 0;
+          visit(fragment.selectionSet);
+        }
       }
     }
   };
   visit(operation.selectionSet);
-  return count;
+  return { aliases, directives };
 }
+
+/**
+ * Introspection nests deeper than any operation of ours (type references of type references):
+ * graphql-js's own introspection query, which GraphiQL and codegen send, is 15 levels deep.
+ * It has that limit instead (and is off in production anyway).
+ */
+const INTROSPECTION_ROOTS = new Set(['__schema', '__type']);
+const INTROSPECTION_MAX_DEPTH = 15;
+
+/**
+ * graphql-js's parse error once a document passes `maxTokens`, as a QUERY_TOO_COMPLEX refusal
+ * (on HTTP Apollo reports it as a parse failure; format-error rewrites it).
+ */
+export function isTooManyTokensError(message: string): boolean {
+  return /^Syntax Error: Document contains more that \d+ tokens/.test(message);
+}
+
+export const TOO_MANY_TOKENS_MESSAGE = `The document is longer than ${QUERY_LIMITS.maxTokens} tokens.`;

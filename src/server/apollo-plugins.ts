@@ -1,5 +1,5 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import type { GraphQLError, GraphQLSchema } from 'graphql';
+import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { BadRequestError } from '../graphql/errors';
 import { assertWithinQueryLimits } from '../graphql/query-limits';
 import { isUnexpectedError } from '../graphql/format-error';
@@ -29,7 +29,8 @@ export function queryLimitsPlugin(): ApolloServerPlugin<GraphQLContext> {
             );
           } catch (error) {
             // A refused document is the client's fault: 400, as for a validation failure.
-            throw withHttpStatus(error as GraphQLError, 400);
+            if (error instanceof GraphQLError) throw withHttpStatus(error, 400);
+            throw error;
           }
         },
       };

@@ -127,6 +127,7 @@ export class WebSocketGateway {
     } catch (error) {
       return [error as GraphQLError];
     }
+    this.documents.accept(payload.query, prepared.document);
     // The socket's viewer stays registered only while its session lives and its token is
     // valid: a session that ends is dropped from the registry at once (and the socket closed),
     // so every operation is checked without another database round trip.

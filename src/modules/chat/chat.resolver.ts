@@ -11,21 +11,17 @@ import {
   Root,
 } from 'type-graphql';
 import type { GraphQLContext } from '../../graphql/context';
+import { costPerItem } from '../../graphql/query-limits';
 import { viewerOf } from '../../graphql/viewer';
 import type { EmailVerifiedGuard } from '../auth/email-verified.guard';
 import { ChatLoaders } from './chat.loaders';
 import { toChat, toMessage } from './chat.mappers';
 import { CreateChatInput, UpdateChatInput } from './chat.inputs';
 import { Chat, ChatConnection, Message } from './chat.types';
-import type { ChatService } from './chat.service';
-import type { MessageService } from './message.service';
+import { CHAT_LIST_LIMITS, type ChatService } from './chat.service';
+import { MESSAGE_PAGE_LIMITS, type MessageService } from './message.service';
 
 /** Cost of a list field: its page size times what each item costs. */
-const perItem =
-  (argument: string, fallback: number) =>
-  ({ args, childComplexity }: { args: Record<string, unknown>; childComplexity: number }) =>
-    1 +
-    (typeof args[argument] === 'number' ? (args[argument] as number) : fallback) * childComplexity;
 
 @Resolver(() => Chat)
 export class ChatResolver {
@@ -39,7 +35,7 @@ export class ChatResolver {
   @Query(() => ChatConnection, {
     description:
       "The caller's chats, latest activity first. `search` matches titles and message text, ignoring case.",
-    complexity: perItem('limit', 20),
+    complexity: costPerItem('limit', 20, CHAT_LIST_LIMITS.maxLimit),
   })
   async chats(
     @Ctx() context: GraphQLContext,
@@ -74,7 +70,7 @@ export class ChatResolver {
   @FieldResolver(() => [Message], {
     description:
       'Messages in order; the latest `limit`, or the `limit` before the message `before`.',
-    complexity: perItem('limit', 50),
+    complexity: costPerItem('limit', 50, MESSAGE_PAGE_LIMITS.max),
   })
   async messages(
     @Root() chat: Chat,
