@@ -11,12 +11,15 @@ import { onSessionEnded, type PalaverPubSub } from '../pubsub/pubsub';
 import { clientIpOf, compileTrust, type TrustProxy } from './client-ip';
 import { CompiledSubscriptions } from './compiled-subscriptions';
 import { DocumentCache } from './document-cache';
+import { boundUnreadBytes } from './slow-readers';
 import { batchRepliesPerTurn } from './write-batching';
 import { forbid, SocketRegistry } from './socket-registry';
 import { UnauthenticatedError } from '../graphql/errors';
 
 /** Frames larger than this close the socket; a long prompt is ~128 KB. */
 const MAX_PAYLOAD_BYTES = 1024 * 1024;
+/** Unread bytes one socket may hold before it is closed with 1013 (see slow-readers.ts). */
+const MAX_UNREAD_BYTES = 4 * 1024 * 1024;
 /** graphql-ws's default; pings keep idle proxies from dropping quiet sockets. */
 const KEEP_ALIVE_MS = 12_000;
 
@@ -69,7 +72,15 @@ export class WebSocketGateway {
       perMessageDeflate: false,
       maxPayload: MAX_PAYLOAD_BYTES,
     });
-    this.wss.on('connection', (socket, request) => batchRepliesPerTurn(socket, request.socket));
+    this.wss.on('connection', (socket, request) => {
+      batchRepliesPerTurn(socket, request.socket);
+      boundUnreadBytes(socket, MAX_UNREAD_BYTES, (bufferedBytes) =>
+        options.logger.warn(
+          { bufferedBytes, userId: this.registry.viewerOf(socket)?.userId },
+          'socket closed: its client stopped reading',
+        ),
+      );
+    });
     this.dispose = useServer<Record<string, unknown>, Record<PropertyKey, never>>(
       {
         schema: options.schema,
