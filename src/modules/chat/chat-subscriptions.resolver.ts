@@ -19,6 +19,8 @@ import { toChat, toMessage } from './chat.mappers';
 import { ChatEvent, MessageStreamEvent } from './chat.types';
 import type { MessageStreamService } from './message-stream.service';
 import type { Models } from '../../db/models';
+import type { ChatRecord } from './chat.model';
+import type { MessageRecord } from './message.model';
 
 const resolverOf = (context: GraphQLContext) =>
   context.container.get(ChatSubscriptionsResolver) as ChatSubscriptionsResolver;
@@ -34,6 +36,32 @@ const ownedBy =
 
 @Resolver()
 export class ChatSubscriptionsResolver {
+  /**
+   * The chat and message an event names, read once per event however many of the user's
+   * subscriptions (tabs, devices on this instance) receive it: the pub/sub hands every
+   * subscriber the same payload object. 1,000 subscriptions read 1,000 times before.
+   */
+  private readonly reads = new WeakMap<
+    ChatEventPayload,
+    Promise<readonly [ChatRecord | null, MessageRecord | null]>
+  >();
+
+  private recordsOf(event: ChatEventPayload) {
+    let read = this.reads.get(event);
+    if (!read) {
+      read = Promise.all([
+        event.type === ChatEventType.DELETED
+          ? null
+          : this.models.Chat.findById(event.chatId).lean<ChatRecord>(),
+        event.messageId
+          ? this.models.Message.findById(event.messageId).lean<MessageRecord>()
+          : null,
+      ] as const);
+      this.reads.set(event, read);
+    }
+    return read;
+  }
+
   constructor(
     readonly streams: MessageStreamService,
     readonly pubSub: PalaverPubSub,
@@ -69,14 +97,9 @@ export class ChatSubscriptionsResolver {
     @Ctx() context: GraphQLContext,
   ): Promise<ChatEvent> {
     const userId = viewerOf(context).userId;
-    const [chat, message] = await Promise.all([
-      event.type === ChatEventType.DELETED
-        ? null
-        : this.models.Chat.findById(event.chatId).lean().then(ownedBy(userId)),
-      event.messageId
-        ? this.models.Message.findById(event.messageId).lean().then(ownedBy(userId))
-        : null,
-    ]);
+    const [chat, message] = await this.recordsOf(event).then(
+      ([chat, message]) => [ownedBy(userId)(chat), ownedBy(userId)(message)] as const,
+    );
     return {
       type: event.type as ChatEventType,
       chatId: event.chatId,
