@@ -28,6 +28,8 @@ export interface Config {
     algorithm: Env['ALGORITHM'];
     accessTokenTtlSeconds: number;
     refreshTokenTtlSeconds: number;
+    /** Two tabs refreshing at once both get the new pair within this window (0: off). */
+    refreshReuseGraceMs: number;
     verificationTokenTtlSeconds: number;
     passwordResetTokenTtlSeconds: number;
     requireEmailVerification: boolean;
@@ -111,6 +113,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       algorithm: e.ALGORITHM,
       accessTokenTtlSeconds: e.ACCESS_TOKEN_EXPIRE_MINUTES * 60,
       refreshTokenTtlSeconds: e.REFRESH_TOKEN_EXPIRE_DAYS * 24 * 3600,
+      refreshReuseGraceMs: e.REFRESH_TOKEN_REUSE_GRACE_SECONDS * 1000,
       verificationTokenTtlSeconds: e.VERIFICATION_TOKEN_EXPIRE_HOURS * 3600,
       passwordResetTokenTtlSeconds: e.PASSWORD_RESET_TOKEN_EXPIRE_MINUTES * 60,
       requireEmailVerification: e.REQUIRE_EMAIL_VERIFICATION,

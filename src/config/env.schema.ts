@@ -49,6 +49,8 @@ export const envSchema = z.object({
   ALGORITHM: z.enum(['HS256', 'HS384', 'HS512']).default('HS256'),
   ACCESS_TOKEN_EXPIRE_MINUTES: positiveInt(15),
   REFRESH_TOKEN_EXPIRE_DAYS: positiveInt(30),
+  /** A refresh token presented again this soon after its rotation gets the same new pair. */
+  REFRESH_TOKEN_REUSE_GRACE_SECONDS: z.coerce.number().int().min(0).max(60).default(5),
 
   MAIL_SERVER: optionalString,
   MAIL_PORT: positiveInt(587),

@@ -23,6 +23,13 @@ export class SessionRecord {
   @prop({ type: () => [String], required: true, default: () => [] })
   previousRefreshTokenHashes!: string[];
 
+  /** The hash of the token the current one replaced, and when: the reuse grace window. */
+  @prop({ type: () => String })
+  rotatedFromHash?: string;
+
+  @prop({ type: () => Date })
+  rotatedAt?: Date;
+
   @prop({ type: () => String })
   userAgent?: string;
 

@@ -10,7 +10,7 @@ import type { Models } from '../../db/models';
 import { op } from '../../db/trusted';
 import { onSessionEnded, Topic, type PalaverPubSub } from '../../pubsub/pubsub';
 import type { Viewer } from '../../graphql/context';
-import { newOpaqueToken, hashOpaqueToken } from './opaque-token';
+import { newOpaqueToken, hashOpaqueToken, successorOfOpaqueToken } from './opaque-token';
 import type { RequestMeta } from './request-meta';
 import type { SessionRecord } from './session.model';
 import type { SessionEndedPayload } from '../../pubsub/payloads';
@@ -72,19 +72,33 @@ export class SessionService {
 
   /**
    * Swaps a refresh token for a new one. The swap is one conditional update that matches only
-   * the current hash, so of many concurrent calls with one token exactly one wins.
+   * the current hash, so of many concurrent calls with one token exactly one rotates. Two tabs
+   * refreshing at once must not sign the user out, so the same token presented again within
+   * `refreshReuseGraceMs`, while its successor is still unused, gets that same successor
+   * (derived, not stored: see successorOfOpaqueToken). Any other superseded token is a replay:
+   * the whole session ends, since either the thief or the owner is replaying it.
    */
   async rotate(refreshToken: string, meta: RequestMeta): Promise<RefreshOutcome> {
     const sessionId = sessionIdOf(refreshToken);
     if (!sessionId) return { kind: 'invalid' };
     const presentedHash = hashOpaqueToken(refreshToken);
     const now = new Date();
-    const next = formatRefreshToken(sessionId, newOpaqueToken());
+    const next = formatRefreshToken(
+      sessionId,
+      successorOfOpaqueToken(this.config.secretKey, refreshToken),
+    );
+    const nextHash = hashOpaqueToken(next);
 
     const rotated = await this.models.Session.findOneAndUpdate(
       { _id: sessionId, refreshTokenHash: presentedHash, expiresAt: op({ $gt: now }) },
       {
-        $set: { refreshTokenHash: hashOpaqueToken(next), lastUsedAt: now, ip: meta.ip },
+        $set: {
+          refreshTokenHash: nextHash,
+          rotatedFromHash: presentedHash,
+          rotatedAt: now,
+          lastUsedAt: now,
+          ip: meta.ip,
+        },
         $push: {
           previousRefreshTokenHashes: {
             $each: [presentedHash],
@@ -94,12 +108,19 @@ export class SessionService {
       },
       { returnDocument: 'after' },
     ).lean();
-    if (rotated) {
-      return {
-        kind: 'rotated',
-        userId: String(rotated.userId),
-        session: { sessionId, refreshToken: next },
-      };
+    if (rotated) return this.rotatedTo(rotated, sessionId, next);
+
+    // Within the grace window, and the successor still unused: the same pair again.
+    const current = await this.models.Session.findById(sessionId).lean();
+    if (
+      current &&
+      current.expiresAt > now &&
+      current.rotatedFromHash === presentedHash &&
+      current.refreshTokenHash === nextHash &&
+      current.rotatedAt &&
+      now.getTime() - current.rotatedAt.getTime() <= this.config.refreshReuseGraceMs
+    ) {
+      return this.rotatedTo(current, sessionId, next);
     }
 
     // Not the current token: if it is a superseded one of this session, somebody replays it.
@@ -112,6 +133,18 @@ export class SessionService {
       return { kind: 'reused' };
     }
     return { kind: 'invalid' };
+  }
+
+  private rotatedTo(
+    session: SessionRecord,
+    sessionId: string,
+    refreshToken: string,
+  ): RefreshOutcome {
+    return {
+      kind: 'rotated',
+      userId: String(session.userId),
+      session: { sessionId, refreshToken },
+    };
   }
 
   /**
@@ -153,7 +186,7 @@ export class SessionService {
   async list(userId: string): Promise<SessionRecord[]> {
     return this.models.Session.find(
       { userId, expiresAt: op({ $gt: new Date() }) },
-      { refreshTokenHash: 0, previousRefreshTokenHashes: 0 },
+      { refreshTokenHash: 0, previousRefreshTokenHashes: 0, rotatedFromHash: 0 },
     )
       .sort({ lastUsedAt: -1, _id: -1 })
       .lean();
