@@ -70,6 +70,13 @@ import { TitleImprover } from './modules/chat/titles';
 
 /** In-flight HTTP requests get this long to finish on shutdown before their sockets close. */
 const HTTP_DRAIN_GRACE_MS = 10_000;
+/**
+ * A request must arrive whole within this long, its headers within the second: a client that
+ * trickles its body a byte at a time cannot hold a connection (Node's defaults are 300 s/60 s).
+ */
+export const HTTP_REQUEST_TIMEOUT_MS = 30_000;
+export const HTTP_HEADERS_TIMEOUT_MS = 10_000;
+const HTTP_TIMEOUT_CHECK_MS = 2_000;
 /** Expired sessions are deleted this often (FerretDB has no TTL indexes). */
 const SESSION_SWEEP_INTERVAL_MS = 60 * 60_000;
 /** Replies being written get this long to finish on shutdown, then are saved INTERRUPTED. */
@@ -94,6 +101,8 @@ export interface AppDependencies {
   /** Tests that are not about limits may raise some. */
   rateLimits?: Partial<RateLimitRules>;
   chat?: ChatTuning;
+  /** Tests shorten these to see them act. */
+  httpTimeouts?: { requestMs: number; headersMs: number };
 }
 
 export interface App {
@@ -238,7 +247,15 @@ export async function createApp(deps: AppDependencies): Promise<App> {
 
   const schema = await buildAppSchema(resolverClasses, pubSub);
   const contextFactory = new ContextFactory(authenticator, container, logger);
-  const httpServer = createServer();
+  const httpServer = createServer({
+    requestTimeout: deps.httpTimeouts?.requestMs ?? HTTP_REQUEST_TIMEOUT_MS,
+    headersTimeout: deps.httpTimeouts?.headersMs ?? HTTP_HEADERS_TIMEOUT_MS,
+    // How often Node looks for requests past those timeouts (its default is every 30 s).
+    connectionsCheckingInterval: Math.min(
+      HTTP_TIMEOUT_CHECK_MS,
+      deps.httpTimeouts?.requestMs ?? HTTP_TIMEOUT_CHECK_MS,
+    ),
+  });
   const introspection = !config.isProduction;
   const exposeInternals = config.nodeEnv === 'development';
 
@@ -250,6 +267,7 @@ export async function createApp(deps: AppDependencies): Promise<App> {
     pubSub,
     logger,
     trustProxy: config.http.trustProxy,
+    maxSocketsPerUser: config.http.maxSocketsPerUser,
     introspection,
     hideSchemaDetails: config.isProduction,
     exposeInternals,

@@ -266,7 +266,8 @@ export async function idleSubCase(bench: Bench): Promise<CaseResult> {
   );
   await baseline.stop();
 
-  const subject = await startSubject(bench);
+  // One user holds every socket here, as B-ws does: lift the per-user cap for this case.
+  const subject = await startSubject(bench, { WS_MAX_SOCKETS_PER_USER: String(sockets * 2) });
   const [user] = await bench.seeder.users(1, 'idle');
   const hold = gate();
   bench.upstream.enqueue({ generated: { count: 1, text: () => 'x' }, startGate: hold.promise });

@@ -20,6 +20,8 @@ export interface Config {
     host: string;
     corsOrigins: string[];
     trustProxy: boolean | number | string;
+    /** WS_MAX_SOCKETS_PER_USER */
+    maxSocketsPerUser: number;
   };
   logLevel: NonNullable<Env['LOG_LEVEL']>;
   database: { url?: string; name: string };
@@ -105,6 +107,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       host: e.HOST,
       corsOrigins: e.CORS_ORIGINS,
       trustProxy: parseTrustProxy(e.TRUST_PROXY),
+      maxSocketsPerUser: e.WS_MAX_SOCKETS_PER_USER,
     },
     logLevel: e.LOG_LEVEL ?? (e.NODE_ENV === 'test' ? 'silent' : 'info'),
     database: { url: e.MONGODB_URL, name: e.DATABASE_NAME },

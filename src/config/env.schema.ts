@@ -72,6 +72,8 @@ export const envSchema = z.object({
   DEFAULT_CHAT_MODEL: optionalString,
 
   REDIS_URL: optionalString,
+  /** Sockets one user may hold open on one instance (tabs, devices); the next is closed 1008. */
+  WS_MAX_SOCKETS_PER_USER: z.coerce.number().int().min(1).max(100_000).default(20),
   /** Window over which streamed tokens are joined into one delta; 0 sends one per token. */
   STREAM_COALESCE_MS: z.coerce.number().int().min(0).max(1_000).default(30),
 });

@@ -36,6 +36,13 @@ export class SocketRegistry {
     this.sockets.delete(socket);
   }
 
+  /** The user's registered sockets (a linear walk: registration is rare, sockets few). */
+  countFor(userId: string): number {
+    let count = 0;
+    for (const { viewer } of this.sockets.values()) if (viewer.userId === userId) count += 1;
+    return count;
+  }
+
   viewerOf(socket: WebSocket): Viewer | undefined {
     return this.sockets.get(socket)?.viewer;
   }

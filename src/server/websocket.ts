@@ -14,12 +14,16 @@ import { DocumentCache } from './document-cache';
 import { boundUnreadBytes } from './slow-readers';
 import { batchRepliesPerTurn } from './write-batching';
 import { forbid, SocketRegistry } from './socket-registry';
-import { UnauthenticatedError } from '../graphql/errors';
+import { BadRequestError, UnauthenticatedError } from '../graphql/errors';
 
 /** Frames larger than this close the socket; a long prompt is ~128 KB. */
 const MAX_PAYLOAD_BYTES = 1024 * 1024;
 /** Unread bytes one socket may hold before it is closed with 1013 (see slow-readers.ts). */
 const MAX_UNREAD_BYTES = 4 * 1024 * 1024;
+/** Operations one socket may have running at once (a chat UI needs a handful). */
+export const MAX_OPERATIONS_PER_SOCKET = 100;
+/** Close code for a socket over the per-user cap: Policy Violation (RFC 6455). */
+const CLOSE_POLICY_VIOLATION = 1008;
 /** graphql-ws's default; pings keep idle proxies from dropping quiet sockets. */
 const KEEP_ALIVE_MS = 12_000;
 
@@ -52,6 +56,8 @@ export class WebSocketGateway {
       pubSub: PalaverPubSub;
       logger: Logger;
       trustProxy: TrustProxy;
+      /** Sockets one user may hold open on this instance (tabs and devices). */
+      maxSocketsPerUser: number;
       introspection: boolean;
       /** Validation errors without "Did you mean …?", as Apollo's hideSchemaDetailsFromClientErrors. */
       hideSchemaDetails: boolean;
@@ -86,7 +92,17 @@ export class WebSocketGateway {
         schema: options.schema,
         subscribe: (args) => this.subscriptions.subscribe(args),
         onConnect: (ctx) => this.onConnect(ctx.extra, ctx.connectionParams),
-        onSubscribe: (ctx, _id, payload) => this.onSubscribe(ctx.extra, payload),
+        onSubscribe: (ctx, _id, payload) => {
+          // graphql-ws has already reserved this operation's id: it counts itself.
+          if (Object.keys(ctx.subscriptions).length > MAX_OPERATIONS_PER_SOCKET) {
+            return [
+              new BadRequestError(
+                `At most ${MAX_OPERATIONS_PER_SOCKET} operations may run at once on one socket; complete some first.`,
+              ),
+            ];
+          }
+          return this.onSubscribe(ctx.extra, payload);
+        },
         onNext: (_ctx, _id, _payload, args, result) => {
           if (!result.errors) return;
           const requestId = (args.contextValue as { requestId?: string } | undefined)?.requestId;
@@ -112,6 +128,14 @@ export class WebSocketGateway {
     const authorization = typeof raw === 'string' ? raw : undefined;
     const auth = await this.options.authenticator.authenticate(authorization ?? null);
     if (!auth.viewer) return false; // graphql-ws closes with 4403 Forbidden
+    const { maxSocketsPerUser } = this.options;
+    if (this.registry.countFor(auth.viewer.userId) >= maxSocketsPerUser) {
+      extra.socket.close(
+        CLOSE_POLICY_VIOLATION,
+        `At most ${maxSocketsPerUser} sockets per user; close another one first.`,
+      );
+      return false;
+    }
     const ip = clientIpOf(extra.request, this.trust);
     this.states.set(extra.socket, { ip, expiresAt: auth.expiresAt });
     this.registry.add(extra.socket, auth.viewer, auth.expiresAt);

@@ -34,6 +34,7 @@ export interface TestAppOptions {
   database?: TestDatabase;
   /** Chat timing knobs (timeouts, coalescing, the echo model's pace). */
   chat?: ChatTuning;
+  httpTimeouts?: { requestMs: number; headersMs: number };
 }
 
 /**
@@ -76,6 +77,7 @@ export class TestApp {
       rateLimits: { ...RELAXED_RATE_LIMITS, ...options.rateLimits },
       // Quick retries and a brisk echo model keep chat tests fast; tests about timing set their own.
       chat: { echoWordDelayMs: 2, ...options.chat },
+      httpTimeouts: options.httpTimeouts,
     });
     await new Promise<void>((resolve) => app.httpServer.listen(0, '127.0.0.1', resolve));
     const port = (app.httpServer.address() as AddressInfo).port;

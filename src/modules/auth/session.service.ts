@@ -24,6 +24,11 @@ const MAX_USER_AGENT_LENGTH = 512;
 /** A session found live is trusted this long without another read (see LiveSessionCache). */
 const LIVE_SESSION_CACHE_MS = 5_000;
 const LIVE_SESSION_CACHE_ENTRIES = 50_000;
+/**
+ * Live sessions one user may have (one per login or device). A new one past this ends the
+ * least recently used, so a script that signs in in a loop cannot grow the collection.
+ */
+export const MAX_SESSIONS_PER_USER = 50;
 
 export interface IssuedSession {
   sessionId: string;
@@ -67,7 +72,19 @@ export class SessionService {
       lastUsedAt: now,
       expiresAt: new Date(now.getTime() + this.config.refreshTokenTtlSeconds * 1000),
     });
+    await this.evictBeyondCap(userId);
     return { sessionId: sessionId.toString(), refreshToken };
+  }
+
+  /** Ends the user's least recently used sessions past MAX_SESSIONS_PER_USER. */
+  private async evictBeyondCap(userId: string): Promise<void> {
+    const surplus = await this.models.Session.find({ userId }, { _id: 1 })
+      .sort({ lastUsedAt: -1, _id: -1 })
+      .skip(MAX_SESSIONS_PER_USER)
+      .lean();
+    if (surplus.length === 0) return;
+    await this.models.Session.deleteMany({ _id: op({ $in: surplus.map((s) => s._id) }) });
+    for (const { _id } of surplus) this.announceEnded({ userId, sessionId: String(_id) });
   }
 
   /**

@@ -1,0 +1,100 @@
+import { connect } from 'node:net';
+import { ChatEventsDocument, MeDocument, SessionsDocument } from './gql/graphql';
+import { loginUser, registerUser } from './helpers/accounts';
+import { errorCode } from './helpers/http-client';
+import { TestApp } from './helpers/test-app';
+import { TestSocket } from './helpers/ws-client';
+import { MAX_SESSIONS_PER_USER } from '../src/modules/auth/session.service';
+import { MAX_OPERATIONS_PER_SOCKET } from '../src/server/websocket';
+
+const MAX_SOCKETS_PER_USER = 20; // WS_MAX_SOCKETS_PER_USER's default
+
+/** What one client can hold on the server is bounded: sessions, sockets, operations, requests. */
+describe('resources one client can hold', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await TestApp.start({ httpTimeouts: { requestMs: 1_000, headersMs: 800 } });
+  });
+  afterAll(async () => {
+    await app.stop();
+  });
+
+  it(`should keep at most ${MAX_SESSIONS_PER_USER} live sessions per user, ending the least recently used`, async () => {
+    const user = await registerUser(app);
+    for (let i = 0; i < MAX_SESSIONS_PER_USER + 5; i += 1) await loginUser(app, user);
+    const newest = await loginUser(app, user);
+    const { sessions } = await app.http().data(SessionsDocument, {}, { token: newest.accessToken });
+    expect(sessions).toHaveLength(MAX_SESSIONS_PER_USER);
+    // The first session (from register) was the least recently used: it is gone.
+    expect(
+      errorCode(await app.http().request(MeDocument, {}, { token: user.auth.accessToken })),
+    ).toBe('UNAUTHENTICATED');
+  }, 60_000);
+
+  it('should close a request whose body trickles in past the request timeout', async () => {
+    const started = Date.now();
+    const socket = connect(app.port, '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write(
+      'POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{',
+    );
+    const drip = setInterval(() => socket.write(' '), 200);
+    const response = await new Promise<string>((resolve) => {
+      let text = '';
+      socket.on('data', (chunk) => (text += String(chunk)));
+      socket.once('close', () => resolve(text));
+    });
+    clearInterval(drip);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(response).toMatch(/^HTTP\/1\.1 408/);
+  });
+
+  it(`should refuse operation ${MAX_OPERATIONS_PER_SOCKET + 1} running at once on one socket with BAD_REQUEST`, async () => {
+    const user = await registerUser(app);
+    const socket = app.socket(user.auth.accessToken);
+    const open = Array.from({ length: MAX_OPERATIONS_PER_SOCKET }, () =>
+      socket.subscribe(ChatEventsDocument),
+    );
+    try {
+      await socket.connected;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const extra = socket.subscribe(ChatEventsDocument);
+      await extra.done;
+      expect((extra.error as Array<{ extensions: { code: string } }>)[0]!.extensions.code).toBe(
+        'BAD_REQUEST',
+      );
+      expect(
+        open.filter((subscription) => subscription.error !== null).map((s) => s.error),
+      ).toEqual([]);
+      // Completing one makes room again.
+      open[0]!.unsubscribe();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const room = socket.subscribe(ChatEventsDocument);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(room.error).toBeNull();
+    } finally {
+      await socket.dispose();
+    }
+  });
+
+  it(`should close socket ${MAX_SOCKETS_PER_USER + 1} of one user with 1008`, async () => {
+    const user = await registerUser(app);
+    const sockets: TestSocket[] = [];
+    try {
+      for (let i = 0; i < MAX_SOCKETS_PER_USER; i += 1) {
+        const socket = app.socket(user.auth.accessToken);
+        sockets.push(socket);
+        await socket.connected;
+      }
+      const extra = app.socket(user.auth.accessToken);
+      sockets.push(extra);
+      expect((await extra.nextClose()).code).toBe(1008);
+      // Another user is not affected.
+      const other = app.socket((await registerUser(app)).auth.accessToken);
+      sockets.push(other);
+      await other.connected;
+    } finally {
+      await Promise.all(sockets.map((socket) => socket.dispose()));
+    }
+  });
+});
