@@ -268,6 +268,7 @@ export async function createApp(deps: AppDependencies): Promise<App> {
     logger,
     trustProxy: config.http.trustProxy,
     maxSocketsPerUser: config.http.maxSocketsPerUser,
+    corsOrigins: config.http.corsOrigins,
     introspection,
     hideSchemaDetails: config.isProduction,
     exposeInternals,

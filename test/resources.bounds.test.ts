@@ -1,6 +1,7 @@
 import { connect } from 'node:net';
 import { ChatEventsDocument, MeDocument, SessionsDocument } from './gql/graphql';
-import { loginUser, registerUser } from './helpers/accounts';
+import WebSocket from 'ws';
+import { loginUser, registerUser, STRONG_PASSWORD, uniqueEmail } from './helpers/accounts';
 import { errorCode } from './helpers/http-client';
 import { TestApp } from './helpers/test-app';
 import { TestSocket } from './helpers/ws-client';
@@ -96,5 +97,66 @@ describe('resources one client can hold', () => {
     } finally {
       await Promise.all(sockets.map((socket) => socket.dispose()));
     }
+  });
+});
+
+describe('client addresses and origins', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await TestApp.start({
+      env: { TRUST_PROXY: 'loopback', CORS_ORIGINS: 'https://app.example' },
+      rateLimits: { registrationsPerIp: { points: 3, durationSeconds: 3600 } },
+    });
+  });
+  afterAll(async () => {
+    await app.stop();
+  });
+
+  it('should count an IPv6 client by its /64, so rotating addresses within it does not reset a limit', async () => {
+    const register = (ip: string) =>
+      app.http().raw(
+        'mutation R($input: RegisterInput!) { register(input: $input) { user { id } } }',
+        {
+          input: {
+            email: uniqueEmail('v6'),
+            password: STRONG_PASSWORD,
+            confirmPassword: STRONG_PASSWORD,
+            firstName: 'Six',
+            lastName: 'Four',
+          },
+        },
+        { headers: { 'x-forwarded-for': ip } },
+      );
+    const codes = [];
+    for (const ip of [
+      '2001:db8:1:2::1',
+      '2001:db8:1:2::2',
+      '2001:0db8:0001:0002:ffff::9',
+      '2001:db8:1:2:abcd::1',
+    ]) {
+      codes.push(errorCode(await register(ip)) ?? 'OK');
+    }
+    expect(codes).toEqual(['OK', 'OK', 'OK', 'RATE_LIMITED']);
+    // Another /64 has its own count.
+    expect(errorCode(await register('2001:db8:1:3::1'))).toBeUndefined();
+  });
+
+  it('should refuse a WebSocket handshake from a page of an unlisted origin, and accept listed, same-origin and non-browser clients', async () => {
+    const open = (origin?: string) =>
+      new Promise<number>((resolve) => {
+        const socket = new WebSocket(app.wsUrl, 'graphql-transport-ws', origin ? { origin } : {});
+        socket.once('open', () => {
+          socket.close();
+          resolve(101);
+        });
+        socket.once('unexpected-response', (_request, response) =>
+          resolve(response.statusCode ?? 0),
+        );
+        socket.once('error', () => undefined);
+      });
+    expect(await open('https://evil.example')).toBe(403);
+    expect(await open('https://app.example')).toBe(101);
+    expect(await open(app.baseUrl)).toBe(101);
+    expect(await open()).toBe(101);
   });
 });

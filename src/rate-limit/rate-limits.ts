@@ -6,6 +6,7 @@ import {
 } from 'rate-limiter-flexible';
 import type { Redis } from 'ioredis';
 import { RateLimitedError } from '../graphql/errors';
+import { rateLimitKeyOfIp } from './client-address-key';
 
 export interface RateLimitRule {
   points: number;
@@ -32,6 +33,13 @@ export const DEFAULT_RATE_LIMITS = {
 } satisfies Record<string, RateLimitRule>;
 
 export type RateLimitName = keyof typeof DEFAULT_RATE_LIMITS;
+
+/** Limits keyed on the client's address: counted per IPv6 /64 (see rateLimitKeyOfIp). */
+const KEYED_ON_CLIENT_ADDRESS = new Set<RateLimitName>([
+  'loginFailuresPerIp',
+  'mailPerIp',
+  'registrationsPerIp',
+]);
 export type RateLimitRules = Record<RateLimitName, RateLimitRule>;
 
 /** Named limiters in memory, or in Redis so that several instances share one count. */
@@ -57,7 +65,7 @@ export class RateLimits {
   /** Counts one call; throws RATE_LIMITED with `retryAfterSeconds` when over the limit. */
   async consume(name: RateLimitName, key: string): Promise<void> {
     try {
-      await this.limiter(name).consume(key);
+      await this.limiter(name).consume(this.keyOf(name, key));
     } catch (error) {
       if (error instanceof RateLimiterRes) throw new RateLimitedError(error.msBeforeNext / 1000);
       throw error;
@@ -70,7 +78,7 @@ export class RateLimits {
    */
   async tryConsume(name: RateLimitName, key: string): Promise<boolean> {
     try {
-      await this.limiter(name).consume(key);
+      await this.limiter(name).consume(this.keyOf(name, key));
       return true;
     } catch (error) {
       if (error instanceof RateLimiterRes) return false;
@@ -84,19 +92,23 @@ export class RateLimits {
    * refunded when it turns out not to be what the limit is about (a sign-in that succeeded).
    */
   async refund(name: RateLimitName, key: string): Promise<void> {
-    await this.limiter(name).reward(key, 1);
+    await this.limiter(name).reward(this.keyOf(name, key), 1);
   }
 
   /** Counts one unit without throwing (a mail the server sends on its own, as at sign-up). */
   async penalize(name: RateLimitName, key: string): Promise<void> {
-    await this.limiter(name).penalty(key, 1);
+    await this.limiter(name).penalty(this.keyOf(name, key), 1);
   }
 
   async reset(name: RateLimitName, key: string): Promise<void> {
-    await this.limiter(name).delete(key);
+    await this.limiter(name).delete(this.keyOf(name, key));
   }
 
   private limiter(name: RateLimitName): RateLimiterAbstract {
     return this.limiters.get(name)!;
+  }
+
+  private keyOf(name: RateLimitName, key: string): string {
+    return KEYED_ON_CLIENT_ADDRESS.has(name) ? rateLimitKeyOfIp(key) : key;
   }
 }

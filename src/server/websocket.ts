@@ -1,4 +1,4 @@
-import type { Server as HttpServer } from 'node:http';
+import type { Server as HttpServer, IncomingMessage } from 'node:http';
 import { GraphQLError, type ExecutionArgs, type GraphQLSchema } from 'graphql';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
@@ -56,6 +56,8 @@ export class WebSocketGateway {
       pubSub: PalaverPubSub;
       logger: Logger;
       trustProxy: TrustProxy;
+      /** Browser origins allowed to open a socket (CORS_ORIGINS); `*` allows any. */
+      corsOrigins: readonly string[];
       /** Sockets one user may hold open on this instance (tabs and devices). */
       maxSocketsPerUser: number;
       introspection: boolean;
@@ -77,6 +79,15 @@ export class WebSocketGateway {
       path: '/graphql',
       perMessageDeflate: false,
       maxPayload: MAX_PAYLOAD_BYTES,
+      // Browsers let any page open a socket to any host (no CORS for WebSocket): a socket from
+      // a page of another origin is refused at the handshake (403), as CORS_ORIGINS says.
+      verifyClient: (
+        { origin, req }: { origin?: string; req: IncomingMessage },
+        done: (allowed: boolean, status?: number, message?: string) => void,
+      ) =>
+        isAllowedOrigin(origin, req.headers.host, options.corsOrigins)
+          ? done(true)
+          : done(false, 403, 'This origin may not open a socket (CORS_ORIGINS)'),
     });
     this.wss.on('connection', (socket, request) => {
       batchRepliesPerTurn(socket, request.socket);
@@ -208,5 +219,23 @@ export class WebSocketGateway {
 
   get connectionCount(): number {
     return this.wss.clients.size;
+  }
+}
+
+/**
+ * No Origin: not a browser (a server, a CLI, a native app), which CORS does not concern. A
+ * page of this server itself (the IDE) is same-origin. Anything else must be listed.
+ */
+export function isAllowedOrigin(
+  origin: string | undefined,
+  host: string | undefined,
+  allowed: readonly string[],
+): boolean {
+  if (!origin) return true;
+  if (allowed.includes('*') || allowed.includes(origin)) return true;
+  try {
+    return host !== undefined && new URL(origin).host === host;
+  } catch {
+    return false;
   }
 }
