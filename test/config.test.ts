@@ -1,3 +1,6 @@
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Writable } from 'node:stream';
 import { ConfigError, loadConfig } from '../src/config/config';
 import { createLogger } from '../src/log/logger';
@@ -20,6 +23,38 @@ describe('configuration', () => {
       expect((error as Error).message).toMatch(/PORT/);
       expect((error as Error).message).toMatch(/ALGORITHM/);
     }
+  });
+
+  it('should sign local development tokens with a secret of its own data folder, never a published constant', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'palaver-secret-'));
+    try {
+      const localSecretFile = path.join(dir, 'secret-key');
+      const first = loadConfig({}, { localSecretFile }).auth.secretKey;
+      expect(first.length).toBeGreaterThanOrEqual(32);
+      expect(first).not.toBe('palaver-development-secret-key-not-for-production-use');
+      // Kept: sessions survive a restart; owner-only.
+      expect(loadConfig({}, { localSecretFile }).auth.secretKey).toBe(first);
+      expect((await stat(localSecretFile)).mode & 0o077).toBe(0);
+      // Another data folder, another secret.
+      const other = path.join(dir, 'other', 'secret-key');
+      expect(loadConfig({}, { localSecretFile: other }).auth.secretKey).not.toBe(first);
+      // An operator's SECRET_KEY always wins.
+      expect(
+        loadConfig({ SECRET_KEY: 'set-by-the-operator' }, { localSecretFile }).auth.secretKey,
+      ).toBe('set-by-the-operator');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('should refuse to start without SECRET_KEY on a shared database or a reachable address, naming it', () => {
+    expect(() => loadConfig({ MONGODB_URL: 'mongodb://db.internal:27017' })).toThrow(
+      /SECRET_KEY is required when MONGODB_URL is set/,
+    );
+    expect(() => loadConfig({ HOST: '0.0.0.0' })).toThrow(
+      /SECRET_KEY is required when HOST \(0\.0\.0\.0\) is not a loopback address/,
+    );
+    expect(loadConfig({ HOST: '0.0.0.0', SECRET_KEY: 'x'.repeat(40) }).http.host).toBe('0.0.0.0');
   });
 
   it('should name both production requirements when both are missing', () => {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { envSchema, type Env } from './env.schema';
+import { isLoopbackHost, localSecret } from './local-secret';
 
 export type NodeEnv = Env['NODE_ENV'];
 export type LlmProviderName = 'OPEN_AI' | 'OLLAMA' | 'ECHO';
@@ -60,12 +61,18 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-/** Used only outside production, where `SECRET_KEY` may be left unset. */
-const DEVELOPMENT_SECRET_KEY = 'palaver-development-secret-key-not-for-production-use';
 const MIN_PRODUCTION_SECRET_LENGTH = 32;
 const ECHO_MODEL = 'echo-1';
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+export interface LoadOptions {
+  /** Where a local setup keeps its generated secret (tests point it elsewhere). */
+  localSecretFile?: string;
+}
+
+export function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  options: LoadOptions = {},
+): Config {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
     throw new ConfigError(`Invalid configuration: ${describeIssues(parsed.error)}`);
@@ -81,6 +88,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     problems.push(
       `SECRET_KEY must be set to at least ${MIN_PRODUCTION_SECRET_LENGTH} characters in production`,
     );
+  }
+
+  // Without SECRET_KEY, only a local setup may run, on a secret of its own (local-secret.ts):
+  // a shared database or a reachable address means other people's tokens, so it must be set.
+  if (!isProduction && !e.SECRET_KEY) {
+    if (e.MONGODB_URL) {
+      problems.push('SECRET_KEY is required when MONGODB_URL is set (a shared database)');
+    }
+    if (!isLoopbackHost(e.HOST)) {
+      problems.push(`SECRET_KEY is required when HOST (${e.HOST}) is not a loopback address`);
+    }
   }
 
   const providers = buildProviders(e);
@@ -112,7 +130,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL ?? (e.NODE_ENV === 'test' ? 'silent' : 'info'),
     database: { url: e.MONGODB_URL, name: e.DATABASE_NAME },
     auth: {
-      secretKey: e.SECRET_KEY ?? DEVELOPMENT_SECRET_KEY,
+      secretKey: e.SECRET_KEY ?? localSecret(options.localSecretFile),
       algorithm: e.ALGORITHM,
       accessTokenTtlSeconds: e.ACCESS_TOKEN_EXPIRE_MINUTES * 60,
       refreshTokenTtlSeconds: e.REFRESH_TOKEN_EXPIRE_DAYS * 24 * 3600,
