@@ -359,6 +359,51 @@ describe('a reply whose machinery fails', () => {
   });
 });
 
+(process.env.MONGODB_URL ? describe.skip : describe)(
+  'a reply that ends while the database is down',
+  () => {
+    if (process.env.MONGODB_URL) console.log('skipped: stopping the database needs the local one');
+    it('should save its end once the database is back, and give subscribers the saved message then', async () => {
+      const app = await TestApp.start({ chat: { coalesceMs: 0 } });
+      try {
+        const user = await registerUser(app);
+        const socket = app.socket(user.auth.accessToken);
+        const chunks = Array.from({ length: 10 }, (_, i) => `e${i} `);
+        app.openai.enqueue({
+          chunks,
+          delayMs: 80,
+          usage: { prompt_tokens: 3, completion_tokens: 10 },
+        });
+        const payload = await sendMessage(app, user.auth.accessToken, {
+          prompt: 'end during a blip',
+        });
+        const subscription = socket.subscribe(MessageStreamDocument, {
+          messageId: payload.assistantMessage.id,
+        });
+        await subscription.waitForEvents(8);
+        app.db.server!.kill(); // the database goes away just before the reply's last tokens
+        await waitFor(() => app.openai.streamingRequests().at(-1)!.closedAt !== undefined, 3_000);
+        // Longer than the driver's 5 s server selection, so the final save fails outright.
+      await sleep(6_500);
+        expect(subscription.events.some((event) => event.data?.messageStream.done)).toBe(false);
+        await app.db.server!.start();
+        const events = await subscription.untilDone(20_000);
+        const last = events.at(-1)!.data!.messageStream;
+        expect(last.message).toMatchObject({
+          status: 'COMPLETE',
+          content: chunks.join(''),
+          usage: { totalTokens: 13 },
+        });
+        const saved = await app.app.models.Message.findById(payload.assistantMessage.id).lean();
+        expect(saved).toMatchObject({ status: MessageStatus.COMPLETE, content: chunks.join('') });
+        await socket.dispose();
+      } finally {
+        await app.stop();
+      }
+    }, 40_000);
+  },
+);
+
 describe('replies across a server stop', () => {
   it('should refuse new prompts with a retryable SERVICE_UNAVAILABLE as soon as shutdown begins, while replies finish', async () => {
     const app = await TestApp.start({ chat: { shutdownGraceMs: 1_000 } });

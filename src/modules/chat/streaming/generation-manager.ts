@@ -23,6 +23,8 @@ export class GenerationManager {
   private readonly reserved = new Map<string, number>();
   /** False once shutdown began: new sends are refused before they save anything. */
   accepting = true;
+  /** Aborted once the shutdown grace is over: saves that keep failing stop retrying. */
+  private readonly retries = new AbortController();
   private readonly partials: PartialSaves;
 
   constructor(
@@ -44,6 +46,7 @@ export class GenerationManager {
       this.options,
       this.partials,
       this.logger,
+      this.retries.signal,
     );
     this.running.set(request.messageId, generation);
     // start() never rejects; what runs after it is guarded too, so no rejection goes unhandled.
@@ -116,6 +119,7 @@ export class GenerationManager {
     const left = Math.max(0, deadline - Date.now());
     await Promise.race([all(), new Promise((resolve) => (timer = setTimeout(resolve, left)))]);
     clearTimeout(timer);
+    this.retries.abort();
     await Promise.all(
       [...this.running.values()].map((generation) => generation.stop('interrupted')),
     );

@@ -22,6 +22,10 @@ export interface GenerationOptions {
   saveIntervalMs: number;
 }
 
+/** A final save that fails is tried again after this, doubling up to the maximum. */
+const FINAL_SAVE_FIRST_RETRY_MS = 100;
+const FINAL_SAVE_MAX_RETRY_MS = 2_000;
+
 export const DEFAULT_GENERATION_OPTIONS: GenerationOptions = {
   coalesceMs: 30,
   saveIntervalMs: 1_000,
@@ -56,6 +60,8 @@ export class Generation {
     private readonly options: GenerationOptions,
     private readonly partials: PartialSaves,
     private readonly logger: Logger,
+    /** Aborted when retries must end (the shutdown grace is over): one more try, then give up. */
+    private readonly stopRetrying: AbortSignal = new AbortController().signal,
   ) {}
 
   /**
@@ -139,22 +145,48 @@ export class Generation {
     }
   }
 
+  /**
+   * Saves the reply's end. A database that is down at that moment (a blip, a failover) must
+   * not cost the reply its tail: the save is tried again with backoff until the database
+   * answers, and subscribers get their done event once it is saved. Only when retries must end
+   * (shutdown) does it give up; the reply then stays STREAMING and the next start marks it
+   * INTERRUPTED with the last partial save.
+   */
   private async saveFinal(
     status: MessageStatus,
     error: string | null,
   ): Promise<MessageRecord | null> {
-    try {
-      return await this.models.Message.findOneAndUpdate(
-        { _id: this.request.messageId, status: MessageStatus.STREAMING },
-        { $set: { content: this.content, status, error, usage: this.usage } },
-        { returnDocument: 'after' },
-      ).lean();
-    } catch (caught) {
-      this.logger.error(
-        { err: caught, messageId: this.request.messageId },
-        'saving the final reply failed',
-      );
-      return null;
+    let delay = FINAL_SAVE_FIRST_RETRY_MS;
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.models.Message.findOneAndUpdate(
+          { _id: this.request.messageId, status: MessageStatus.STREAMING },
+          { $set: { content: this.content, status, error, usage: this.usage } },
+          { returnDocument: 'after' },
+        ).lean();
+      } catch (caught) {
+        const context = { err: caught, messageId: this.request.messageId, attempt };
+        if (this.stopRetrying.aborted) {
+          this.logger.error(context, 'saving the final reply failed; giving up at shutdown');
+          return null;
+        }
+        if (attempt === 1) this.logger.warn(context, 'saving the final reply failed; retrying');
+        await sleepUnless(delay, this.stopRetrying);
+        delay = Math.min(delay * 2, FINAL_SAVE_MAX_RETRY_MS);
+      }
     }
   }
+}
+
+/** Waits `ms`, or less if `signal` aborts first. */
+function sleepUnless(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
 }
