@@ -384,7 +384,7 @@ describe('a reply whose machinery fails', () => {
         app.db.server!.kill(); // the database goes away just before the reply's last tokens
         await waitFor(() => app.openai.streamingRequests().at(-1)!.closedAt !== undefined, 3_000);
         // Longer than the driver's 5 s server selection, so the final save fails outright.
-      await sleep(6_500);
+        await sleep(6_500);
         expect(subscription.events.some((event) => event.data?.messageStream.done)).toBe(false);
         await app.db.server!.start();
         const events = await subscription.untilDone(20_000);

@@ -159,6 +159,30 @@ describe('profile and metadata', () => {
     expect(Object.keys(me.metadata)).toEqual(['a']);
   });
 
+  it('should keep the merged metadata within 16 KiB when 16 updates race, each one judged on what it adds to', async () => {
+    const user = await registerUser(app);
+    const token = user.auth.accessToken;
+    const results = await Promise.all(
+      Array.from({ length: 16 }, (_, i) =>
+        app
+          .http()
+          .request(
+            UpdateProfileDocument,
+            { input: { metadata: { [`k${i}`]: 'z'.repeat(3_750) } } },
+            { token },
+          ),
+      ),
+    );
+    const accepted = results.filter((result) => !result.errors).length;
+    const codes = new Set(results.filter((r) => r.errors).map((r) => errorCode(r)));
+    expect(accepted).toBeGreaterThanOrEqual(1);
+    expect(accepted).toBeLessThanOrEqual(4); // 4 × 3,750 B (plus keys) fits; a fifth does not
+    expect([...codes].every((code) => code === 'BAD_USER_INPUT' || code === 'CONFLICT')).toBe(true);
+    const { me } = await app.http().data(MeDocument, {}, { token });
+    expect(Buffer.byteLength(JSON.stringify(me.metadata))).toBeLessThanOrEqual(16 * 1024);
+    expect(Object.keys(me.metadata)).toHaveLength(accepted);
+  });
+
   it('should not let anybody set emailVerified or any other undeclared field', async () => {
     const user = await registerUser(app);
     const result = await app

@@ -30,6 +30,13 @@ export class UserRecord {
   @prop({ type: () => Object, required: true, default: () => ({}) })
   metadata!: Record<string, unknown>;
 
+  /**
+   * Counts metadata changes: an update applies only to the revision it read, so the size
+   * limit holds for the merged result even when updates race (absent on older documents).
+   */
+  @prop({ type: () => Number })
+  metadataRevision?: number;
+
   createdAt!: Date;
   updatedAt!: Date;
 }
