@@ -183,7 +183,12 @@ export async function createApp(deps: AppDependencies): Promise<App> {
   const generations = new GenerationManager(
     models,
     hub,
-    { ...DEFAULT_GENERATION_OPTIONS, coalesceMs: config.llm.streamCoalesceMs, ...tuning },
+    {
+      ...DEFAULT_GENERATION_OPTIONS,
+      coalesceMs: config.llm.streamCoalesceMs,
+      maxReplyMs: config.llm.maxReplyMs,
+      ...tuning,
+    },
     logger,
     (record, request) => {
       if (!record) return;

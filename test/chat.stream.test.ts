@@ -327,6 +327,35 @@ describe('sending a prompt and streaming the reply', () => {
   });
 });
 
+describe('a reply that never ends', () => {
+  it('should be cut off FAILED at its deadline with the text so far, its upstream closed, and ask the model for at most LLM_MAX_REPLY_TOKENS', async () => {
+    const app = await TestApp.start({
+      chat: { maxReplyMs: 1_000, coalesceMs: 0 },
+      env: { LLM_MAX_REPLY_TOKENS: '321' },
+    });
+    try {
+      const user = await registerUser(app);
+      const socket = app.socket(user.auth.accessToken);
+      // A drip just fast enough for the idle timer: a token every 300 ms, forever.
+      app.openai.enqueue({ chunks: Array.from({ length: 100 }, (_, i) => `d${i} `), delayMs: 300 });
+      const payload = await sendMessage(app, user.auth.accessToken, { prompt: 'drip' });
+      const events = await streamToEnd(socket, payload.assistantMessage.id);
+      await socket.dispose();
+      const last = events.at(-1)!.message!;
+      expect(last.status).toBe('FAILED');
+      expect(last.error).toMatch(/took longer than 1 s/);
+      expect(last.content).toMatch(/^d0 d1 /);
+      expect(last.content.length).toBeLessThan('d0 '.length * 10);
+      const request = app.openai.streamingRequests().at(-1)!;
+      expect(request.body.max_tokens).toBe(321);
+      await waitFor(() => request.closedAt !== undefined, 1_000);
+      expect(request.closedEarly).toBe(true);
+    } finally {
+      await app.stop();
+    }
+  });
+});
+
 describe('a reply whose machinery fails', () => {
   it('should end FAILED with its text, give subscribers their done event, and leave no unhandled rejection', async () => {
     const app = await TestApp.start();

@@ -53,6 +53,10 @@ export interface Config {
     defaultLlm: LlmProviderName;
     defaultChatModel: string;
     streamCoalesceMs: number;
+    /** LLM_MAX_REPLY_TOKENS */
+    maxReplyTokens: number;
+    /** REPLY_MAX_SECONDS, in ms */
+    maxReplyMs: number;
   };
   redisUrl?: string;
 }
@@ -150,7 +154,14 @@ export function loadConfig(
       fromName: e.MAIL_FROM_NAME,
     },
     appUrl: e.APP_URL.replace(/\/+$/, ''),
-    llm: { providers, defaultLlm, defaultChatModel, streamCoalesceMs: e.STREAM_COALESCE_MS },
+    llm: {
+      providers,
+      defaultLlm,
+      defaultChatModel,
+      streamCoalesceMs: e.STREAM_COALESCE_MS,
+      maxReplyTokens: e.LLM_MAX_REPLY_TOKENS,
+      maxReplyMs: e.REPLY_MAX_SECONDS * 1000,
+    },
     redisUrl: e.REDIS_URL,
   };
 }

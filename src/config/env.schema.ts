@@ -74,6 +74,10 @@ export const envSchema = z.object({
   REDIS_URL: optionalString,
   /** Sockets one user may hold open on one instance (tabs, devices); the next is closed 1008. */
   WS_MAX_SOCKETS_PER_USER: z.coerce.number().int().min(1).max(100_000).default(20),
+  /** The most tokens one reply may have (sent to the model as max_tokens). */
+  LLM_MAX_REPLY_TOKENS: z.coerce.number().int().min(1).max(1_000_000).default(4_096),
+  /** The longest one reply may stream, in seconds; then it ends FAILED with its text so far. */
+  REPLY_MAX_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
   /** Window over which streamed tokens are joined into one delta; 0 sends one per token. */
   STREAM_COALESCE_MS: z.coerce.number().int().min(0).max(1_000).default(30),
 });

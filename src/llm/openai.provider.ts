@@ -13,6 +13,8 @@ export interface OpenAiProviderOptions {
   idleTimeoutMs: number;
   /** Attempts after the first, only before any token arrived (a reply is never sent twice). */
   retriesBeforeFirstToken: number;
+  /** Sent as max_tokens: a model (or a hostile compatible server) cannot stream without end. */
+  maxReplyTokens?: number;
 }
 
 export const DEFAULT_OPENAI_TIMEOUTS = {
@@ -93,6 +95,7 @@ export class OpenAiProvider implements LlmProvider {
             messages: request.messages,
             stream: true,
             stream_options: { include_usage: true },
+            ...(this.options.maxReplyTokens ? { max_tokens: this.options.maxReplyTokens } : {}),
           },
           { signal: firstByte.signal },
         );

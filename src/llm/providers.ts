@@ -25,7 +25,11 @@ export function createProviders(
 ): LlmProviders {
   const providers: LlmProviders = {};
   for (const provider of config.providers) {
-    const timeouts = { ...DEFAULT_OPENAI_TIMEOUTS, ...overrides };
+    const timeouts = {
+      ...DEFAULT_OPENAI_TIMEOUTS,
+      maxReplyTokens: config.maxReplyTokens,
+      ...overrides,
+    };
     switch (provider.llm) {
       case 'OPEN_AI':
         providers.OPEN_AI = new OpenAiProvider({

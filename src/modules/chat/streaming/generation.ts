@@ -20,6 +20,11 @@ export interface GenerationOptions {
   coalesceMs: number;
   /** Partial text is saved at most this often while streaming. */
   saveIntervalMs: number;
+  /**
+   * The longest a reply may stream; then it ends FAILED with its text so far. The idle timer
+   * alone cannot end an upstream that drips a token just often enough to stay alive.
+   */
+  maxReplyMs: number;
 }
 
 /** A final save that fails is tried again after this, doubling up to the maximum. */
@@ -29,6 +34,7 @@ const FINAL_SAVE_MAX_RETRY_MS = 2_000;
 export const DEFAULT_GENERATION_OPTIONS: GenerationOptions = {
   coalesceMs: 30,
   saveIntervalMs: 1_000,
+  maxReplyMs: 600_000,
 };
 
 export interface GenerationRequest {
@@ -99,6 +105,11 @@ export class Generation {
     this.partials.track(this.request.messageId, () => this.content);
     let status = MessageStatus.COMPLETE;
     let error: string | null = null;
+    let overDeadline = false;
+    const deadline = setTimeout(() => {
+      overDeadline = true;
+      this.controller.abort(new Error('generation over its deadline'));
+    }, this.options.maxReplyMs);
     try {
       for await (const event of this.request.provider.stream({
         model: this.request.model,
@@ -113,7 +124,10 @@ export class Generation {
         }
       }
     } catch (caught) {
-      if (this.stopReason) {
+      if (overDeadline && !this.stopReason) {
+        status = MessageStatus.FAILED;
+        error = this.deadlineMessage();
+      } else if (this.stopReason) {
         status = this.stopReason === 'stopped' ? MessageStatus.STOPPED : MessageStatus.INTERRUPTED;
       } else {
         status = MessageStatus.FAILED;
@@ -121,17 +135,26 @@ export class Generation {
         if (!(caught instanceof LlmError)) this.logger.error({ err: caught }, 'generation failed');
       }
     } finally {
+      clearTimeout(deadline);
       coalescer.flush();
       // The final save must not race a partial one that would overwrite the final status' text.
       await this.partials.untrack(this.request.messageId);
     }
     // A stop that raced the upstream's last chunk still counts as the user's stop.
+    if (overDeadline && !this.stopReason && status === MessageStatus.COMPLETE) {
+      status = MessageStatus.FAILED;
+      error = this.deadlineMessage();
+    }
     if (this.stopReason && status === MessageStatus.COMPLETE) {
       status = this.stopReason === 'stopped' ? MessageStatus.STOPPED : MessageStatus.INTERRUPTED;
     }
     const record = this.stopReason === 'deleted' ? null : await this.saveFinal(status, error);
     this.finishStream(record);
     return record;
+  }
+
+  private deadlineMessage(): string {
+    return `The reply took longer than ${Math.round(this.options.maxReplyMs / 1000)} s and was cut off.`;
   }
 
   private finishStream(record: MessageRecord | null): void {
