@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { createPubSub, type PubSub } from '@graphql-yoga/subscription';
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { Redis } from 'ioredis';
@@ -39,10 +40,20 @@ export function onSessionEnded(
   };
 }
 
+/** 20 sockets per user × 100 operations per socket, with room to spare. */
+const MAX_LISTENERS_PER_TOPIC = 10_000;
+
 /** In-process events, or Redis when `REDIS_URL` is set so several instances share them. */
 export function createAppPubSub(redisUrl?: string): PubSubHandle {
   if (!redisUrl) {
-    return { pubSub: createPubSub() as PalaverPubSub, close: async () => {} };
+    // Every subscription of a user listens on that user's topic: a user with many tabs is not
+    // a leak, so Node's warning past 10 listeners is raised to the socket caps' product.
+    const eventTarget = new EventTarget();
+    setMaxListeners(MAX_LISTENERS_PER_TOPIC, eventTarget);
+    return {
+      pubSub: createPubSub({ eventTarget: eventTarget as never }) as PalaverPubSub,
+      close: async () => {},
+    };
   }
   const publishClient = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 });
   const subscribeClient = new Redis(redisUrl, { lazyConnect: false });
