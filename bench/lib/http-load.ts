@@ -13,6 +13,8 @@ export interface HttpLoadResult {
 export interface HttpLoadOptions {
   url: string;
   body: string;
+  /** Bodies sent in turn instead of `body` (a storm of different users signing in). */
+  bodies?: string[];
   headers?: Record<string, string>;
   connections: number;
   seconds: number;
@@ -23,7 +25,21 @@ export interface HttpLoadOptions {
 }
 
 export async function once(options: HttpLoadOptions): Promise<HttpLoadResult> {
+  let next = 0;
+  const bodies = options.bodies;
   const result = await autocannon({
+    ...(bodies
+      ? {
+          requests: [
+            {
+              setupRequest: (request: autocannon.Request) => ({
+                ...request,
+                body: bodies[next++ % bodies.length]!,
+              }),
+            },
+          ],
+        }
+      : {}),
     url: options.url,
     method: 'POST',
     headers: { 'content-type': 'application/json', ...options.headers },
