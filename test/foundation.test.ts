@@ -170,9 +170,17 @@ describe('readiness follows the database', () => {
     'should answer /readyz 503 while the database is down and 200 once it is back',
     async () => {
       const server = app.db.server!;
+      const user = await registerUser(app);
       await server.stop();
       expect(await pollStatus(`${app.baseUrl}/readyz`, 503, 8_000)).toBe(503);
       expect((await fetch(`${app.baseUrl}/healthz`)).status).toBe(200);
+      // A call that needs the database says so with a retryable code, not as a bug of ours.
+      await new Promise((resolve) => setTimeout(resolve, 5_100)); // past the live-session cache
+      const me = await app.http().request(MeDocument, {}, { token: user.auth.accessToken });
+      expect(me.errors?.[0]?.extensions).toMatchObject({
+        code: 'SERVICE_UNAVAILABLE',
+        retryAfterSeconds: 5,
+      });
       await server.start();
       expect(await pollStatus(`${app.baseUrl}/readyz`, 200, 15_000)).toBe(200);
     },

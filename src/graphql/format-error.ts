@@ -1,5 +1,6 @@
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { ValidationError } from 'class-validator';
+import { mongo } from 'mongoose';
 import { ArgumentValidationError } from 'type-graphql';
 import { ErrorCode, errorMessages, isKnownErrorCode } from './error-codes';
 import { isTooManyTokensError, TOO_MANY_TOKENS_MESSAGE } from './query-limits';
@@ -62,6 +63,21 @@ export function formatError(
     return { ...formatted, extensions };
   }
 
+  // The database out of reach is no bug of ours and passes: the client may retry (it is still
+  // logged as unexpected, with the request id).
+  if (isDatabaseUnavailable(original)) {
+    return {
+      message: 'The database is unavailable right now; try again in a few seconds.',
+      locations: formatted.locations,
+      path: formatted.path,
+      extensions: {
+        code: ErrorCode.SERVICE_UNAVAILABLE,
+        retryAfterSeconds: DATABASE_RETRY_AFTER_SECONDS,
+        ...(options.requestId ? { requestId: options.requestId } : {}),
+      },
+    };
+  }
+
   return {
     message: errorMessages.INTERNAL_SERVER_ERROR,
     locations: formatted.locations,
@@ -120,6 +136,18 @@ export function describeVariableError(original: string): {
   if (named) path.push(named);
   const field = path.length > 0 ? path.join('.') : variable;
   return { message: `Variable "$${variable}" is invalid: ${reason}`, fields: { [field]: reason } };
+}
+
+const DATABASE_RETRY_AFTER_SECONDS = 5;
+
+/** The driver's errors for a server it cannot reach, or that stopped answering. */
+function isDatabaseUnavailable(error: unknown): boolean {
+  return (
+    error instanceof mongo.MongoServerSelectionError ||
+    error instanceof mongo.MongoNetworkError ||
+    error instanceof mongo.MongoOperationTimeoutError ||
+    error instanceof mongo.MongoTopologyClosedError
+  );
 }
 
 /** graphql-js wraps resolver errors; the thrown error is what tells expected from not. */
