@@ -124,12 +124,9 @@ export class Generation {
         }
       }
     } catch (caught) {
-      if (overDeadline && !this.stopReason) {
-        status = MessageStatus.FAILED;
-        error = this.deadlineMessage();
-      } else if (this.stopReason) {
+      if (this.stopReason) {
         status = this.stopReason === 'stopped' ? MessageStatus.STOPPED : MessageStatus.INTERRUPTED;
-      } else {
+      } else if (!overDeadline) {
         status = MessageStatus.FAILED;
         error = caught instanceof LlmError ? caught.message : 'The model failed unexpectedly.';
         if (!(caught instanceof LlmError)) this.logger.error({ err: caught }, 'generation failed');
@@ -140,21 +137,18 @@ export class Generation {
       // The final save must not race a partial one that would overwrite the final status' text.
       await this.partials.untrack(this.request.messageId);
     }
-    // A stop that raced the upstream's last chunk still counts as the user's stop.
-    if (overDeadline && !this.stopReason && status === MessageStatus.COMPLETE) {
+    // Cut off at the deadline, whether the upstream then threw or ended quietly.
+    if (overDeadline && !this.stopReason) {
       status = MessageStatus.FAILED;
-      error = this.deadlineMessage();
+      error = `The reply took longer than ${Math.round(this.options.maxReplyMs / 1000)} s and was cut off.`;
     }
+    // A stop that raced the upstream's last chunk still counts as the user's stop.
     if (this.stopReason && status === MessageStatus.COMPLETE) {
       status = this.stopReason === 'stopped' ? MessageStatus.STOPPED : MessageStatus.INTERRUPTED;
     }
     const record = this.stopReason === 'deleted' ? null : await this.saveFinal(status, error);
     this.finishStream(record);
     return record;
-  }
-
-  private deadlineMessage(): string {
-    return `The reply took longer than ${Math.round(this.options.maxReplyMs / 1000)} s and was cut off.`;
   }
 
   private finishStream(record: MessageRecord | null): void {
