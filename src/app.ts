@@ -22,7 +22,8 @@ import { LlmCatalog } from './llm/catalog';
 import type { Logger } from './log/logger';
 import { LogMailer } from './mail/log.mailer';
 import type { Mailer } from './mail/mailer';
-import { MailOutbox } from './mail/outbox';
+import { DEFAULT_OUTBOX_TUNING, MailOutbox, type OutboxTuning } from './mail/outbox';
+import { BodySealer } from './mail/sealed-body';
 import { SmtpMailer } from './mail/smtp.mailer';
 import { AccessTokens } from './modules/auth/access-token';
 import { AuthPayloads } from './modules/auth/auth-payloads';
@@ -101,6 +102,8 @@ export interface AppDependencies {
   /** Tests that are not about limits may raise some. */
   rateLimits?: Partial<RateLimitRules>;
   chat?: ChatTuning;
+  /** Tests shorten the mail retry schedule to see it act. */
+  outbox?: Partial<OutboxTuning>;
   /** Tests shorten these to see them act. */
   httpTimeouts?: { requestMs: number; headersMs: number };
 }
@@ -143,7 +146,14 @@ export async function createApp(deps: AppDependencies): Promise<App> {
     (config.mail.server
       ? new SmtpMailer({ ...config.mail, server: config.mail.server })
       : new LogMailer(logger, !config.isProduction));
-  const outbox = new MailOutbox(mailer, logger);
+  const outbox = new MailOutbox(
+    models.OutboxMail,
+    mailer,
+    new BodySealer(config.auth.secretKey),
+    logger,
+    { ...DEFAULT_OUTBOX_TUNING, ...deps.outbox },
+  );
+  outbox.start();
 
   const hasher = new PasswordHasher();
   const accessTokens = new AccessTokens(config.auth);

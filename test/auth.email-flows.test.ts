@@ -110,14 +110,14 @@ describe('email verification', () => {
     expect(errorCode(result)).toBe('BAD_USER_INPUT');
   });
 
-  it('should keep the token and let a resend work when the SMTP server refuses the first mail', async () => {
+  it('should deliver, once, a verification mail the SMTP server refused with a 451 at first', async () => {
     app.mail.refuseNext = 1;
     const user = await registerUser(app);
-    await app.app.outbox.drain();
-    expect(app.mail.to(user.email)).toHaveLength(0);
     expect(user.auth.accessToken).toBeTruthy();
-    await app.http().data(ResendVerificationEmailDocument, { email: user.email });
     const token = await verificationToken(user.email);
+    await app.app.outbox.drain();
+    expect(app.mail.refuseNext).toBe(0);
+    expect(app.mail.to(user.email)).toHaveLength(1);
     expect((await app.http().data(VerifyEmailDocument, { token })).verifyEmail.emailVerified).toBe(
       true,
     );

@@ -5,6 +5,7 @@ import { SessionRecord } from '../modules/auth/session.model';
 import { EmailTokenRecord } from '../modules/auth/email-token.model';
 import { ChatRecord } from '../modules/chat/chat.model';
 import { MessageRecord } from '../modules/chat/message.model';
+import { OutboxMailRecord } from '../mail/outbox-mail.model';
 
 /**
  * The models of one connection. Typegoose's getModelForClass caches models globally by name,
@@ -17,6 +18,7 @@ const schemas = {
   EmailToken: buildSchema(EmailTokenRecord),
   Chat: buildSchema(ChatRecord),
   Message: buildSchema(MessageRecord),
+  OutboxMail: buildSchema(OutboxMailRecord),
 };
 
 export interface Models {
@@ -25,6 +27,7 @@ export interface Models {
   EmailToken: ReturnModelType<typeof EmailTokenRecord>;
   Chat: ReturnModelType<typeof ChatRecord>;
   Message: ReturnModelType<typeof MessageRecord>;
+  OutboxMail: ReturnModelType<typeof OutboxMailRecord>;
 }
 
 export function createModels(connection: Connection): Models {
@@ -37,6 +40,10 @@ export function createModels(connection: Connection): Models {
     ) as unknown as Models['EmailToken'],
     Chat: connection.model('Chat', schemas.Chat) as unknown as Models['Chat'],
     Message: connection.model('Message', schemas.Message) as unknown as Models['Message'],
+    OutboxMail: connection.model(
+      'OutboxMail',
+      schemas.OutboxMail,
+    ) as unknown as Models['OutboxMail'],
   };
 }
 

@@ -20,11 +20,22 @@ export class SmtpCapture {
   refuseNext = 0;
   /** Holds each message this long before accepting it (a slow SMTP server). */
   delayMs = 0;
+  /** Until this time (ms since epoch), every connection is greeted with a 421 and closed. */
+  refuseConnectionsUntil = 0;
+  /** Recipients refused for good (550 at RCPT TO). */
+  readonly rejectRecipients = new Set<string>();
+  /** Connections refused with 421 so far. */
+  refusedConnections = 0;
 
   private constructor(
     private readonly server: SMTPServer,
     readonly port: number,
   ) {}
+
+  /** Refuses every connection with 421 for the next `ms` milliseconds. */
+  refuseConnectionsFor(ms: number): void {
+    this.refuseConnectionsUntil = Date.now() + ms;
+  }
 
   static async start(): Promise<SmtpCapture> {
     const ref: { capture?: SmtpCapture } = {};
@@ -32,6 +43,25 @@ export class SmtpCapture {
       authOptional: true,
       disabledCommands: ['STARTTLS', 'AUTH'],
       logger: false,
+      onConnect(_session, callback) {
+        if (Date.now() < ref.capture!.refuseConnectionsUntil) {
+          ref.capture!.refusedConnections += 1;
+          const error = new Error('Service not available (test)') as Error & {
+            responseCode: number;
+          };
+          error.responseCode = 421;
+          return callback(error);
+        }
+        callback();
+      },
+      onRcptTo(address, _session, callback) {
+        if (ref.capture!.rejectRecipients.has(address.address)) {
+          const error = new Error('No such user (test)') as Error & { responseCode: number };
+          error.responseCode = 550;
+          return callback(error);
+        }
+        callback();
+      },
       onData(stream, session, callback) {
         const chunks: Buffer[] = [];
         stream.on('data', (chunk: Buffer) => chunks.push(chunk));

@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { createApp, type App, type ChatTuning } from '../../src/app';
+import type { OutboxTuning } from '../../src/mail/outbox';
 import { loadConfig, type Config } from '../../src/config/config';
 import type { Database } from '../../src/db/connection';
 import { createLogger } from '../../src/log/logger';
@@ -35,7 +36,14 @@ export interface TestAppOptions {
   /** Chat timing knobs (timeouts, coalescing, the echo model's pace). */
   chat?: ChatTuning;
   httpTimeouts?: { requestMs: number; headersMs: number };
+  /** Mail retry timing; tests get a brisk schedule by default. */
+  outbox?: Partial<OutboxTuning>;
+  /** Reuse an SMTP capture (a restart test); otherwise the app gets its own. */
+  mail?: SmtpCapture;
 }
+
+/** Retries within a test's patience; polls often enough to see another instance's mail. */
+const BRISK_OUTBOX: Partial<OutboxTuning> = { firstRetryMs: 300, maxRetryMs: 2_000, pollMs: 1_000 };
 
 /**
  * One running Palaver on port 0 with its own database, SMTP capture and fake OpenAI upstream,
@@ -47,6 +55,7 @@ export class TestApp {
     readonly config: Config,
     readonly db: TestDatabase,
     private readonly ownsDb: boolean,
+    private readonly ownsMail: boolean,
     readonly connection: Database,
     readonly mail: SmtpCapture,
     readonly openai: FakeOpenAi,
@@ -55,7 +64,10 @@ export class TestApp {
 
   static async start(options: TestAppOptions = {}): Promise<TestApp> {
     const db = options.database ?? (await TestDatabase.start());
-    const [mail, openai] = await Promise.all([SmtpCapture.start(), FakeOpenAi.start()]);
+    const [mail, openai] = await Promise.all([
+      options.mail ?? SmtpCapture.start(),
+      FakeOpenAi.start(),
+    ]);
     const config = loadConfig({
       NODE_ENV: 'test',
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
@@ -78,10 +90,21 @@ export class TestApp {
       // Quick retries and a brisk echo model keep chat tests fast; tests about timing set their own.
       chat: { echoWordDelayMs: 2, ...options.chat },
       httpTimeouts: options.httpTimeouts,
+      outbox: { ...BRISK_OUTBOX, ...options.outbox },
     });
     await new Promise<void>((resolve) => app.httpServer.listen(0, '127.0.0.1', resolve));
     const port = (app.httpServer.address() as AddressInfo).port;
-    return new TestApp(app, config, db, !options.database, connection, mail, openai, port);
+    return new TestApp(
+      app,
+      config,
+      db,
+      !options.database,
+      !options.mail,
+      connection,
+      mail,
+      openai,
+      port,
+    );
   }
 
   get baseUrl(): string {
@@ -118,7 +141,7 @@ export class TestApp {
 
   async stop(): Promise<void> {
     await this.stopApp();
-    await Promise.all([this.mail.stop(), this.openai.stop()]);
+    await Promise.all([this.ownsMail ? this.mail.stop() : undefined, this.openai.stop()]);
     if (this.ownsDb) await this.db.stop();
   }
 }
