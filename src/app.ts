@@ -104,6 +104,8 @@ export interface AppDependencies {
   chat?: ChatTuning;
   /** Tests shorten the mail retry schedule to see it act. */
   outbox?: Partial<OutboxTuning>;
+  /** How often expired sessions are deleted (tests shorten it to see it act). */
+  sessionSweepMs?: number;
   /** Tests shorten these to see them act. */
   httpTimeouts?: { requestMs: number; headersMs: number };
 }
@@ -316,9 +318,16 @@ export async function createApp(deps: AppDependencies): Promise<App> {
   await apollo.start();
   httpServer.on('request', createRequestListener({ config, apollo, contextFactory, database }));
 
+  // A sweep that fails (the database away) is logged, and the next one tries again; one at a time.
+  let sweeping = false;
   const sweeper = setInterval(() => {
-    sessions.sweepExpired().catch((error) => logger.warn({ err: error }, 'session sweep failed'));
-  }, SESSION_SWEEP_INTERVAL_MS);
+    if (sweeping) return;
+    sweeping = true;
+    sessions
+      .sweepExpired()
+      .catch((error) => logger.warn({ err: error }, 'session sweep failed; the next one retries'))
+      .finally(() => (sweeping = false));
+  }, deps.sessionSweepMs ?? SESSION_SWEEP_INTERVAL_MS);
   sweeper.unref();
 
   let stopping: Promise<void> | null = null;

@@ -38,6 +38,7 @@ export interface TestAppOptions {
   httpTimeouts?: { requestMs: number; headersMs: number };
   /** Mail retry timing; tests get a brisk schedule by default. */
   outbox?: Partial<OutboxTuning>;
+  sessionSweepMs?: number;
   /** Reuse an SMTP capture (a restart test); otherwise the app gets its own. */
   mail?: SmtpCapture;
 }
@@ -91,6 +92,7 @@ export class TestApp {
       chat: { echoWordDelayMs: 2, ...options.chat },
       httpTimeouts: options.httpTimeouts,
       outbox: { ...BRISK_OUTBOX, ...options.outbox },
+      sessionSweepMs: options.sessionSweepMs,
     });
     await new Promise<void>((resolve) => app.httpServer.listen(0, '127.0.0.1', resolve));
     const port = (app.httpServer.address() as AddressInfo).port;

@@ -21,6 +21,11 @@ export class PartialSaves {
   private readonly sources = new Map<string, { read: () => string; saved: string }>();
   private inFlight: Promise<void> | null = null;
   private nextBatchAt = 0;
+  /** The last batch failed (logged once per outage). */
+  private failing = false;
+  /** Counts the connection's losses, so a batch can tell it spanned one. */
+  private disconnects = 0;
+  private readonly onDisconnected = () => (this.disconnects += 1);
   private readonly timer: NodeJS.Timeout;
 
   constructor(
@@ -30,6 +35,7 @@ export class PartialSaves {
   ) {
     this.timer = setInterval(() => this.flush(), intervalMs);
     this.timer.unref();
+    this.models.Message.db.on('disconnected', this.onDisconnected);
   }
 
   /** `read` gives the reply's text so far; it is read only when a batch is made. */
@@ -55,19 +61,31 @@ export class PartialSaves {
     }
     if (changed.length === 0) return;
     const started = performance.now();
+    const disconnectsBefore = this.disconnects;
     this.inFlight = this.write(changed)
       .then(() => {
         for (const { messageId, content } of changed) {
           const source = this.sources.get(messageId);
           if (source) source.saved = content;
         }
+        // A batch that waited out a lost connection measured the outage, not the database's
+        // work: it sets no wait, so saves resume on the next interval.
+        if (this.disconnects === disconnectsBefore) {
+          this.nextBatchAt =
+            performance.now() + MAX_DUTY_WAIT_FACTOR * (performance.now() - started);
+        }
+        if (this.failing) this.logger.info('partial replies are saved again');
+        this.failing = false;
       })
       .catch((error: unknown) => {
-        this.logger.warn({ err: error }, 'saving partial replies failed; final saves carry them');
+        // A failed batch measured the driver's wait for a server, not work the database did:
+        // the next interval tries again, so saves resume as soon as the database is back.
+        if (!this.failing) {
+          this.logger.warn({ err: error }, 'saving partial replies failed; final saves carry them');
+        }
+        this.failing = true;
       })
       .finally(() => {
-        const took = performance.now() - started;
-        this.nextBatchAt = performance.now() + MAX_DUTY_WAIT_FACTOR * took;
         this.inFlight = null;
       });
   }
@@ -96,6 +114,7 @@ export class PartialSaves {
 
   close(): void {
     clearInterval(this.timer);
+    this.models.Message.db.off('disconnected', this.onDisconnected);
     this.sources.clear();
   }
 }
