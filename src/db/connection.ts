@@ -8,10 +8,17 @@ import type { Logger } from '../log/logger';
 mongoose.set('sanitizeFilter', true);
 mongoose.set('strictQuery', true);
 
-/** Values measured against the local FerretDB (DATABASE.md): detect a dead server in ~4 s. */
+/**
+ * Values measured against the local FerretDB (DATABASE.md): detect a dead server in ~4 s.
+ * `timeoutMS` bounds every operation end to end (the driver's client-side timeout): with the
+ * server stalled (SIGSTOP), an operation and those queued behind it on the one connection
+ * waited 36 s for the monitor to give up without it, and fail after 5 s with it (measured);
+ * a socket timeout alone did not help (38 s). The error answers SERVICE_UNAVAILABLE.
+ */
 const CONNECT_OPTIONS = {
   serverSelectionTimeoutMS: 5_000,
   heartbeatFrequencyMS: 1_000,
+  timeoutMS: 5_000,
 } as const;
 const READINESS_PING_TIMEOUT_MS = 1_000;
 

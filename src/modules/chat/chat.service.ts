@@ -116,7 +116,7 @@ export class ChatService {
   /**
    * A page by `updatedAt` descending (ties by id): `after` continues from a previous page's
    * endCursor, `skip` offsets for clients that page by number. Two queries: the page and the
-   * count (a search adds one `distinct` over message text).
+   * count (a search adds one grouping over message text).
    */
   async list(userId: string, args: ChatListArgs): Promise<ChatPage> {
     const { limit } = args;
@@ -144,8 +144,16 @@ export class ChatService {
         });
       }
       const pattern = new RegExp(escapeRegExp(search), 'i');
-      const inMessages = await this.models.Message.distinct('chatId', { userId, content: pattern });
-      filter.$or = op([{ title: pattern }, { _id: op({ $in: inMessages }) }]);
+      // A $group rather than `distinct`: FerretDB's distinct refuses the maxTimeMS that the
+      // driver's operation timeout (db/connection.ts) adds to every command.
+      const inMessages = await this.models.Message.aggregate<{ _id: Types.ObjectId }>([
+        { $match: { userId: new Types.ObjectId(userId), content: pattern } },
+        { $group: { _id: '$chatId' } },
+      ]);
+      filter.$or = op([
+        { title: pattern },
+        { _id: op({ $in: inMessages.map((group) => group._id) }) },
+      ]);
     }
 
     const pageFilter = { ...filter };
