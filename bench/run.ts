@@ -11,6 +11,7 @@ import path from 'node:path';
 import { LocalDatabaseServer } from '../src/db/local-server';
 import { FakeOpenAi } from '../test/helpers/fake-openai';
 import { chatsCase, meCase, providersCase } from './cases/http-cases';
+import { hostileCases } from './cases/hostile-cases';
 import { loginCase, subscribeCase } from './cases/other-cases';
 import { capacityCase, idleSubCase, tokenCases, writesCase } from './cases/stream-cases';
 import { SECRET_KEY, type Bench, type CaseResult } from './lib/context';
@@ -29,6 +30,10 @@ const CASES: Record<string, { names: string[]; run: CaseRunner }> = {
   'idle-sub': { names: ['idle-sub'], run: idleSubCase },
   login: { names: ['login'], run: loginCase },
   subscribe: { names: ['subscribe'], run: subscribeCase },
+  hostile: {
+    names: ['hostile-aliases', 'hostile-variables', 'hostile-readers', 'hostile-parse'],
+    run: hostileCases,
+  },
 };
 
 function parseArgs(argv: string[]) {

@@ -2,7 +2,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 
-const MAIN = path.resolve(__dirname, '..', '..', 'dist', 'main.js');
+/**
+ * The build under test. `PALAVER_SERVER_MAIN` points at another one (an older commit's
+ * `dist/main.js`) to check that a process-level test fails where the bug still is.
+ */
+const MAIN =
+  process.env.PALAVER_SERVER_MAIN ?? path.resolve(__dirname, '..', '..', 'dist', 'main.js');
 
 export interface ServerProcess {
   child: ChildProcess;
