@@ -9,7 +9,7 @@ import {
   SessionsDocument,
 } from './gql/graphql';
 import { loginUser, registerUser } from './helpers/accounts';
-import { errorCode } from './helpers/http-client';
+import { errorCode, errorReason } from './helpers/http-client';
 import { TestApp } from './helpers/test-app';
 
 describe('sessions and refresh tokens', () => {
@@ -54,12 +54,16 @@ describe('sessions and refresh tokens', () => {
       .http()
       .request(RefreshSessionDocument, { refreshToken: user.auth.refreshToken });
     expect(errorCode(replay)).toBe('INVALID_TOKEN');
+    expect(errorReason(replay)).toBe('REFRESH_REUSED');
     // The thief's replay also locks out the pair issued after it: the session is gone.
-    expect(errorCode(await me(first.refreshSession.accessToken))).toBe('UNAUTHENTICATED');
+    const locked = await me(first.refreshSession.accessToken);
+    expect(errorCode(locked)).toBe('UNAUTHENTICATED');
+    expect(errorReason(locked)).toBe('SESSION_ENDED');
     const next = await app
       .http()
       .request(RefreshSessionDocument, { refreshToken: first.refreshSession.refreshToken });
     expect(errorCode(next)).toBe('INVALID_TOKEN');
+    expect(errorReason(next)).toBe('INVALID_TOKEN');
   });
 
   it('should refuse a session that another instance ended, as soon as its event arrives', async () => {
@@ -108,6 +112,7 @@ describe('sessions and refresh tokens', () => {
       .http()
       .request(RefreshSessionDocument, { refreshToken: user.auth.refreshToken });
     expect(errorCode(replay)).toBe('INVALID_TOKEN');
+    expect(errorReason(replay)).toBe('REFRESH_REUSED');
     expect(errorCode(await me(second.refreshSession.accessToken))).toBe('UNAUTHENTICATED');
   });
 
@@ -119,9 +124,9 @@ describe('sessions and refresh tokens', () => {
     ],
     ['an empty string', ''],
   ])('should refuse %s as a refresh token with INVALID_TOKEN', async (_case, refreshToken) => {
-    expect(errorCode(await app.http().request(RefreshSessionDocument, { refreshToken }))).toBe(
-      'INVALID_TOKEN',
-    );
+    const result = await app.http().request(RefreshSessionDocument, { refreshToken });
+    expect(errorCode(result)).toBe('INVALID_TOKEN');
+    expect(errorReason(result)).toBe('INVALID_TOKEN');
   });
 
   it('should end one session on logout, refusing its access token at once', async () => {
@@ -130,7 +135,9 @@ describe('sessions and refresh tokens', () => {
     expect(
       (await app.http().data(LogoutDocument, { refreshToken: user.auth.refreshToken })).logout,
     ).toBe(true);
-    expect(errorCode(await me(user.auth.accessToken))).toBe('UNAUTHENTICATED');
+    const ended = await me(user.auth.accessToken);
+    expect(errorCode(ended)).toBe('UNAUTHENTICATED');
+    expect(errorReason(ended)).toBe('SESSION_ENDED');
     expect((await me(other.accessToken)).data?.me.id).toBe(user.auth.user.id);
     expect(
       (await app.http().data(LogoutDocument, { refreshToken: user.auth.refreshToken })).logout,
@@ -187,7 +194,9 @@ describe('sessions and refresh tokens', () => {
   });
 
   it('should answer UNAUTHENTICATED to protected operations without a token', async () => {
-    expect(errorCode(await app.http().request(MeDocument))).toBe('UNAUTHENTICATED');
+    const anonymous = await app.http().request(MeDocument);
+    expect(errorCode(anonymous)).toBe('UNAUTHENTICATED');
+    expect(errorReason(anonymous)).toBe('INVALID_TOKEN');
     expect(errorCode(await app.http().request(SessionsDocument))).toBe('UNAUTHENTICATED');
   });
 });
@@ -254,9 +263,13 @@ describe('access tokens that must not pass', () => {
     ['a mailed email token', () => 'Cw3m_U9b3gtYFukY8tY76VW6OPTKXvQoOFSdM5Xuzjs'],
   ];
 
-  it.each(forgeries)('should refuse %s with UNAUTHENTICATED', async (_case, make) => {
+  it.each(forgeries)('should refuse %s with UNAUTHENTICATED and its reason', async (name, make) => {
     const result = await app.http().request(MeDocument, {}, { token: make() });
     expect(errorCode(result)).toBe('UNAUTHENTICATED');
+    // Only an expired token is worth a refresh; every other one means signing in again.
+    expect(errorReason(result)).toBe(
+      name === 'an expired token' ? 'TOKEN_EXPIRED' : 'INVALID_TOKEN',
+    );
     expect(result.data ?? null).toBeNull();
   });
 
@@ -271,5 +284,6 @@ describe('access tokens that must not pass', () => {
       .http()
       .request(MeDocument, {}, { headers: { authorization: `Token ${accessToken}` } });
     expect(errorCode(result)).toBe('UNAUTHENTICATED');
+    expect(errorReason(result)).toBe('INVALID_TOKEN');
   });
 });

@@ -1,6 +1,6 @@
 import type { AuthChecker } from 'type-graphql';
 import type { GraphQLContext } from './context';
-import { UnauthenticatedError } from './errors';
+import { UnauthenticatedError } from '../errors/errors';
 
 /**
  * `@Authorized()` means "a signed-in user of a live session". A refused token explains itself

@@ -1,5 +1,5 @@
 import type { Logger } from '../log/logger';
-import type { AppError } from './errors';
+import type { AppError } from '../errors/errors';
 import type { ServiceContainer } from './container';
 
 /** Who is calling: the user and the session their access token belongs to. */

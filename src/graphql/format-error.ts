@@ -2,7 +2,7 @@ import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { ValidationError } from 'class-validator';
 import { mongo } from 'mongoose';
 import { ArgumentValidationError } from 'type-graphql';
-import { ErrorCode, errorMessages, isKnownErrorCode } from './error-codes';
+import { ErrorCode, errorMessages, isKnownErrorCode } from '../errors/error-codes';
 import { isTooManyTokensError, TOO_MANY_TOKENS_MESSAGE } from './query-limits';
 
 export interface FormatErrorOptions {

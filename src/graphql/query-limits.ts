@@ -8,7 +8,7 @@ import {
   getOperationAST,
 } from 'graphql';
 import { fieldExtensionsEstimator, getComplexity, simpleEstimator } from 'graphql-query-complexity';
-import { BadUserInputError, QueryTooComplexError } from './errors';
+import { BadUserInputError, QueryTooComplexError } from '../errors/errors';
 
 /**
  * Limits on one operation, applied on HTTP (Apollo's parse options and a plugin) and on the

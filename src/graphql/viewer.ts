@@ -1,5 +1,5 @@
 import type { GraphQLContext, Viewer } from './context';
-import { UnauthenticatedError } from './errors';
+import { UnauthenticatedError } from '../errors/errors';
 import type { RequestMeta } from '../modules/auth/request-meta';
 
 /** The viewer of an `@Authorized()` operation (the auth checker has already let it in). */

@@ -1,4 +1,5 @@
 import type { Config, LlmProviderName } from '../config/config';
+import { UnreachableCaseError } from '../errors/errors';
 import { EchoProvider } from './echo.provider';
 import {
   DEFAULT_OPENAI_TIMEOUTS,
@@ -47,6 +48,8 @@ export function createProviders(
       case 'ECHO':
         providers.ECHO = new EchoProvider(overrides.echoWordDelayMs);
         break;
+      default:
+        throw new UnreachableCaseError(provider.llm);
     }
   }
   return providers;

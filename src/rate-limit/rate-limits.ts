@@ -5,7 +5,7 @@ import {
   type RateLimiterAbstract,
 } from 'rate-limiter-flexible';
 import type { Redis } from 'ioredis';
-import { RateLimitedError } from '../graphql/errors';
+import { RateLimitedError } from '../errors/errors';
 import { rateLimitKeyOfIp } from './client-address-key';
 
 export interface RateLimitRule {

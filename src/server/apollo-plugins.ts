@@ -1,9 +1,9 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
-import { BadRequestError } from '../graphql/errors';
+import { BadRequestError } from '../errors/errors';
 import { assertWithinQueryLimits } from '../graphql/query-limits';
 import { isUnexpectedError } from '../graphql/format-error';
-import { ErrorCode } from '../graphql/error-codes';
+import { ErrorCode } from '../errors/error-codes';
 import type { GraphQLContext } from '../graphql/context';
 
 /** Cost, depth and alias limits once the operation is known, before anything executes. */

@@ -14,7 +14,7 @@ import { DocumentCache } from './document-cache';
 import { boundUnreadBytes } from './slow-readers';
 import { batchRepliesPerTurn } from './write-batching';
 import { forbid, SocketRegistry } from './socket-registry';
-import { BadRequestError, UnauthenticatedError } from '../graphql/errors';
+import { BadRequestError, UnauthenticatedError } from '../errors/errors';
 
 /** Frames larger than this close the socket; a long prompt is ~128 KB. */
 const MAX_PAYLOAD_BYTES = 1024 * 1024;
@@ -181,7 +181,7 @@ export class WebSocketGateway {
     const viewer = this.registry.viewerOf(extra.socket);
     if (!viewer || !state.expiresAt || state.expiresAt.getTime() <= Date.now()) {
       forbid(extra.socket, 'Session ended');
-      return [new UnauthenticatedError('The session has ended; sign in again.')];
+      return [new UnauthenticatedError('sessionEnded')];
     }
     const auth = { viewer, expiresAt: state.expiresAt, error: null };
     return {

@@ -74,3 +74,8 @@ export class GraphQLHttpClient {
 export function errorCode(result: { errors?: readonly GraphQLFormattedError[] }): unknown {
   return result.errors?.[0]?.extensions?.code;
 }
+
+/** The `extensions.reason` of the first error: why a token was refused (refresh or sign in). */
+export function errorReason(result: { errors?: readonly GraphQLFormattedError[] }): unknown {
+  return result.errors?.[0]?.extensions?.reason;
+}

@@ -1,6 +1,6 @@
 import { Field, InputType } from 'type-graphql';
 import { IsNotEmpty, Length, MaxLength, isEmail, registerDecorator } from 'class-validator';
-import { BadUserInputError } from '../../graphql/errors';
+import { BadUserInputError } from '../../errors/errors';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from './password-hasher';
 import { IsNotCommonPassword, SameAs } from './password.validators';
 

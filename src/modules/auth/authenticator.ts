@@ -1,5 +1,6 @@
 import type { Viewer } from '../../graphql/context';
-import { UnauthenticatedError } from '../../graphql/errors';
+import type { AuthRefusal } from '../../errors/error-codes';
+import { UnauthenticatedError } from '../../errors/errors';
 import type { AccessTokens } from './access-token';
 import type { SessionService } from './session.service';
 
@@ -26,16 +27,16 @@ export class Authenticator {
       return ANONYMOUS;
     }
     const match = typeof authorization === 'string' ? BEARER.exec(authorization) : null;
-    if (!match) return refused('The Authorization value must be "Bearer <accessToken>".');
+    if (!match) return refused('malformed');
     const claims = this.accessTokens.verify(match[1]!);
-    if (claims === 'expired') return refused('The access token has expired; refresh the session.');
-    if (!claims) return refused('The access token is invalid.');
+    if (claims === 'expired') return refused('accessExpired');
+    if (!claims) return refused('accessInvalid');
     const viewer = await this.sessions.findLive(claims.userId, claims.sessionId);
-    if (!viewer) return refused('The session has ended; sign in again.');
+    if (!viewer) return refused('sessionEnded');
     return { viewer, expiresAt: claims.expiresAt, error: null };
   }
 }
 
-function refused(message: string): Authentication {
-  return { viewer: null, error: new UnauthenticatedError(message) };
+function refused(refusal: AuthRefusal): Authentication {
+  return { viewer: null, error: new UnauthenticatedError(refusal) };
 }

@@ -1,6 +1,6 @@
 import type { Config } from '../../config/config';
 import type { Models } from '../../db/models';
-import { InvalidTokenError } from '../../graphql/errors';
+import { InvalidTokenError } from '../../errors/errors';
 import type { MailOutbox } from '../../mail/outbox';
 import { verificationMail } from '../../mail/templates';
 import type { RateLimits } from '../../rate-limit/rate-limits';

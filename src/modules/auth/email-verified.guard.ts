@@ -1,6 +1,6 @@
 import type { Config } from '../../config/config';
 import type { Models } from '../../db/models';
-import { EmailNotVerifiedError } from '../../graphql/errors';
+import { EmailNotVerifiedError } from '../../errors/errors';
 
 /**
  * With REQUIRE_EMAIL_VERIFICATION=true, features that cost money or can be abused (chat) ask

@@ -4,7 +4,7 @@
  * (failures are limited per address and per client address).
  */
 import type { Models } from '../../db/models';
-import { InvalidCredentialsError } from '../../graphql/errors';
+import { InvalidCredentialsError } from '../../errors/errors';
 import type { RateLimits } from '../../rate-limit/rate-limits';
 import type { AuthPayload } from './auth-payload.type';
 import type { AuthPayloads } from './auth-payloads';

@@ -1,5 +1,5 @@
 import type { Models } from '../../db/models';
-import { BadUserInputError, InvalidCredentialsError, NotFoundError } from '../../graphql/errors';
+import { BadUserInputError, InvalidCredentialsError, NotFoundError } from '../../errors/errors';
 import type { Viewer } from '../../graphql/context';
 import type { MailOutbox } from '../../mail/outbox';
 import { passwordChangedMail } from '../../mail/templates';

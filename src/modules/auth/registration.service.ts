@@ -1,6 +1,6 @@
 import { mongo } from 'mongoose';
 import type { Models } from '../../db/models';
-import { ConflictError } from '../../graphql/errors';
+import { ConflictError } from '../../errors/errors';
 import type { RateLimits } from '../../rate-limit/rate-limits';
 import type { AuthPayload } from './auth-payload.type';
 import type { AuthPayloads } from './auth-payloads';

@@ -1,6 +1,6 @@
 import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
 import type { GraphQLContext } from '../../graphql/context';
-import { NotFoundError } from '../../graphql/errors';
+import { NotFoundError } from '../../errors/errors';
 import { viewerOf } from '../../graphql/viewer';
 import { Session } from './session.type';
 import type { SessionService } from './session.service';

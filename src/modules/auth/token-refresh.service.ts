@@ -1,5 +1,5 @@
 import type { Models } from '../../db/models';
-import { InvalidTokenError } from '../../graphql/errors';
+import { InvalidTokenError, UnreachableCaseError } from '../../errors/errors';
 import type { AuthPayload } from './auth-payload.type';
 import type { AuthPayloads } from './auth-payloads';
 import type { RequestMeta } from './request-meta';
@@ -17,16 +17,16 @@ export class TokenRefreshService {
     const outcome = await this.sessions.rotate(refreshToken, meta);
     switch (outcome.kind) {
       case 'invalid':
-        throw new InvalidTokenError('The refresh token is invalid or has expired; sign in again.');
+        throw new InvalidTokenError('refreshInvalid');
       case 'reused':
-        throw new InvalidTokenError(
-          'This refresh token was already used, so its session was ended for safety; sign in again.',
-        );
+        throw new InvalidTokenError('refreshReused');
       case 'rotated': {
         const user = await this.models.User.findById(outcome.userId).lean();
-        if (!user) throw new InvalidTokenError();
+        if (!user) throw new InvalidTokenError('refreshInvalid');
         return this.payloads.forSession(user, outcome.session);
       }
+      default:
+        throw new UnreachableCaseError(outcome);
     }
   }
 }

@@ -1,5 +1,5 @@
 import { isValidObjectId } from 'mongoose';
-import { BadUserInputError } from '../../graphql/errors';
+import { BadUserInputError } from '../../errors/errors';
 
 /** A position in the chat list: the last chat's `updatedAt` and id, opaque to clients. */
 export interface ChatCursor {

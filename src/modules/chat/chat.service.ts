@@ -1,7 +1,7 @@
 import { isValidObjectId, Types } from 'mongoose';
 import type { Models } from '../../db/models';
 import { op } from '../../db/trusted';
-import { BadUserInputError, NotFoundError } from '../../graphql/errors';
+import { BadUserInputError, NotFoundError } from '../../errors/errors';
 import type { LlmCatalog } from '../../llm/catalog';
 import type { ChatEvents } from './chat-events';
 import { decodeChatCursor, encodeChatCursor } from './chat-cursor';

@@ -1,7 +1,7 @@
 import { isValidObjectId } from 'mongoose';
 import type { Models } from '../../db/models';
 import { op } from '../../db/trusted';
-import { BadUserInputError, NotFoundError } from '../../graphql/errors';
+import { BadUserInputError, NotFoundError } from '../../errors/errors';
 import type { MessageRecord } from './message.model';
 
 export const MESSAGE_PAGE_LIMITS = { min: 1, max: 200 } as const;

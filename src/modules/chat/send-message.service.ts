@@ -1,6 +1,6 @@
 import { mongo, Types } from 'mongoose';
 import type { Models } from '../../db/models';
-import { NotFoundError, RateLimitedError, ServiceUnavailableError } from '../../graphql/errors';
+import { NotFoundError, RateLimitedError, ServiceUnavailableError } from '../../errors/errors';
 import type { Viewer } from '../../graphql/context';
 import type { LlmProviders } from '../../llm/providers';
 import type { RateLimits } from '../../rate-limit/rate-limits';

@@ -1,5 +1,5 @@
 import type { Models } from '../../db/models';
-import { BadUserInputError, ConflictError, NotFoundError } from '../../graphql/errors';
+import { BadUserInputError, ConflictError, NotFoundError } from '../../errors/errors';
 import type { UpdateProfileInput } from './update-profile.input';
 import { findMetadataProblem, mergeMetadata, METADATA_LIMITS, metadataSize } from './metadata';
 import type { UserRecord } from './user.model';

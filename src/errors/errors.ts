@@ -1,5 +1,5 @@
 import { GraphQLError } from 'graphql';
-import { ErrorCode, errorMessages } from './error-codes';
+import { authRefusals, ErrorCode, errorMessages, type AuthRefusal } from './error-codes';
 
 /** An expected error: its message and extensions are safe to show to the client. */
 export class AppError extends GraphQLError {
@@ -8,15 +8,11 @@ export class AppError extends GraphQLError {
   }
 }
 
+/** A token refused for an operation that needs a viewer; `extensions.reason` says why. */
 export class UnauthenticatedError extends AppError {
-  constructor(message?: string) {
-    super(ErrorCode.UNAUTHENTICATED, message);
-  }
-}
-
-export class ForbiddenError extends AppError {
-  constructor(message?: string) {
-    super(ErrorCode.FORBIDDEN, message);
+  constructor(refusal: AuthRefusal = 'missing') {
+    const { reason, message } = authRefusals[refusal];
+    super(ErrorCode.UNAUTHENTICATED, message, { reason });
   }
 }
 
@@ -52,9 +48,14 @@ export class InvalidCredentialsError extends AppError {
   }
 }
 
+/**
+ * A single-use token that does not work (an email link's, or a refresh token, which also says
+ * why in `extensions.reason`).
+ */
 export class InvalidTokenError extends AppError {
-  constructor(message?: string) {
-    super(ErrorCode.INVALID_TOKEN, message);
+  constructor(refusal?: 'refreshInvalid' | 'refreshReused') {
+    const refused = refusal ? authRefusals[refusal] : undefined;
+    super(ErrorCode.INVALID_TOKEN, refused?.message, refused ? { reason: refused.reason } : {});
   }
 }
 
@@ -70,12 +71,6 @@ export class RateLimitedError extends AppError {
     super(ErrorCode.RATE_LIMITED, message ?? `Too many requests. Try again in ${seconds} s.`, {
       retryAfterSeconds: seconds,
     });
-  }
-}
-
-export class LlmUnavailableError extends AppError {
-  constructor(message?: string) {
-    super(ErrorCode.LLM_UNAVAILABLE, message);
   }
 }
 

@@ -55,6 +55,47 @@ export const errorMessages: Record<ErrorCode, string> = {
   OPERATION_RESOLUTION_FAILURE: 'The operation to run could not be determined.',
 };
 
+/**
+ * Why a token was refused (`extensions.reason` on UNAUTHENTICATED, and on refreshSession's
+ * INVALID_TOKEN), so a client switches on it instead of parsing the message: TOKEN_EXPIRED →
+ * refreshSession and retry; SESSION_ENDED, INVALID_TOKEN, REFRESH_REUSED → sign in again.
+ */
+export const AuthRefusalReason = {
+  TOKEN_EXPIRED: 'TOKEN_EXPIRED',
+  SESSION_ENDED: 'SESSION_ENDED',
+  INVALID_TOKEN: 'INVALID_TOKEN',
+  REFRESH_REUSED: 'REFRESH_REUSED',
+} as const;
+
+export type AuthRefusalReason = (typeof AuthRefusalReason)[keyof typeof AuthRefusalReason];
+
+/** Every way a token is refused: its reason and the message the client gets. */
+export const authRefusals = {
+  /** An operation that needs a viewer, sent without a token. */
+  missing: { reason: 'INVALID_TOKEN', message: 'You must be signed in to do this.' },
+  malformed: {
+    reason: 'INVALID_TOKEN',
+    message: 'The Authorization value must be "Bearer <accessToken>".',
+  },
+  accessExpired: {
+    reason: 'TOKEN_EXPIRED',
+    message: 'The access token has expired; refresh the session.',
+  },
+  accessInvalid: { reason: 'INVALID_TOKEN', message: 'The access token is invalid.' },
+  sessionEnded: { reason: 'SESSION_ENDED', message: 'The session has ended; sign in again.' },
+  refreshInvalid: {
+    reason: 'INVALID_TOKEN',
+    message: 'The refresh token is invalid or has expired; sign in again.',
+  },
+  refreshReused: {
+    reason: 'REFRESH_REUSED',
+    message:
+      'This refresh token was already used, so its session was ended for safety; sign in again.',
+  },
+} as const satisfies Record<string, { reason: AuthRefusalReason; message: string }>;
+
+export type AuthRefusal = keyof typeof authRefusals;
+
 const knownCodes = new Set<string>(Object.values(ErrorCode));
 export function isKnownErrorCode(code: unknown): code is ErrorCode {
   return typeof code === 'string' && knownCodes.has(code);
