@@ -10,7 +10,7 @@ import {
   type GraphQLInputField,
   type GraphQLNamedType,
 } from 'graphql';
-import { SCHEMA_FILE } from '../src/graphql/emit-schema';
+import { SCHEMA_FILE } from '../src/graphql/schema-file';
 
 /**
  * Every name and type the API contract (shared/CONTRACT.md) promises is in the committed

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { renderCurrentSchema, SCHEMA_FILE } from '../src/graphql/emit-schema';
+import { renderCurrentSchema, SCHEMA_FILE } from '../src/graphql/schema-file';
 import { LlmProvidersDocument, MeDocument } from './gql/graphql';
 import { registerUser } from './helpers/accounts';
 import { errorCode } from './helpers/http-client';

@@ -3,7 +3,7 @@ import { Types } from 'mongoose';
 import pino from 'pino';
 import { loadConfig, type Config } from '../../src/config/config';
 import { connectDatabase, type Database } from '../../src/db/connection';
-import { createModels, syncIndexes, type Models } from '../../src/db/models';
+import { createModels, syncIndexes, type Models } from '../../src/modules/models';
 import { AccessTokens } from '../../src/modules/auth/access-token';
 import { ARGON2_OPTIONS } from '../../src/modules/auth/password-hasher';
 import { hashOpaqueToken, newOpaqueToken } from '../../src/modules/auth/opaque-token';

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from '../log/logger';
 import type { Authenticator, Authentication } from '../modules/auth/authenticator';
-import type { ServiceContainer } from './container';
-import type { GraphQLContext } from './context';
+import type { ServiceContainer } from '../kernel/container';
+import type { GraphQLContext } from '../kernel/context';
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 const MAX_USER_AGENT_LENGTH = 512;

@@ -168,23 +168,6 @@ function checkQueryLimits(
   }
 }
 
-/**
- * The cost of a list field that returns `argument` items (1 to `max`), each costing its
- * selection. The argument is clamped into that range first: a negative or huge `limit` is
- * refused by the resolver later, but must not make a cost negative (letting the rest of the
- * document through) or overflow it.
- */
-export const costPerItem =
-  (argument: string, fallback: number, max: number) =>
-  ({ args, childComplexity }: { args: Record<string, unknown>; childComplexity: number }) => {
-    const given = args[argument];
-    const count =
-      typeof given === 'number' && Number.isFinite(given)
-        ? Math.min(Math.max(Math.trunc(given), 1), max)
-        : fallback;
-    return 1 + count * childComplexity;
-  };
-
 function fragmentsOf(document: DocumentNode): Map<string, FragmentDefinitionNode> {
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const definition of document.definitions) {

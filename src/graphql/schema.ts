@@ -1,8 +1,9 @@
+import { PASS_EVENT_THROUGH } from '../kernel/field-annotations';
 import { buildSchema } from 'type-graphql';
 import type { GraphQLFieldResolver, GraphQLSchema } from 'graphql';
 import type { PalaverPubSub } from '../pubsub/pubsub';
 import { authChecker } from './auth-checker';
-import type { GraphQLContext } from './context';
+import type { GraphQLContext } from '../kernel/context';
 
 /**
  * Builds the executable schema. Validation is on (TypeGraphQL 2 leaves it off by default);
@@ -29,19 +30,12 @@ export async function buildAppSchema(
   return schema;
 }
 
-/**
- * Marks a subscription field whose resolver returns each event unchanged (with
- * `@Extensions(PASS_EVENT_THROUGH)`). Its `subscribe` already checked the caller once; the
- * events then skip TypeGraphQL's per-call work (middlewares, argument conversion), which runs
- * for every event, so for every token of a streamed reply.
- */
-export const PASS_EVENT_THROUGH = { passEventThrough: true } as const;
-
 const eventItself: GraphQLFieldResolver<unknown, unknown> = (event) => event;
 
 function passEventsThrough(schema: GraphQLSchema): void {
   const fields = schema.getSubscriptionType()?.getFields() ?? {};
   for (const field of Object.values(fields)) {
-    if (field.extensions.passEventThrough === true) field.resolve = eventItself;
+    if (field.extensions.passEventThrough === PASS_EVENT_THROUGH.passEventThrough)
+      field.resolve = eventItself;
   }
 }

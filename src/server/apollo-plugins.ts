@@ -4,7 +4,7 @@ import { BadRequestError } from '../errors/errors';
 import { assertWithinQueryLimits } from '../graphql/query-limits';
 import { isUnexpectedError } from '../graphql/format-error';
 import { ErrorCode } from '../errors/error-codes';
-import type { GraphQLContext } from '../graphql/context';
+import type { GraphQLContext } from '../kernel/context';
 
 /** Cost, depth and alias limits once the operation is known, before anything executes. */
 export function queryLimitsPlugin(): ApolloServerPlugin<GraphQLContext> {

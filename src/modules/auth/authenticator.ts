@@ -1,4 +1,4 @@
-import type { Viewer } from '../../graphql/context';
+import type { Viewer } from '../../kernel/context';
 import type { AuthRefusal } from '../../errors/error-codes';
 import { UnauthenticatedError } from '../../errors/errors';
 import type { AccessTokens } from './access-token';

@@ -5,7 +5,7 @@
  * kind; expiry is a timestamp check) and confusion (a token works only for its own purpose).
  */
 import { Types } from 'mongoose';
-import type { Models } from '../../db/models';
+import type { Models } from '../models';
 import { op } from '../../db/trusted';
 import { EmailTokenPurpose } from './email-token.model';
 import { hashOpaqueToken, newOpaqueToken } from './opaque-token';

@@ -1,5 +1,5 @@
 import type { Config } from '../../config/config';
-import type { Models } from '../../db/models';
+import type { Models } from '../models';
 import { InvalidTokenError } from '../../errors/errors';
 import type { MailOutbox } from '../../mail/outbox';
 import { verificationMail } from '../../mail/templates';
@@ -9,7 +9,7 @@ import { parseEmailArgument } from './auth.inputs';
 import { EmailTokenPurpose } from './email-token.model';
 import type { EmailTokens } from './email-tokens';
 import { mayMail } from './mail-limits';
-import type { RequestMeta } from './request-meta';
+import type { RequestMeta } from '../../kernel/request-meta';
 
 /** Email verification: the mail with its link, the link's use, and resending. */
 export class EmailVerificationService {

@@ -1,5 +1,5 @@
 import type { Config } from '../../config/config';
-import type { Models } from '../../db/models';
+import type { Models } from '../models';
 import { EmailNotVerifiedError } from '../../errors/errors';
 
 /**

@@ -3,14 +3,14 @@
  * work and gets the same INVALID_CREDENTIALS as a wrong password) and password guessing
  * (failures are limited per address and per client address).
  */
-import type { Models } from '../../db/models';
+import type { Models } from '../models';
 import { InvalidCredentialsError } from '../../errors/errors';
 import type { RateLimits } from '../../rate-limit/rate-limits';
 import type { AuthPayload } from './auth-payload.type';
 import type { AuthPayloads } from './auth-payloads';
 import { normalizeEmail, type LoginInput } from './auth.inputs';
 import type { PasswordHasher } from './password-hasher';
-import type { RequestMeta } from './request-meta';
+import type { RequestMeta } from '../../kernel/request-meta';
 
 export class LoginService {
   constructor(

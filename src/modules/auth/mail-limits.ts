@@ -1,5 +1,5 @@
 import type { RateLimits } from '../../rate-limit/rate-limits';
-import type { RequestMeta } from './request-meta';
+import type { RequestMeta } from '../../kernel/request-meta';
 
 /**
  * Mails a client can trigger (verification resend, password reset), limited two ways:

@@ -1,6 +1,6 @@
-import type { Models } from '../../db/models';
+import type { Models } from '../models';
 import { BadUserInputError, InvalidCredentialsError, NotFoundError } from '../../errors/errors';
-import type { Viewer } from '../../graphql/context';
+import type { Viewer } from '../../kernel/context';
 import type { MailOutbox } from '../../mail/outbox';
 import { passwordChangedMail } from '../../mail/templates';
 import type { RateLimits } from '../../rate-limit/rate-limits';

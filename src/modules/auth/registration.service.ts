@@ -1,5 +1,5 @@
 import { mongo } from 'mongoose';
-import type { Models } from '../../db/models';
+import type { Models } from '../models';
 import { ConflictError } from '../../errors/errors';
 import type { RateLimits } from '../../rate-limit/rate-limits';
 import type { AuthPayload } from './auth-payload.type';
@@ -7,7 +7,7 @@ import type { AuthPayloads } from './auth-payloads';
 import { normalizeEmail, type RegisterInput } from './auth.inputs';
 import type { EmailVerificationService } from './email-verification.service';
 import type { PasswordHasher } from './password-hasher';
-import type { RequestMeta } from './request-meta';
+import type { RequestMeta } from '../../kernel/request-meta';
 
 const DUPLICATE_KEY = 11000;
 

@@ -6,12 +6,12 @@
  */
 import { isValidObjectId, Types } from 'mongoose';
 import type { Config } from '../../config/config';
-import type { Models } from '../../db/models';
+import type { Models } from '../models';
 import { op } from '../../db/trusted';
 import { onSessionEnded, Topic, type PalaverPubSub } from '../../pubsub/pubsub';
-import type { Viewer } from '../../graphql/context';
+import type { Viewer } from '../../kernel/context';
 import { newOpaqueToken, hashOpaqueToken, successorOfOpaqueToken } from './opaque-token';
-import type { RequestMeta } from './request-meta';
+import type { RequestMeta } from '../../kernel/request-meta';
 import type { SessionRecord } from './session.model';
 import type { SessionEndedPayload } from '../../pubsub/payloads';
 import { LiveSessionCache, type LiveSession } from './live-session-cache';

@@ -1,8 +1,8 @@
-import type { Models } from '../../db/models';
+import type { Models } from '../models';
 import { InvalidTokenError, UnreachableCaseError } from '../../errors/errors';
 import type { AuthPayload } from './auth-payload.type';
 import type { AuthPayloads } from './auth-payloads';
-import type { RequestMeta } from './request-meta';
+import type { RequestMeta } from '../../kernel/request-meta';
 import type { SessionService } from './session.service';
 
 /** Swaps a refresh token for a new pair; a replayed token ends its session. */

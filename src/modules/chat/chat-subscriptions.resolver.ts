@@ -9,16 +9,16 @@ import {
   Root,
   Subscription,
 } from 'type-graphql';
-import { PASS_EVENT_THROUGH } from '../../graphql/schema';
-import type { GraphQLContext } from '../../graphql/context';
-import { viewerOf } from '../../graphql/viewer';
+import { PASS_EVENT_THROUGH } from '../../kernel/field-annotations';
+import type { GraphQLContext } from '../../kernel/context';
+import { viewerOf } from '../../kernel/viewer';
 import type { ChatEventPayload } from '../../pubsub/payloads';
 import { Topic, type PalaverPubSub } from '../../pubsub/pubsub';
 import { ChatEventType } from './chat-enums';
 import { toChat, toMessage } from './chat.mappers';
 import { ChatEvent, MessageStreamEvent } from './chat.types';
 import type { MessageStreamService } from './message-stream.service';
-import type { Models } from '../../db/models';
+import type { Models } from '../models';
 import type { ChatRecord } from './chat.model';
 import type { MessageRecord } from './message.model';
 

@@ -1,5 +1,5 @@
 import { isValidObjectId, Types } from 'mongoose';
-import type { Models } from '../../db/models';
+import type { Models } from '../models';
 import { op } from '../../db/trusted';
 import { BadUserInputError, NotFoundError } from '../../errors/errors';
 import type { LlmCatalog } from '../../llm/catalog';

@@ -1,5 +1,5 @@
 import { isValidObjectId } from 'mongoose';
-import type { Models } from '../../db/models';
+import type { Models } from '../models';
 import { op } from '../../db/trusted';
 import { BadUserInputError, NotFoundError } from '../../errors/errors';
 import type { MessageRecord } from './message.model';

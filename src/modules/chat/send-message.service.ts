@@ -1,7 +1,7 @@
 import { mongo, Types } from 'mongoose';
-import type { Models } from '../../db/models';
+import type { Models } from '../models';
 import { NotFoundError, RateLimitedError, ServiceUnavailableError } from '../../errors/errors';
-import type { Viewer } from '../../graphql/context';
+import type { Viewer } from '../../kernel/context';
 import type { LlmProviders } from '../../llm/providers';
 import type { RateLimits } from '../../rate-limit/rate-limits';
 import type { EmailVerifiedGuard } from '../auth/email-verified.guard';

@@ -1,4 +1,4 @@
-import type { Models } from '../../db/models';
+import type { Models } from '../models';
 import { MessageStatus } from './chat-enums';
 import type { MessageRecord } from './message.model';
 import type { MessageService } from './message.service';

@@ -1,5 +1,5 @@
 import type { Logger } from '../../log/logger';
-import type { Models } from '../../db/models';
+import type { Models } from '../models';
 import type { LlmProvider } from '../../llm/provider';
 import type { ChatEvents } from './chat-events';
 import { TitleSource } from './chat.model';

@@ -1,4 +1,4 @@
-import type { Models } from '../../db/models';
+import type { Models } from '../models';
 import { BadUserInputError, ConflictError, NotFoundError } from '../../errors/errors';
 import type { UpdateProfileInput } from './update-profile.input';
 import { findMetadataProblem, mergeMetadata, METADATA_LIMITS, metadataSize } from './metadata';

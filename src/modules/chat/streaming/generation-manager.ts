@@ -1,5 +1,5 @@
 import type { Logger } from '../../../log/logger';
-import type { Models } from '../../../db/models';
+import type { Models } from '../../models';
 import type { MessageRecord } from '../message.model';
 import {
   Generation,

@@ -1,5 +1,5 @@
 import { Types } from 'mongoose';
-import type { Models } from '../../../db/models';
+import type { Models } from '../../models';
 import type { Logger } from '../../../log/logger';
 
 const BATCH_LIMIT = 50;

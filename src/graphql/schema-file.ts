@@ -1,10 +1,8 @@
 /**
- * `npm run schema:emit` writes schema/schema.graphql from the resolvers; with `--check` it
- * exits 1 when the committed file differs (CI and a test run it). Sorted, so the file changes
- * only when the schema does.
+ * The committed SDL, schema/schema.graphql: where it lives and how it is rendered from the
+ * resolvers. Sorted, so the file changes only when the schema does.
  */
 import 'reflect-metadata';
-import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { createPubSub } from '@graphql-yoga/subscription';
@@ -23,26 +21,4 @@ export function renderSchema(schema: GraphQLSchema): string {
 
 export async function renderCurrentSchema(): Promise<string> {
   return renderSchema(await buildAppSchema(resolverClasses, createPubSub() as PalaverPubSub));
-}
-
-async function main(): Promise<void> {
-  const rendered = await renderCurrentSchema();
-  if (process.argv.includes('--check')) {
-    const committed = await readFile(SCHEMA_FILE, 'utf8').catch(() => '');
-    if (committed !== rendered) {
-      console.error('schema/schema.graphql is stale: run npm run schema:emit');
-      process.exit(1);
-    }
-    console.log('schema/schema.graphql is up to date');
-    return;
-  }
-  await writeFile(SCHEMA_FILE, rendered);
-  console.log(`wrote ${path.relative(process.cwd(), SCHEMA_FILE)}`);
-}
-
-if (require.main === module) {
-  main().catch((error) => {
-    console.error(error);
-    process.exit(1);
-  });
 }

@@ -1,6 +1,6 @@
 import type { GraphQLContext, Viewer } from './context';
 import { UnauthenticatedError } from '../errors/errors';
-import type { RequestMeta } from '../modules/auth/request-meta';
+import type { RequestMeta } from './request-meta';
 
 /** The viewer of an `@Authorized()` operation (the auth checker has already let it in). */
 export function viewerOf(context: GraphQLContext): Viewer {

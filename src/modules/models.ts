@@ -1,10 +1,10 @@
 import { buildSchema, type ReturnModelType } from '@typegoose/typegoose';
 import type { Connection } from 'mongoose';
-import { UserRecord } from '../modules/users/user.model';
-import { SessionRecord } from '../modules/auth/session.model';
-import { EmailTokenRecord } from '../modules/auth/email-token.model';
-import { ChatRecord } from '../modules/chat/chat.model';
-import { MessageRecord } from '../modules/chat/message.model';
+import { UserRecord } from './users/user.model';
+import { SessionRecord } from './auth/session.model';
+import { EmailTokenRecord } from './auth/email-token.model';
+import { ChatRecord } from './chat/chat.model';
+import { MessageRecord } from './chat/message.model';
 import { OutboxMailRecord } from '../mail/outbox-mail.model';
 
 /**
