@@ -3,7 +3,10 @@ import { buildSchema } from 'type-graphql';
 import type { GraphQLFieldResolver, GraphQLSchema } from 'graphql';
 import type { PalaverPubSub } from '../pubsub/pubsub';
 import { authChecker } from './auth-checker';
+import type { ResolverClass } from '../kernel/app-module';
 import type { GraphQLContext } from '../kernel/context';
+
+export type NonEmptyArray<T> = readonly [T, ...T[]] | [T, ...T[]];
 
 /**
  * Builds the executable schema. Validation is on (TypeGraphQL 2 leaves it off by default);
@@ -12,9 +15,6 @@ import type { GraphQLContext } from '../kernel/context';
  * roles, and without it TypeGraphQL wraps every plain property in its middleware chain, which
  * ran for every field of every streamed token.
  */
-export type ResolverClass = abstract new (...args: any[]) => object;
-export type NonEmptyArray<T> = readonly [T, ...T[]] | [T, ...T[]];
-
 export async function buildAppSchema(
   resolvers: NonEmptyArray<ResolverClass>,
   pubSub: PalaverPubSub,

@@ -30,7 +30,7 @@ export const DEFAULT_OUTBOX_TUNING: OutboxTuning = {
   concurrency: 4,
 };
 
-type OutboxModel = ReturnModelType<typeof OutboxMailRecord>;
+export type OutboxModel = ReturnModelType<typeof OutboxMailRecord>;
 type ClaimedMail = Pick<
   OutboxMailRecord,
   '_id' | 'to' | 'subject' | 'sealedBody' | 'attempts' | 'claimedAt' | 'createdAt' | 'giveUpAt'

@@ -1,0 +1,112 @@
+import type { Config } from '../../config/config';
+import { resolverOf, type AppModule } from '../../kernel/app-module';
+import type { Logger } from '../../log/logger';
+import type { MailOutbox } from '../../mail/outbox';
+import type { PalaverPubSub } from '../../pubsub/pubsub';
+import type { RateLimits } from '../../rate-limit/rate-limits';
+import type { Models } from '../models';
+import { AccessTokens } from './access-token';
+import { AuthPayloads } from './auth-payloads';
+import { AuthResolver } from './auth.resolver';
+import { Authenticator } from './authenticator';
+import { EmailTokens } from './email-tokens';
+import { EmailVerificationResolver } from './email-verification.resolver';
+import { EmailVerificationService } from './email-verification.service';
+import { EmailVerifiedGuard } from './email-verified.guard';
+import { LoginService } from './login.service';
+import { PasswordChangeService } from './password-change.service';
+import { PasswordHasher } from './password-hasher';
+import { PasswordResetService } from './password-reset.service';
+import { PasswordResolver } from './password.resolver';
+import { RegistrationService } from './registration.service';
+import { SessionService } from './session.service';
+import { SessionsResolver } from './sessions.resolver';
+import { TokenRefreshService } from './token-refresh.service';
+
+/** Expired sessions are deleted this often (FerretDB has no TTL indexes). */
+const SESSION_SWEEP_INTERVAL_MS = 60 * 60_000;
+
+export interface AuthModuleDependencies {
+  config: Config;
+  logger: Logger;
+  models: Models;
+  pubSub: PalaverPubSub;
+  rateLimits: RateLimits;
+  outbox: MailOutbox;
+  /** How often expired sessions are deleted (tests shorten it to see it act). */
+  sessionSweepMs?: number;
+}
+
+export interface AuthModule extends AppModule {
+  /** Turns a bearer token into a viewer, for HTTP requests and WebSocket connections. */
+  authenticator: Authenticator;
+  /** Refuses chat to unverified users when REQUIRE_EMAIL_VERIFICATION is on. */
+  verifiedGuard: EmailVerifiedGuard;
+}
+
+/** Accounts and sessions: register, login, refresh, email verification, passwords. */
+export function createAuthModule(deps: AuthModuleDependencies): AuthModule {
+  const { config, logger, models, pubSub, rateLimits, outbox } = deps;
+  const hasher = new PasswordHasher();
+  const accessTokens = new AccessTokens(config.auth);
+  const sessions = new SessionService(models, config.auth, pubSub);
+  const stopSessionListener = sessions.listenForEndedSessions((error) =>
+    logger.error({ err: error }, 'session event listener stopped'),
+  );
+  const emailTokens = new EmailTokens(models);
+  const payloads = new AuthPayloads(sessions, accessTokens);
+  const verification = new EmailVerificationService(
+    models,
+    emailTokens,
+    outbox,
+    rateLimits,
+    config,
+  );
+
+  // A sweep that fails (the database away) is logged, and the next one tries again; one at a time.
+  let sweeping = false;
+  const sweeper = setInterval(() => {
+    if (sweeping) return;
+    sweeping = true;
+    sessions
+      .sweepExpired()
+      .catch((error) => logger.warn({ err: error }, 'session sweep failed; the next one retries'))
+      .finally(() => (sweeping = false));
+  }, deps.sessionSweepMs ?? SESSION_SWEEP_INTERVAL_MS);
+  sweeper.unref();
+
+  return {
+    authenticator: new Authenticator(accessTokens, sessions),
+    verifiedGuard: new EmailVerifiedGuard(models, config.auth),
+    resolvers: [
+      resolverOf(
+        AuthResolver,
+        new AuthResolver(
+          new RegistrationService(models, hasher, payloads, verification, rateLimits),
+          new LoginService(models, hasher, payloads, rateLimits),
+          new TokenRefreshService(models, sessions, payloads),
+          sessions,
+        ),
+      ),
+      resolverOf(SessionsResolver, new SessionsResolver(sessions)),
+      resolverOf(EmailVerificationResolver, new EmailVerificationResolver(verification)),
+      resolverOf(
+        PasswordResolver,
+        new PasswordResolver(
+          new PasswordResetService(
+            models,
+            emailTokens,
+            hasher,
+            sessions,
+            outbox,
+            rateLimits,
+            config,
+          ),
+          new PasswordChangeService(models, hasher, sessions, outbox, rateLimits),
+        ),
+      ),
+    ],
+    drain: () => clearInterval(sweeper),
+    stop: () => stopSessionListener(),
+  };
+}
