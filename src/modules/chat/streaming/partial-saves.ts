@@ -5,6 +5,8 @@ import type { Logger } from '../../../log/logger';
 const BATCH_LIMIT = 50;
 /** Waiting 3× a batch's time after it keeps partial saves to ≤ 25% of the database's time. */
 const MAX_DUTY_WAIT_FACTOR = 3;
+/** mongoose's readyState of an open connection. */
+const CONNECTED = 1;
 
 /**
  * The partial text of every reply being written, saved together: once per interval, one
@@ -62,15 +64,19 @@ export class PartialSaves {
     if (changed.length === 0) return;
     const started = performance.now();
     const disconnectsBefore = this.disconnects;
+    // A batch sent while the connection is down waits for a server before any work starts.
+    const connectedAtStart = this.models.Message.db.readyState === CONNECTED;
     this.inFlight = this.write(changed)
       .then(() => {
         for (const { messageId, content } of changed) {
           const source = this.sources.get(messageId);
           if (source) source.saved = content;
         }
-        // A batch that waited out a lost connection measured the outage, not the database's
-        // work: it sets no wait, so saves resume on the next interval.
-        if (this.disconnects === disconnectsBefore) {
+        // A batch that waited out a lost connection (sent while it was down, or losing it on
+        // the way) measured the outage, not the database's work: it sets no wait, so saves
+        // resume on the next interval. (Sent during an outage, one took 0.97 s to succeed
+        // once the server was back, and its 3x wait held the next save 2.9 s.)
+        if (connectedAtStart && this.disconnects === disconnectsBefore) {
           this.nextBatchAt =
             performance.now() + MAX_DUTY_WAIT_FACTOR * (performance.now() - started);
         }
