@@ -11,7 +11,7 @@ import {
 import { STRONG_PASSWORD, loginUser, registerUser, uniqueEmail } from './helpers/accounts';
 import { errorCode } from './helpers/http-client';
 import { tokenFromMail } from './helpers/smtp-capture';
-import { TestApp } from './helpers/test-app';
+import { useTestApp } from './helpers/test-app';
 import { DEFAULT_RATE_LIMITS } from '../src/rate-limit/rate-limits';
 import { EmailTokenPurpose } from '../src/modules/auth/email-token.model';
 
@@ -21,13 +21,7 @@ const resetInput = (token: string, password = NEW_PASSWORD) => ({
 });
 
 describe('email verification', () => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await TestApp.start();
-  });
-  afterAll(async () => {
-    await app.stop();
-  });
+  const app = useTestApp();
 
   const verificationToken = async (email: string, nth = 1) => {
     await app.mail.waitFor(
@@ -125,13 +119,7 @@ describe('email verification', () => {
 });
 
 describe('password reset', () => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await TestApp.start();
-  });
-  afterAll(async () => {
-    await app.stop();
-  });
+  const app = useTestApp();
 
   const resetToken = async (email: string) => {
     const mail = await app.mail.waitFor((m) => m.to.includes(email) && /reset/i.test(m.subject));
@@ -266,13 +254,7 @@ describe('password reset', () => {
 });
 
 describe('password change', () => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await TestApp.start();
-  });
-  afterAll(async () => {
-    await app.stop();
-  });
+  const app = useTestApp();
 
   const changeInput = (currentPassword: string, password = NEW_PASSWORD) => ({
     input: { currentPassword, newPassword: password, confirmNewPassword: password },
@@ -345,17 +327,11 @@ describe('password change', () => {
 });
 
 describe('mail limits', () => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await TestApp.start({
-      rateLimits: {
-        mailPerAddressPerMinute: DEFAULT_RATE_LIMITS.mailPerAddressPerMinute,
-        mailPerAddressPerHour: DEFAULT_RATE_LIMITS.mailPerAddressPerHour,
-      },
-    });
-  });
-  afterAll(async () => {
-    await app.stop();
+  const app = useTestApp({
+    rateLimits: {
+      mailPerAddressPerMinute: DEFAULT_RATE_LIMITS.mailPerAddressPerMinute,
+      mailPerAddressPerHour: DEFAULT_RATE_LIMITS.mailPerAddressPerHour,
+    },
   });
 
   it('should send one mail a minute per address and answer true to the rest, counting aliases in one document one by one', async () => {

@@ -12,20 +12,14 @@ import {
 import { uniqueEmail } from './helpers/accounts';
 import { errorCode } from './helpers/http-client';
 import { tokenFromMail } from './helpers/smtp-capture';
-import { TestApp } from './helpers/test-app';
+import { useTestApp } from './helpers/test-app';
 
 /**
  * The accounts issue's acceptance path, as a client with no knowledge of the code walks it:
  * every step through the public API, tokens read from the mails that arrived.
  */
 describe('an account from sign-up to password reset', () => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await TestApp.start();
-  });
-  afterAll(async () => {
-    await app.stop();
-  });
+  const app = useTestApp();
 
   it('should register, verify, use two devices, change and reset the password', async () => {
     const http = app.http();

@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { LoginDocument, MeDocument, RegisterDocument, SessionsDocument } from './gql/graphql';
 import { STRONG_PASSWORD, loginUser, registerUser, uniqueEmail } from './helpers/accounts';
 import { errorCode } from './helpers/http-client';
-import { APP_URL, TestApp } from './helpers/test-app';
+import { APP_URL, TestApp, useTestApp } from './helpers/test-app';
 import { DEFAULT_RATE_LIMITS } from '../src/rate-limit/rate-limits';
 
 const registerInput = (email: string, password = STRONG_PASSWORD, confirmPassword = password) => ({
@@ -11,13 +11,7 @@ const registerInput = (email: string, password = STRONG_PASSWORD, confirmPasswor
 });
 
 describe('register and login', () => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await TestApp.start();
-  });
-  afterAll(async () => {
-    await app.stop();
-  });
+  const app = useTestApp();
 
   it('should sign a new user in, store the address trimmed and lower-cased, and mail a verification link', async () => {
     const local = uniqueEmail('Mixed').replace('@example.com', '');
@@ -184,17 +178,11 @@ describe('register and login', () => {
 });
 
 describe('login and registration limits', () => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await TestApp.start({
-      rateLimits: {
-        loginFailuresPerEmail: DEFAULT_RATE_LIMITS.loginFailuresPerEmail,
-        registrationsPerIp: { points: 3, durationSeconds: 3600 },
-      },
-    });
-  });
-  afterAll(async () => {
-    await app.stop();
+  const app = useTestApp({
+    rateLimits: {
+      loginFailuresPerEmail: DEFAULT_RATE_LIMITS.loginFailuresPerEmail,
+      registrationsPerIp: { points: 3, durationSeconds: 3600 },
+    },
   });
 
   it('should answer RATE_LIMITED with retryAfterSeconds after 10 failed logins for one address', async () => {

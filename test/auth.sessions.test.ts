@@ -10,7 +10,7 @@ import {
 } from './gql/graphql';
 import { loginUser, registerUser } from './helpers/accounts';
 import { errorCode, errorReason } from './helpers/http-client';
-import { TestApp } from './helpers/test-app';
+import { TestApp, useTestApp } from './helpers/test-app';
 
 describe('sessions and refresh tokens', () => {
   let app: TestApp;
@@ -202,17 +202,13 @@ describe('sessions and refresh tokens', () => {
 });
 
 describe('access tokens that must not pass', () => {
-  let app: TestApp;
+  const app = useTestApp();
   let accessToken: string;
   let refreshToken: string;
   beforeAll(async () => {
-    app = await TestApp.start();
     const user = await registerUser(app);
     accessToken = user.auth.accessToken;
     refreshToken = user.auth.refreshToken;
-  });
-  afterAll(async () => {
-    await app.stop();
   });
 
   const base64url = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');

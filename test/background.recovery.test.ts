@@ -6,7 +6,7 @@
 import { ChatDocument, MessageStreamDocument } from './gql/graphql';
 import { registerUser } from './helpers/accounts';
 import { sendMessage, streamToEnd } from './helpers/chat';
-import { TestApp } from './helpers/test-app';
+import { TestApp, useTestApp } from './helpers/test-app';
 import { MessageStatus } from '../src/modules/chat/chat-enums';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -86,13 +86,7 @@ const OUTAGE_MS = 6_500;
 );
 
 describe('title suggestions with the model away', () => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await TestApp.start();
-  });
-  afterAll(async () => {
-    await app.stop();
-  });
+  const app = useTestApp();
 
   it('should keep first titles while the model fails, and suggest titles again once it answers', async () => {
     const user = await registerUser(app);

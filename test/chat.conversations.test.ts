@@ -10,18 +10,12 @@ import {
 import { registerUser, type TestUser } from './helpers/accounts';
 import { sendMessage, streamToEnd } from './helpers/chat';
 import { errorCode } from './helpers/http-client';
-import { TestApp } from './helpers/test-app';
+import { useTestApp } from './helpers/test-app';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('conversations', () => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await TestApp.start();
-  });
-  afterAll(async () => {
-    await app.stop();
-  });
+  const app = useTestApp();
 
   async function chatWithReply(user: TestUser, prompt: string, reply: string[] = ['ok']) {
     app.openai.enqueue({ chunks: reply });

@@ -1,19 +1,13 @@
 import { ChatEventsDocument, CreateChatDocument, UpdateChatDocument } from './gql/graphql';
 import { registerUser } from './helpers/accounts';
-import { TestApp } from './helpers/test-app';
+import { useTestApp } from './helpers/test-app';
 
 /**
  * chatEvents reads what an event names once per event, however many of the user's
  * subscriptions receive it (tabs, devices): a user's fan-out must not multiply database work.
  */
 describe('chatEvents fan-out', () => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await TestApp.start();
-  });
-  afterAll(async () => {
-    await app.stop();
-  });
+  const app = useTestApp();
 
   it('should read the changed chat once for 20 subscriptions of one user, each getting it', async () => {
     const user = await registerUser(app);

@@ -8,19 +8,13 @@ import {
 import { STRONG_PASSWORD, uniqueEmail } from './helpers/accounts';
 import { sendMessage, streamToEnd } from './helpers/chat';
 import { errorCode } from './helpers/http-client';
-import { TestApp } from './helpers/test-app';
+import { useTestApp } from './helpers/test-app';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The chat issue's acceptance path, through the public API only. */
 describe('a conversation from first prompt to stopped reply', () => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await TestApp.start();
-  });
-  afterAll(async () => {
-    await app.stop();
-  });
+  const app = useTestApp();
 
   const register = async () =>
     (

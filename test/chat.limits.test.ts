@@ -7,20 +7,14 @@ import {
 import { registerUser } from './helpers/accounts';
 import { sendMessage, streamToEnd } from './helpers/chat';
 import { errorCode } from './helpers/http-client';
-import { TestApp } from './helpers/test-app';
+import { TestApp, useTestApp } from './helpers/test-app';
 import { DEFAULT_RATE_LIMITS } from '../src/rate-limit/rate-limits';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('sendMessage limits and retries', () => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await TestApp.start({
-      rateLimits: { messagesPerUserPerMinute: DEFAULT_RATE_LIMITS.messagesPerUserPerMinute },
-    });
-  });
-  afterAll(async () => {
-    await app.stop();
+  const app = useTestApp({
+    rateLimits: { messagesPerUserPerMinute: DEFAULT_RATE_LIMITS.messagesPerUserPerMinute },
   });
 
   it('should return the first payload to a retry with the same clientMessageId, and generate once', async () => {

@@ -11,18 +11,17 @@ import {
 import { registerUser, type TestUser } from './helpers/accounts';
 import { sendMessage, streamToEnd, type SendPayload } from './helpers/chat';
 import { errorCode } from './helpers/http-client';
-import { TestApp } from './helpers/test-app';
+import { useTestApp } from './helpers/test-app';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Another user's chat or message is NOT_FOUND everywhere, and nothing of it is ever pushed. */
 describe('chat ownership', () => {
-  let app: TestApp;
+  const app = useTestApp();
   let owner: TestUser;
   let intruder: TestUser;
   let payload: SendPayload;
   beforeAll(async () => {
-    app = await TestApp.start();
     owner = await registerUser(app);
     intruder = await registerUser(app);
     app.openai.enqueue({
@@ -30,9 +29,6 @@ describe('chat ownership', () => {
       delayMs: 20,
     });
     payload = await sendMessage(app, owner.auth.accessToken, { prompt: 'my private question' });
-  });
-  afterAll(async () => {
-    await app.stop();
   });
   const asIntruder = () => ({ token: intruder.auth.accessToken });
 

@@ -6,17 +6,11 @@
 import { LoginDocument, MeDocument } from './gql/graphql';
 import { registerUser } from './helpers/accounts';
 import { errorCode } from './helpers/http-client';
-import { TestApp } from './helpers/test-app';
+import { useTestApp } from './helpers/test-app';
 
 (process.env.MONGODB_URL ? describe.skip : describe)('a stalled database', () => {
   if (process.env.MONGODB_URL) console.log('skipped: freezing the database needs the local one');
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await TestApp.start();
-  });
-  afterAll(async () => {
-    await app.stop();
-  });
+  const app = useTestApp();
 
   it('should answer me and login with SERVICE_UNAVAILABLE within seconds, then serve again', async () => {
     const user = await registerUser(app);

@@ -3,7 +3,7 @@ import { renderCurrentSchema, SCHEMA_FILE } from '../src/graphql/schema-file';
 import { LlmProvidersDocument, MeDocument } from './gql/graphql';
 import { registerUser } from './helpers/accounts';
 import { errorCode } from './helpers/http-client';
-import { TestApp } from './helpers/test-app';
+import { useTestApp } from './helpers/test-app';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -22,13 +22,7 @@ async function pollStatus(url: string, want: number, timeoutMs: number): Promise
 }
 
 describe('foundation: one server for HTTP, WebSocket and the IDE', () => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await TestApp.start();
-  });
-  afterAll(async () => {
-    await app.stop();
-  });
+  const app = useTestApp();
 
   it('should answer /healthz with {"status":"ok"} and /readyz with 200', async () => {
     const health = await fetch(`${app.baseUrl}/healthz`);
@@ -151,13 +145,7 @@ describe('foundation: one server for HTTP, WebSocket and the IDE', () => {
 });
 
 describe('readiness follows the database', () => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await TestApp.start();
-  });
-  afterAll(async () => {
-    await app.stop();
-  });
+  const app = useTestApp();
 
   const itWithLocalDb = process.env.MONGODB_URL ? it.skip : it;
   if (process.env.MONGODB_URL) {

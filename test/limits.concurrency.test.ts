@@ -1,6 +1,6 @@
 import { registerUser, STRONG_PASSWORD, uniqueEmail } from './helpers/accounts';
 import { tokenFromMail } from './helpers/smtp-capture';
-import { TestApp } from './helpers/test-app';
+import { useTestApp } from './helpers/test-app';
 
 /**
  * Every limit and single-use token faces concurrent attempts, as a script would send them:
@@ -29,14 +29,8 @@ const tally = (results: Result[]) => {
 };
 
 describe('limits and single-use tokens under concurrent attempts', () => {
-  let app: TestApp;
+  const app = useTestApp({ rateLimits: LIMITS, env: { TRUST_PROXY: 'loopback' } });
   let ipCounter = 0;
-  beforeAll(async () => {
-    app = await TestApp.start({ rateLimits: LIMITS, env: { TRUST_PROXY: 'loopback' } });
-  });
-  afterAll(async () => {
-    await app.stop();
-  });
 
   /** A client address of this test's own. */
   const newClient = () => {

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { ForgotPasswordDocument, RegisterDocument } from './gql/graphql';
 import { STRONG_PASSWORD, registerUser, uniqueEmail } from './helpers/accounts';
 import { SmtpCapture, tokenFromMail } from './helpers/smtp-capture';
-import { TestApp } from './helpers/test-app';
+import { TestApp, useTestApp } from './helpers/test-app';
 import { TestDatabase } from './helpers/database';
 import { OutboxMailState } from '../src/mail/outbox-mail.model';
 import { BodySealer } from '../src/mail/sealed-body';
@@ -32,13 +32,7 @@ async function until(probe: () => Promise<boolean>, timeoutMs = 10_000): Promise
 }
 
 describe('mail outbox: retries through an SMTP outage', () => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await TestApp.start();
-  });
-  afterAll(async () => {
-    await app.stop();
-  });
+  const app = useTestApp();
 
   it('should deliver the verification mail, once, when the SMTP server refused it for 4 s around register', async () => {
     app.mail.refuseConnectionsFor(4_000);

@@ -1,16 +1,10 @@
 import { MeDocument, UpdateProfileDocument } from './gql/graphql';
 import { registerUser } from './helpers/accounts';
 import { errorCode } from './helpers/http-client';
-import { TestApp } from './helpers/test-app';
+import { useTestApp } from './helpers/test-app';
 
 describe('profile and metadata', () => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await TestApp.start();
-  });
-  afterAll(async () => {
-    await app.stop();
-  });
+  const app = useTestApp();
 
   const snapshotPrototypes = () => ({
     object: Object.getOwnPropertyNames(Object.prototype).sort(),

@@ -3,7 +3,7 @@ import { ChatEventsDocument, MeDocument, SessionsDocument } from './gql/graphql'
 import WebSocket from 'ws';
 import { loginUser, registerUser, STRONG_PASSWORD, uniqueEmail } from './helpers/accounts';
 import { errorCode } from './helpers/http-client';
-import { TestApp } from './helpers/test-app';
+import { useTestApp } from './helpers/test-app';
 import { TestSocket } from './helpers/ws-client';
 import { MAX_SESSIONS_PER_USER } from '../src/modules/auth/session.service';
 import { MAX_OPERATIONS_PER_SOCKET } from '../src/server/websocket';
@@ -12,13 +12,7 @@ const MAX_SOCKETS_PER_USER = 20; // WS_MAX_SOCKETS_PER_USER's default
 
 /** What one client can hold on the server is bounded: sessions, sockets, operations, requests. */
 describe('resources one client can hold', () => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await TestApp.start({ httpTimeouts: { requestMs: 1_000, headersMs: 800 } });
-  });
-  afterAll(async () => {
-    await app.stop();
-  });
+  const app = useTestApp({ httpTimeouts: { requestMs: 1_000, headersMs: 800 } });
 
   it(`should keep at most ${MAX_SESSIONS_PER_USER} live sessions per user, ending the least recently used`, async () => {
     const user = await registerUser(app);
@@ -101,15 +95,9 @@ describe('resources one client can hold', () => {
 });
 
 describe('client addresses and origins', () => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await TestApp.start({
-      env: { TRUST_PROXY: 'loopback', CORS_ORIGINS: 'https://app.example' },
-      rateLimits: { registrationsPerIp: { points: 3, durationSeconds: 3600 } },
-    });
-  });
-  afterAll(async () => {
-    await app.stop();
+  const app = useTestApp({
+    env: { TRUST_PROXY: 'loopback', CORS_ORIGINS: 'https://app.example' },
+    rateLimits: { registrationsPerIp: { points: 3, durationSeconds: 3600 } },
   });
 
   it('should count an IPv6 client by its /64, so rotating addresses within it does not reset a limit', async () => {

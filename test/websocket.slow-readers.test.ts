@@ -1,20 +1,14 @@
 import WebSocket from 'ws';
 import { registerUser } from './helpers/accounts';
 import { sendMessage, streamToEnd } from './helpers/chat';
-import { TestApp } from './helpers/test-app';
+import { useTestApp } from './helpers/test-app';
 
 /**
  * A client that stops reading must not grow the server's memory: its socket is closed with
  * 1013 once it holds more than a few MB unread, and the client resumes with `after`.
  */
 describe('a WebSocket client that stops reading', () => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await TestApp.start();
-  });
-  afterAll(async () => {
-    await app.stop();
-  });
+  const app = useTestApp();
 
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -63,10 +63,6 @@ export class SocketRegistry {
     }
   }
 
-  get size(): number {
-    return this.sockets.size;
-  }
-
   clear(): void {
     for (const socket of [...this.sockets.keys()]) this.remove(socket);
   }

@@ -147,3 +147,25 @@ export class TestApp {
     if (this.ownsDb) await this.db.stop();
   }
 }
+
+/**
+ * The app of one test file: started before its tests, stopped after them. Returns a stand-in
+ * that forwards to the started app, so a file declares it once (`const app = useTestApp()`)
+ * instead of its own beforeAll/afterAll pair; a file's further beforeAll hooks run after it.
+ */
+export function useTestApp(options: TestAppOptions = {}): TestApp {
+  let started: TestApp | undefined;
+  beforeAll(async () => {
+    started = await TestApp.start(options);
+  });
+  afterAll(async () => {
+    await started?.stop();
+  });
+  return new Proxy({} as TestApp, {
+    get(_target, property) {
+      if (!started) throw new Error('useTestApp: the app is used before its beforeAll ran');
+      const value = Reflect.get(started, property, started) as unknown;
+      return typeof value === 'function' ? value.bind(started) : value;
+    },
+  });
+}

@@ -62,10 +62,6 @@ export class MessageStream {
       unlisten: () => this.listeners.delete(listener),
     };
   }
-
-  get listenerCount(): number {
-    return this.listeners.size;
-  }
 }
 
 /** How long a finished stream stays for late subscribers before they read the database. */
