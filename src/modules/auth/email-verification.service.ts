@@ -8,7 +8,7 @@ import type { UserRecord } from '../users/user.model';
 import { parseEmailArgument } from './auth.inputs';
 import { EmailTokenPurpose } from './email-token.model';
 import type { EmailTokens } from './email-tokens';
-import { mayMail } from './mail-limits';
+import { mailAddressInBackground } from './mail-limits';
 import type { RequestMeta } from '../../kernel/request-meta';
 
 /** Email verification: the mail with its link, the link's use, and resending. */
@@ -38,22 +38,22 @@ export class EmailVerificationService {
     return user;
   }
 
-  /**
-   * Answers the same for any address, at once: the lookup and the mail happen in the
-   * background, so neither the answer nor its timing tells whether an account exists.
-   */
-  async resend(email: string, meta: RequestMeta): Promise<true> {
+  /** Answers the same for any address, at once (see mailAddressInBackground). */
+  resend(email: string, meta: RequestMeta): Promise<true> {
     const address = parseEmailArgument(email);
-    if (!(await mayMail(this.rateLimits, address, meta))) return true;
-    this.outbox.enqueue(async () => {
-      const user = await this.models.User.findOne(
-        { email: address },
-        { email: 1, firstName: 1, emailVerified: 1 },
-      ).lean();
-      if (!user || user.emailVerified) return null;
-      return this.compose(user);
-    });
-    return true;
+    return mailAddressInBackground(
+      { rateLimits: this.rateLimits, outbox: this.outbox },
+      address,
+      meta,
+      async () => {
+        const user = await this.models.User.findOne(
+          { email: address },
+          { email: 1, firstName: 1, emailVerified: 1 },
+        ).lean();
+        if (!user || user.emailVerified) return null;
+        return this.compose(user);
+      },
+    );
   }
 
   private async compose(user: Pick<UserRecord, '_id' | 'email' | 'firstName'>) {

@@ -1,3 +1,5 @@
+import type { MailMessage } from '../../mail/mailer';
+import type { MailOutbox } from '../../mail/outbox';
 import type { RateLimits } from '../../rate-limit/rate-limits';
 import type { RequestMeta } from '../../kernel/request-meta';
 
@@ -21,4 +23,20 @@ export async function mayMail(
   const withinHour =
     withinMinute && (await rateLimits.tryConsume('mailPerAddressPerHour', address));
   return withinMinute && withinHour;
+}
+
+/**
+ * A mail that a client asks for by address (resend verification, forgot password): counted by
+ * `mayMail`, then answered true at once, for any address; the account is looked up and the
+ * mail composed in the background, so neither the answer nor its timing tells whether an
+ * account exists. `compose` returns null when there is nothing to send.
+ */
+export async function mailAddressInBackground(
+  deps: { rateLimits: RateLimits; outbox: MailOutbox },
+  address: string,
+  meta: RequestMeta,
+  compose: () => Promise<MailMessage | null>,
+): Promise<true> {
+  if (await mayMail(deps.rateLimits, address, meta)) deps.outbox.enqueue(compose);
+  return true;
 }

@@ -12,7 +12,7 @@ import type { RateLimits } from '../../rate-limit/rate-limits';
 import { parseEmailArgument, type ResetPasswordInput } from './auth.inputs';
 import { EmailTokenPurpose } from './email-token.model';
 import type { EmailTokens } from './email-tokens';
-import { mayMail } from './mail-limits';
+import { mailAddressInBackground } from './mail-limits';
 import type { PasswordHasher } from './password-hasher';
 import type { RequestMeta } from '../../kernel/request-meta';
 import type { SessionService } from './session.service';
@@ -28,25 +28,28 @@ export class PasswordResetService {
     private readonly config: Pick<Config, 'appUrl' | 'auth'>,
   ) {}
 
-  async requestReset(email: string, meta: RequestMeta): Promise<true> {
+  requestReset(email: string, meta: RequestMeta): Promise<true> {
     const address = parseEmailArgument(email);
-    if (!(await mayMail(this.rateLimits, address, meta))) return true;
-    this.outbox.enqueue(async () => {
-      const user = await this.models.User.findOne(
-        { email: address },
-        { email: 1, firstName: 1 },
-      ).lean();
-      if (!user) return null;
-      const ttl = this.config.auth.passwordResetTokenTtlSeconds;
-      const token = await this.tokens.issue(
-        String(user._id),
-        EmailTokenPurpose.RESET_PASSWORD,
-        ttl,
-      );
-      const url = `${this.config.appUrl}/reset-password?token=${token}`;
-      return passwordResetMail(user, url, Math.round(ttl / 60));
-    });
-    return true;
+    return mailAddressInBackground(
+      { rateLimits: this.rateLimits, outbox: this.outbox },
+      address,
+      meta,
+      async () => {
+        const user = await this.models.User.findOne(
+          { email: address },
+          { email: 1, firstName: 1 },
+        ).lean();
+        if (!user) return null;
+        const ttl = this.config.auth.passwordResetTokenTtlSeconds;
+        const token = await this.tokens.issue(
+          String(user._id),
+          EmailTokenPurpose.RESET_PASSWORD,
+          ttl,
+        );
+        const url = `${this.config.appUrl}/reset-password?token=${token}`;
+        return passwordResetMail(user, url, Math.round(ttl / 60));
+      },
+    );
   }
 
   async reset(input: ResetPasswordInput): Promise<true> {
