@@ -5,10 +5,9 @@ import type { MailOutbox } from '../../mail/outbox';
 import { verificationMail } from '../../mail/templates';
 import type { RateLimits } from '../../rate-limit/rate-limits';
 import type { UserRecord } from '../users/user.model';
-import { parseEmailArgument } from './auth.inputs';
 import { EmailTokenPurpose } from './email-token.model';
 import type { EmailTokens } from './email-tokens';
-import { mailAddressInBackground } from './mail-limits';
+import { mailAccountInBackground } from './mail-limits';
 import type { RequestMeta } from '../../kernel/request-meta';
 
 /** Email verification: the mail with its link, the link's use, and resending. */
@@ -20,6 +19,10 @@ export class EmailVerificationService {
     private readonly rateLimits: RateLimits,
     private readonly config: Pick<Config, 'appUrl' | 'auth'>,
   ) {}
+
+  private get mailing() {
+    return { models: this.models, rateLimits: this.rateLimits, outbox: this.outbox };
+  }
 
   /** Queues a verification mail for a user who just registered. */
   sendFor(user: Pick<UserRecord, '_id' | 'email' | 'firstName'>): void {
@@ -38,21 +41,10 @@ export class EmailVerificationService {
     return user;
   }
 
-  /** Answers the same for any address, at once (see mailAddressInBackground). */
+  /** Answers the same for any address, at once (see mailAccountInBackground). */
   resend(email: string, meta: RequestMeta): Promise<true> {
-    const address = parseEmailArgument(email);
-    return mailAddressInBackground(
-      { rateLimits: this.rateLimits, outbox: this.outbox },
-      address,
-      meta,
-      async () => {
-        const user = await this.models.User.findOne(
-          { email: address },
-          { email: 1, firstName: 1, emailVerified: 1 },
-        ).lean();
-        if (!user || user.emailVerified) return null;
-        return this.compose(user);
-      },
+    return mailAccountInBackground(this.mailing, email, meta, async (account) =>
+      account.emailVerified ? null : this.compose(account),
     );
   }
 

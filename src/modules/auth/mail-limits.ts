@@ -1,6 +1,9 @@
 import type { MailMessage } from '../../mail/mailer';
 import type { MailOutbox } from '../../mail/outbox';
 import type { RateLimits } from '../../rate-limit/rate-limits';
+import type { Models } from '../models';
+import type { UserRecord } from '../users/user.model';
+import { parseEmailArgument } from './auth.inputs';
 import type { RequestMeta } from '../../kernel/request-meta';
 
 /**
@@ -25,18 +28,29 @@ export async function mayMail(
   return withinMinute && withinHour;
 }
 
+/** What a mail asked for by address may know of the account it goes to. */
+export type MailedAccount = Pick<UserRecord, '_id' | 'email' | 'firstName' | 'emailVerified'>;
+
 /**
  * A mail that a client asks for by address (resend verification, forgot password): counted by
  * `mayMail`, then answered true at once, for any address; the account is looked up and the
  * mail composed in the background, so neither the answer nor its timing tells whether an
  * account exists. `compose` returns null when there is nothing to send.
  */
-export async function mailAddressInBackground(
-  deps: { rateLimits: RateLimits; outbox: MailOutbox },
-  address: string,
+export async function mailAccountInBackground(
+  deps: { models: Models; rateLimits: RateLimits; outbox: MailOutbox },
+  email: string,
   meta: RequestMeta,
-  compose: () => Promise<MailMessage | null>,
+  compose: (account: MailedAccount) => Promise<MailMessage | null>,
 ): Promise<true> {
-  if (await mayMail(deps.rateLimits, address, meta)) deps.outbox.enqueue(compose);
+  const address = parseEmailArgument(email);
+  if (!(await mayMail(deps.rateLimits, address, meta))) return true;
+  deps.outbox.enqueue(async () => {
+    const account = await deps.models.User.findOne(
+      { email: address },
+      { email: 1, firstName: 1, emailVerified: 1 },
+    ).lean();
+    return account ? compose(account) : null;
+  });
   return true;
 }

@@ -9,10 +9,10 @@ import { InvalidTokenError } from '../../errors/errors';
 import type { MailOutbox } from '../../mail/outbox';
 import { passwordChangedMail, passwordResetMail } from '../../mail/templates';
 import type { RateLimits } from '../../rate-limit/rate-limits';
-import { parseEmailArgument, type ResetPasswordInput } from './auth.inputs';
+import type { ResetPasswordInput } from './auth.inputs';
 import { EmailTokenPurpose } from './email-token.model';
 import type { EmailTokens } from './email-tokens';
-import { mailAddressInBackground } from './mail-limits';
+import { mailAccountInBackground } from './mail-limits';
 import type { PasswordHasher } from './password-hasher';
 import type { RequestMeta } from '../../kernel/request-meta';
 import type { SessionService } from './session.service';
@@ -28,28 +28,21 @@ export class PasswordResetService {
     private readonly config: Pick<Config, 'appUrl' | 'auth'>,
   ) {}
 
+  private get mailing() {
+    return { models: this.models, rateLimits: this.rateLimits, outbox: this.outbox };
+  }
+
   requestReset(email: string, meta: RequestMeta): Promise<true> {
-    const address = parseEmailArgument(email);
-    return mailAddressInBackground(
-      { rateLimits: this.rateLimits, outbox: this.outbox },
-      address,
-      meta,
-      async () => {
-        const user = await this.models.User.findOne(
-          { email: address },
-          { email: 1, firstName: 1 },
-        ).lean();
-        if (!user) return null;
-        const ttl = this.config.auth.passwordResetTokenTtlSeconds;
-        const token = await this.tokens.issue(
-          String(user._id),
-          EmailTokenPurpose.RESET_PASSWORD,
-          ttl,
-        );
-        const url = `${this.config.appUrl}/reset-password?token=${token}`;
-        return passwordResetMail(user, url, Math.round(ttl / 60));
-      },
-    );
+    return mailAccountInBackground(this.mailing, email, meta, async (account) => {
+      const ttl = this.config.auth.passwordResetTokenTtlSeconds;
+      const token = await this.tokens.issue(
+        String(account._id),
+        EmailTokenPurpose.RESET_PASSWORD,
+        ttl,
+      );
+      const url = `${this.config.appUrl}/reset-password?token=${token}`;
+      return passwordResetMail(account, url, Math.round(ttl / 60));
+    });
   }
 
   async reset(input: ResetPasswordInput): Promise<true> {
