@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
+import { rssBytes } from '../../bench/lib/processes';
 
 /**
  * What one hostile client does to a running server, as plain functions over HTTP and raw
@@ -12,12 +12,6 @@ import WebSocket from 'ws';
 export interface SocketTarget {
   wsUrl: string;
   accessToken: string;
-}
-
-/** Resident memory of a process, from Linux's /proc. */
-export function rssBytes(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
 }
 
 /**
@@ -164,22 +158,16 @@ const tally = (codes: string[]) =>
     return counts;
   }, {});
 
-/**
- * Distinct documents of thousands of aliases (97 KB with 5,800), each refused by the query
- * limits, on one authenticated socket. They once stayed parsed in the socket's document cache:
- * +1.0 GB RSS for 200 of them.
- */
-export async function sendAliasFloods(
+/** Runs `count` operations one after another on one socket; tallies how each ended. */
+async function runOnOneSocket(
   target: SocketTarget,
-  options: { documents: number; aliases: number },
+  count: number,
+  queryOf: (index: number) => string,
 ): Promise<Record<string, number>> {
   const socket = await RawSocket.open(target);
   const codes: string[] = [];
   try {
-    for (let d = 0; d < options.documents; d += 1) {
-      const fields = Array.from({ length: options.aliases }, (_, i) => `a${i}: __typename`);
-      codes.push(await socket.run(String(d), `query Flood${d} { ${fields.join(' ')} }`));
-    }
+    for (let d = 0; d < count; d += 1) codes.push(await socket.run(String(d), queryOf(d)));
   } finally {
     socket.close();
   }
@@ -187,24 +175,28 @@ export async function sendAliasFloods(
 }
 
 /**
+ * Distinct documents of thousands of aliases (97 KB with 5,800), each refused by the query
+ * limits, on one authenticated socket. They once stayed parsed in the socket's document cache:
+ * +1.0 GB RSS for 200 of them.
+ */
+export function sendAliasFloods(
+  target: SocketTarget,
+  options: { documents: number; aliases: number },
+): Promise<Record<string, number>> {
+  const fields = Array.from({ length: options.aliases }, (_, i) => `a${i}: __typename`).join(' ');
+  return runOnOneSocket(target, options.documents, (d) => `query Flood${d} { ${fields} }`);
+}
+
+/**
  * Distinct documents that pass every limit but are long (one alias of `length` characters):
  * a cache bounded by entries, not bytes, keeps a thousand of them.
  */
-export async function sendLongAcceptedDocuments(
+export function sendLongAcceptedDocuments(
   target: SocketTarget,
   options: { documents: number; length: number },
 ): Promise<Record<string, number>> {
-  const socket = await RawSocket.open(target);
-  const codes: string[] = [];
-  try {
-    for (let d = 0; d < options.documents; d += 1) {
-      const alias = `a${d}_${'x'.repeat(options.length)}`;
-      codes.push(await socket.run(String(d), `{ ${alias}: __typename }`));
-    }
-  } finally {
-    socket.close();
-  }
-  return tally(codes);
+  const padding = 'x'.repeat(options.length);
+  return runOnOneSocket(target, options.documents, (d) => `{ a${d}_${padding}: __typename }`);
 }
 
 async function postAll(
