@@ -14,21 +14,16 @@ import type { GraphQLContext } from '../../kernel/context';
 import { viewerOf } from '../../kernel/viewer';
 import type { ChatEventPayload } from '../../pubsub/payloads';
 import { Topic, type PalaverPubSub } from '../../pubsub/pubsub';
-import { ChatEventType } from './chat-enums';
+import type { ChatEventType } from './chat-enums';
 import { toChat, toMessage } from './chat.mappers';
 import { ChatEvent, MessageStreamEvent } from './chat.types';
-import type { MessageStreamService } from './message-stream.service';
-import type { Models } from '../models';
-import type { ChatRecord } from './chat.model';
-import type { MessageRecord } from './message.model';
+import type { ReplyFollower } from './streaming/reply-follower';
+import type { ChatEventReader } from './chat-event-reader';
 
 const resolverOf = (context: GraphQLContext) =>
   context.container.get(ChatSubscriptionsResolver) as ChatSubscriptionsResolver;
 
-/**
- * Reads are by primary key with the owner checked here: FerretDB scans the collection for any
- * filter beyond `_id` (see SessionService.findLive).
- */
+/** A record of someone else is not in their event. */
 const ownedBy =
   (userId: string) =>
   <T extends { userId: unknown }>(record: T | null): T | null =>
@@ -36,36 +31,10 @@ const ownedBy =
 
 @Resolver()
 export class ChatSubscriptionsResolver {
-  /**
-   * The chat and message an event names, read once per event however many of the user's
-   * subscriptions (tabs, devices on this instance) receive it: the pub/sub hands every
-   * subscriber the same payload object. 1,000 subscriptions read 1,000 times before.
-   */
-  private readonly reads = new WeakMap<
-    ChatEventPayload,
-    Promise<readonly [ChatRecord | null, MessageRecord | null]>
-  >();
-
-  private recordsOf(event: ChatEventPayload) {
-    let read = this.reads.get(event);
-    if (!read) {
-      read = Promise.all([
-        event.type === ChatEventType.DELETED
-          ? null
-          : this.models.Chat.findById(event.chatId).lean<ChatRecord>(),
-        event.messageId
-          ? this.models.Message.findById(event.messageId).lean<MessageRecord>()
-          : null,
-      ] as const);
-      this.reads.set(event, read);
-    }
-    return read;
-  }
-
   constructor(
-    readonly streams: MessageStreamService,
+    readonly replies: ReplyFollower,
     readonly pubSub: PalaverPubSub,
-    private readonly models: Models,
+    private readonly records: ChatEventReader,
   ) {}
 
   @Authorized()
@@ -74,7 +43,7 @@ export class ChatSubscriptionsResolver {
     description:
       'The deltas of an assistant reply: those after `after` (all when absent), then live ones, then a done event with the saved message. NOT_FOUND for a message that is not yours.',
     subscribe: ({ args, context }) =>
-      resolverOf(context).streams.follow(viewerOf(context).userId, args.messageId, args.after),
+      resolverOf(context).replies.follow(viewerOf(context).userId, args.messageId, args.after),
   })
   messageStream(
     @Root() event: MessageStreamEvent,
@@ -97,9 +66,9 @@ export class ChatSubscriptionsResolver {
     @Ctx() context: GraphQLContext,
   ): Promise<ChatEvent> {
     const userId = viewerOf(context).userId;
-    const [chat, message] = await this.recordsOf(event).then(
-      ([chat, message]) => [ownedBy(userId)(chat), ownedBy(userId)(message)] as const,
-    );
+    const [chat, message] = await this.records
+      .recordsOf(event)
+      .then(([chat, message]) => [ownedBy(userId)(chat), ownedBy(userId)(message)] as const);
     return {
       type: event.type as ChatEventType,
       chatId: event.chatId,

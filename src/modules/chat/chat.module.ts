@@ -7,19 +7,20 @@ import type { PalaverPubSub } from '../../pubsub/pubsub';
 import type { RateLimits } from '../../rate-limit/rate-limits';
 import type { EmailVerifiedGuard } from '../auth/email-verified.guard';
 import type { Models } from '../models';
+import { ChatEventReader } from './chat-event-reader';
 import { ChatEvents } from './chat-events';
 import { ChatEventType, MessageStatus } from './chat-enums';
 import { ChatSubscriptionsResolver } from './chat-subscriptions.resolver';
 import { ChatResolver } from './chat.resolver';
 import { ChatService } from './chat.service';
-import { MessageStreamService } from './message-stream.service';
 import { MessageService } from './message.service';
 import { SendMessageResolver } from './send-message.resolver';
 import { SendMessageService } from './send-message.service';
 import { StopGenerationService } from './stop-generation.service';
 import { DEFAULT_GENERATION_OPTIONS, type GenerationOptions } from './streaming/generation';
 import { GenerationManager } from './streaming/generation-manager';
-import { StreamHub } from './streaming/message-stream';
+import { InProcessReplyLogs } from './streaming/in-process-reply-logs';
+import { ReplyFollower } from './streaming/reply-follower';
 import { TitleImprover } from './titles';
 
 /** Replies being written get this long to finish on shutdown, then are saved INTERRUPTED. */
@@ -57,10 +58,10 @@ export async function createChatModule(deps: ChatModuleDependencies): Promise<Ch
   if (!config.redisUrl) await interruptOrphanedReplies(models, logger);
 
   const chatEvents = new ChatEvents(pubSub);
-  const hub = new StreamHub();
+  const replyLogs = new InProcessReplyLogs();
   const generations = new GenerationManager(
     models,
-    hub,
+    replyLogs,
     {
       ...DEFAULT_GENERATION_OPTIONS,
       coalesceMs: config.llm.streamCoalesceMs,
@@ -107,9 +108,9 @@ export async function createChatModule(deps: ChatModuleDependencies): Promise<Ch
       resolverOf(
         ChatSubscriptionsResolver,
         new ChatSubscriptionsResolver(
-          new MessageStreamService(messageService, hub),
+          new ReplyFollower(messageService, replyLogs),
           pubSub,
-          models,
+          new ChatEventReader(models),
         ),
       ),
     ],
@@ -119,7 +120,7 @@ export async function createChatModule(deps: ChatModuleDependencies): Promise<Ch
       titles.close();
       await generations.shutdown(tuning.shutdownGraceMs ?? GENERATION_SHUTDOWN_GRACE_MS);
     },
-    stop: () => hub.close(),
+    stop: () => replyLogs.close(),
   };
 }
 

@@ -8,7 +8,7 @@ import {
   type StopReason,
 } from './generation';
 import { PartialSaves } from './partial-saves';
-import type { StreamHub } from './message-stream';
+import type { ReplyLogs } from './reply-log';
 
 /** How often shutdown looks whether the sends it accepted have started their replies. */
 const ACCEPTED_SEND_POLL_MS = 10;
@@ -29,7 +29,7 @@ export class GenerationManager {
 
   constructor(
     private readonly models: Models,
-    private readonly hub: StreamHub,
+    private readonly logs: ReplyLogs,
     private readonly options: GenerationOptions,
     private readonly logger: Logger,
     private readonly onFinished: (record: MessageRecord | null, request: GenerationRequest) => void,
@@ -38,10 +38,10 @@ export class GenerationManager {
   }
 
   start(request: GenerationRequest): Generation {
-    const stream = this.hub.open(request.messageId, request.userId);
+    const log = this.logs.open(request.messageId, request.userId);
     const generation = new Generation(
       request,
-      stream,
+      log,
       this.models,
       this.options,
       this.partials,
@@ -54,7 +54,7 @@ export class GenerationManager {
       .start()
       .then((record) => {
         this.running.delete(request.messageId);
-        this.hub.retire(stream);
+        this.logs.retire(log);
         this.onFinished(record, request);
       })
       .catch((error: unknown) => {

@@ -10,7 +10,7 @@ import { MessageStatus } from '../chat-enums';
 import type { MessageRecord } from '../message.model';
 import { Coalescer } from './coalescer';
 import type { PartialSaves } from './partial-saves';
-import type { MessageStream } from './message-stream';
+import type { ReplyLog } from './reply-log';
 
 /** Why a generation ended early; `deleted` means there is nothing left to save. */
 export type StopReason = 'stopped' | 'interrupted' | 'deleted';
@@ -50,7 +50,7 @@ export interface GenerationRequest {
  * One assistant reply being written. The database is never written per token: partial text
  * at most once per `saveIntervalMs` (with every other reply's, see PartialSaves), and once at
  * the end with the final status. Subscribers are
- * fed from the stream, so saving never depends on anyone listening.
+ * fed from the reply's log, so saving never depends on anyone listening.
  */
 export class Generation {
   private readonly controller = new AbortController();
@@ -61,7 +61,7 @@ export class Generation {
 
   constructor(
     readonly request: GenerationRequest,
-    private readonly stream: MessageStream,
+    private readonly log: ReplyLog,
     private readonly models: Models,
     private readonly options: GenerationOptions,
     private readonly partials: PartialSaves,
@@ -82,7 +82,7 @@ export class Generation {
         this.stopReason === 'deleted'
           ? null
           : await this.saveFinal(MessageStatus.FAILED, 'The reply could not be completed.');
-      this.finishStream(record);
+      this.finishLog(record);
       return record;
     });
     return this.finished;
@@ -101,7 +101,7 @@ export class Generation {
   }
 
   private async run(): Promise<MessageRecord | null> {
-    const coalescer = new Coalescer(this.options.coalesceMs, (text) => this.stream.append(text));
+    const coalescer = new Coalescer(this.options.coalesceMs, (text) => this.log.append(text));
     this.partials.track(this.request.messageId, () => this.content);
     let status = MessageStatus.COMPLETE;
     let error: string | null = null;
@@ -147,17 +147,17 @@ export class Generation {
       status = this.stopReason === 'stopped' ? MessageStatus.STOPPED : MessageStatus.INTERRUPTED;
     }
     const record = this.stopReason === 'deleted' ? null : await this.saveFinal(status, error);
-    this.finishStream(record);
+    this.finishLog(record);
     return record;
   }
 
-  private finishStream(record: MessageRecord | null): void {
+  private finishLog(record: MessageRecord | null): void {
     try {
-      if (!this.stream.finished) this.stream.finish(record);
+      this.log.finish(record);
     } catch (caught) {
       this.logger.error(
         { err: caught, messageId: this.request.messageId },
-        'ending a stream failed',
+        'ending a reply log failed',
       );
     }
   }

@@ -1,0 +1,37 @@
+import type { ChatEventPayload } from '../../pubsub/payloads';
+import type { Models } from '../models';
+import { ChatEventType } from './chat-enums';
+import type { ChatRecord } from './chat.model';
+import type { MessageRecord } from './message.model';
+
+export type ChatEventRecords = readonly [ChatRecord | null, MessageRecord | null];
+
+/**
+ * The chat and message a chatEvents event names, read once per event however many of the
+ * user's subscriptions (tabs, devices on this instance) receive it: the pub/sub hands every
+ * subscriber the same payload object. 1,000 subscriptions read 1,000 times before.
+ *
+ * Reads are by primary key, with the owner checked by the caller: FerretDB scans the
+ * collection for any filter beyond `_id` (see SessionService.findLive).
+ */
+export class ChatEventReader {
+  private readonly reads = new WeakMap<ChatEventPayload, Promise<ChatEventRecords>>();
+
+  constructor(private readonly models: Models) {}
+
+  recordsOf(event: ChatEventPayload): Promise<ChatEventRecords> {
+    let read = this.reads.get(event);
+    if (!read) {
+      read = Promise.all([
+        event.type === ChatEventType.DELETED
+          ? null
+          : this.models.Chat.findById(event.chatId).lean<ChatRecord>(),
+        event.messageId
+          ? this.models.Message.findById(event.messageId).lean<MessageRecord>()
+          : null,
+      ] as const);
+      this.reads.set(event, read);
+    }
+    return read;
+  }
+}

@@ -1,0 +1,92 @@
+import { toMessage } from '../chat.mappers';
+import type { MessageStreamEvent } from '../chat.types';
+import type { MessageRecord } from '../message.model';
+import type { ReplyLog, ReplyLogListener, ReplyLogRead, ReplyLogs } from './reply-log';
+
+/** How long an ended log stays for late followers before they read the database. */
+export const ENDED_LOG_RETENTION_MS = 60_000;
+
+/** A reply's log kept in this process's memory: followers on other instances cannot see it. */
+class InProcessReplyLog implements ReplyLog {
+  private readonly deltas: MessageStreamEvent[] = [];
+  private readonly listeners = new Set<ReplyLogListener>();
+  private doneEvent: MessageStreamEvent | null = null;
+
+  constructor(
+    readonly messageId: string,
+    readonly userId: string,
+  ) {}
+
+  get finished(): boolean {
+    return this.doneEvent !== null;
+  }
+
+  append(text: string): void {
+    const event: MessageStreamEvent = {
+      messageId: this.messageId,
+      seq: this.deltas.length + 1,
+      delta: text,
+      done: false,
+      message: null,
+    };
+    this.deltas.push(event);
+    for (const listener of this.listeners) listener(event);
+  }
+
+  finish(record: MessageRecord | null): void {
+    if (this.doneEvent) return;
+    const done: MessageStreamEvent = {
+      messageId: this.messageId,
+      seq: this.deltas.length + 1,
+      delta: '',
+      done: true,
+      message: record ? toMessage(record) : null,
+    };
+    this.doneEvent = done;
+    for (const listener of this.listeners) listener(done);
+    this.listeners.clear();
+  }
+
+  read(afterSeq: number): Promise<ReplyLogRead> {
+    return Promise.resolve({
+      deltas: this.deltas.slice(Math.max(0, afterSeq)),
+      done: this.doneEvent,
+    });
+  }
+
+  listen(listener: ReplyLogListener): () => void {
+    if (!this.finished) this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+}
+
+/** The reply logs of this process. */
+export class InProcessReplyLogs implements ReplyLogs {
+  private readonly logs = new Map<string, ReplyLog>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+
+  open(messageId: string, userId: string): ReplyLog {
+    const log = new InProcessReplyLog(messageId, userId);
+    this.logs.set(messageId, log);
+    return log;
+  }
+
+  find(messageId: string): Promise<ReplyLog | undefined> {
+    return Promise.resolve(this.logs.get(messageId));
+  }
+
+  retire(log: ReplyLog): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      if (this.logs.get(log.messageId) === log) this.logs.delete(log.messageId);
+    }, ENDED_LOG_RETENTION_MS);
+    timer.unref();
+    this.timers.add(timer);
+  }
+
+  close(): void {
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    this.logs.clear();
+  }
+}

@@ -1,0 +1,46 @@
+import type { MessageStreamEvent } from '../chat.types';
+import type { MessageRecord } from '../message.model';
+
+/** Gets every event appended after it was registered, the done event last. */
+export type ReplyLogListener = (event: MessageStreamEvent) => void;
+
+export interface ReplyLogRead {
+  /** The deltas after the seq asked for, in order. */
+  deltas: readonly MessageStreamEvent[];
+  /** The done event, once the reply has ended; its `message` is null when the chat was deleted. */
+  done: MessageStreamEvent | null;
+}
+
+/**
+ * The replay log of one assistant reply: the seam between the one writer (Generation) and its
+ * followers (ReplyFollower, one per messageStream subscription). Each event is built once, by
+ * append or finish, and the same object goes to every follower and every replay. Today's
+ * implementation lives in this process (InProcessReplyLogs); a cluster's would keep the log
+ * where every instance can read and listen to it.
+ *
+ * A follower listens first and reads second, then drops by seq what it got twice: that order
+ * loses nothing whether `read` answers at once or after a round trip.
+ */
+export interface ReplyLog {
+  readonly messageId: string;
+  /** The owner: a follower proven to be them needs no database read. */
+  readonly userId: string;
+  readonly finished: boolean;
+  /** Adds a delta of text (writer only). */
+  append(text: string): void;
+  /** Ends the log with the saved record, null when the chat was deleted meanwhile (writer only). */
+  finish(record: MessageRecord | null): void;
+  /** The deltas after `afterSeq`, and the done event if the reply has ended. */
+  read(afterSeq: number): Promise<ReplyLogRead>;
+  /** Registers `listener` for the events appended from now on; returns its removal. */
+  listen(listener: ReplyLogListener): () => void;
+}
+
+/** The logs of the replies that are streaming, or ended a short while ago, by message id. */
+export interface ReplyLogs {
+  open(messageId: string, userId: string): ReplyLog;
+  find(messageId: string): Promise<ReplyLog | undefined>;
+  /** Keeps an ended log a while for late followers, then forgets it. */
+  retire(log: ReplyLog): void;
+  close(): void;
+}
