@@ -8,11 +8,25 @@ const MAX_EMAIL_LENGTH = 254;
 const MAX_NAME_LENGTH = 100;
 const passwordLengthMessage = `Use ${MIN_PASSWORD_LENGTH} to ${MAX_PASSWORD_LENGTH} characters.`;
 
-/** A new password: checked for length and against the common-password list, never altered. */
-const NewPassword = (): PropertyDecorator => (target, key) => {
+/**
+ * A new password field (register, change, reset): checked for length and against the
+ * common-password list, never altered.
+ */
+const NewPasswordField = (): PropertyDecorator => (target, key) => {
+  Field(() => String, {
+    description: `${MIN_PASSWORD_LENGTH}–${MAX_PASSWORD_LENGTH} characters, not a common one.`,
+  })(target, key);
   Length(MIN_PASSWORD_LENGTH, MAX_PASSWORD_LENGTH, { message: passwordLengthMessage })(target, key);
   IsNotCommonPassword()(target, key);
 };
+
+/** The same new password typed again, which must equal the field `original`. */
+const ConfirmationField =
+  (original: string, description: string): PropertyDecorator =>
+  (target, key) => {
+    Field(() => String, { description })(target, key);
+    SameAs(original)(target, key);
+  };
 
 /** Validates the address as it will be stored: surrounding spaces are not the user's fault. */
 const IsEmailAddress = (): PropertyDecorator => (target, key) =>
@@ -31,14 +45,10 @@ export class RegisterInput {
   @IsEmailAddress()
   email!: string;
 
-  @Field(() => String, {
-    description: `${MIN_PASSWORD_LENGTH}–${MAX_PASSWORD_LENGTH} characters, not a common one.`,
-  })
-  @NewPassword()
+  @NewPasswordField()
   password!: string;
 
-  @Field(() => String, { description: 'The same password again.' })
-  @SameAs('password')
+  @ConfirmationField('password', 'The same password again.')
   confirmPassword!: string;
 
   @Field(() => String, { description: 'Given name.' })
@@ -70,14 +80,10 @@ export class ChangePasswordInput {
   @IsNotEmpty({ message: 'Enter your current password.' })
   currentPassword!: string;
 
-  @Field(() => String, {
-    description: `${MIN_PASSWORD_LENGTH}–${MAX_PASSWORD_LENGTH} characters, not a common one.`,
-  })
-  @NewPassword()
+  @NewPasswordField()
   newPassword!: string;
 
-  @Field(() => String, { description: 'The new password again.' })
-  @SameAs('newPassword')
+  @ConfirmationField('newPassword', 'The new password again.')
   confirmNewPassword!: string;
 }
 
@@ -88,14 +94,10 @@ export class ResetPasswordInput {
   @IsNotEmpty()
   token!: string;
 
-  @Field(() => String, {
-    description: `${MIN_PASSWORD_LENGTH}–${MAX_PASSWORD_LENGTH} characters, not a common one.`,
-  })
-  @NewPassword()
+  @NewPasswordField()
   newPassword!: string;
 
-  @Field(() => String, { description: 'The new password again.' })
-  @SameAs('newPassword')
+  @ConfirmationField('newPassword', 'The new password again.')
   confirmNewPassword!: string;
 }
 
