@@ -2,42 +2,25 @@ import { setMaxListeners } from 'node:events';
 import { createPubSub, type PubSub } from '@graphql-yoga/subscription';
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { Redis } from 'ioredis';
-import type { ChatEventPayload, SessionEndedPayload } from './payloads';
 
-/** Topics and their payloads; a topic with an id fans out only to that id's subscribers. */
-export const Topic = {
-  /** Per user: changes to their chats, from any device. */
-  CHAT_EVENTS: 'CHAT_EVENTS',
-  /** Sessions that ended, so every instance closes their sockets. */
-  SESSION_ENDED: 'SESSION_ENDED',
-} as const;
+/**
+ * The topics and their payloads, registered by the modules that own them (`declare module`
+ * next to each topic's name: chat-events.ts, session-ended.ts), so this layer names none of
+ * them. A topic whose tuple starts with an id fans out only to that id's subscribers.
+ */
+// Empty on purpose: it is filled by declaration merging, which only an interface allows.
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface TopicPayloads {}
 
 export type PalaverPubSub = PubSub<{
-  [Topic.CHAT_EVENTS]: [userId: string, payload: ChatEventPayload];
-  [Topic.SESSION_ENDED]: [payload: SessionEndedPayload];
+  [Topic in keyof TopicPayloads]: TopicPayloads[Topic] extends unknown[]
+    ? TopicPayloads[Topic]
+    : never;
 }>;
 
 export interface PubSubHandle {
   pubSub: PalaverPubSub;
   close(): Promise<void>;
-}
-
-/**
- * Runs `handle` for every ended session, from this instance or another, until the returned
- * function is called; a failure of the loop itself goes to `onError`.
- */
-export function onSessionEnded(
-  pubSub: PalaverPubSub,
-  handle: (ended: SessionEndedPayload) => void,
-  onError: (error: unknown) => void,
-): () => Promise<void> {
-  const events = pubSub.subscribe(Topic.SESSION_ENDED);
-  void (async () => {
-    for await (const ended of events) handle(ended);
-  })().catch(onError);
-  return async () => {
-    await events.return?.();
-  };
 }
 
 /** 20 sockets per user × 100 operations per socket, with room to spare. */

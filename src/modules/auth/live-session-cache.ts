@@ -1,4 +1,4 @@
-import type { SessionEndedPayload } from '../../pubsub/payloads';
+import type { SessionEndedPayload } from './session-ended';
 
 /** A session known to be live when it was read. */
 export interface LiveSession {

@@ -8,12 +8,12 @@ import { isValidObjectId, Types } from 'mongoose';
 import type { Config } from '../../config/config';
 import type { Models } from '../models';
 import { op } from '../../db/trusted';
-import { onSessionEnded, Topic, type PalaverPubSub } from '../../pubsub/pubsub';
+import type { PalaverPubSub } from '../../pubsub/pubsub';
 import type { Viewer } from '../../kernel/context';
 import { newOpaqueToken, hashOpaqueToken, successorOfOpaqueToken } from './opaque-token';
 import type { RequestMeta } from '../../kernel/request-meta';
 import type { SessionRecord } from './session.model';
-import type { SessionEndedPayload } from '../../pubsub/payloads';
+import { announceSessionEnded, onSessionEnded, type SessionEndedPayload } from './session-ended';
 import { LiveSessionCache, type LiveSession } from './live-session-cache';
 
 /** How many superseded refresh-token hashes a session remembers to recognise reuse. */
@@ -249,7 +249,7 @@ export class SessionService {
   /** Forgotten here before the caller hears back; other instances hear it by pub/sub. */
   private announceEnded(payload: SessionEndedPayload): void {
     this.live.forget(payload);
-    this.pubSub.publish(Topic.SESSION_ENDED, payload);
+    announceSessionEnded(this.pubSub, payload);
   }
 }
 

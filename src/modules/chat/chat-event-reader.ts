@@ -1,6 +1,6 @@
-import type { ChatEventPayload } from '../../pubsub/payloads';
 import type { Models } from '../models';
 import { ChatEventType } from './chat-enums';
+import type { ChatEventPayload } from './chat-events';
 import type { ChatRecord } from './chat.model';
 import type { MessageRecord } from './message.model';
 

@@ -12,9 +12,7 @@ import {
 import { PASS_EVENT_THROUGH } from '../../kernel/field-annotations';
 import type { GraphQLContext } from '../../kernel/context';
 import { viewerOf } from '../../kernel/viewer';
-import type { ChatEventPayload } from '../../pubsub/payloads';
-import { Topic, type PalaverPubSub } from '../../pubsub/pubsub';
-import type { ChatEventType } from './chat-enums';
+import type { ChatEventPayload, ChatEvents } from './chat-events';
 import { toChat, toMessage } from './chat.mappers';
 import { ChatEvent, MessageStreamEvent } from './chat.types';
 import type { ReplyFollower } from './streaming/reply-follower';
@@ -33,7 +31,7 @@ const ownedBy =
 export class ChatSubscriptionsResolver {
   constructor(
     readonly replies: ReplyFollower,
-    readonly pubSub: PalaverPubSub,
+    readonly events: ChatEvents,
     private readonly records: ChatEventReader,
   ) {}
 
@@ -58,8 +56,7 @@ export class ChatSubscriptionsResolver {
   @Subscription(() => ChatEvent, {
     description:
       'Changes to your chats from any device: created, updated, deleted, messages added or updated.',
-    subscribe: ({ context }) =>
-      resolverOf(context).pubSub.subscribe(Topic.CHAT_EVENTS, viewerOf(context).userId),
+    subscribe: ({ context }) => resolverOf(context).events.subscribe(viewerOf(context).userId),
   })
   async chatEvents(
     @Root() event: ChatEventPayload,
@@ -70,7 +67,7 @@ export class ChatSubscriptionsResolver {
       .recordsOf(event)
       .then(([chat, message]) => [ownedBy(userId)(chat), ownedBy(userId)(message)] as const);
     return {
-      type: event.type as ChatEventType,
+      type: event.type,
       chatId: event.chatId,
       chat: chat ? toChat(chat) : null,
       message: message ? toMessage(message) : null,

@@ -109,7 +109,7 @@ export async function createChatModule(deps: ChatModuleDependencies): Promise<Ch
         ChatSubscriptionsResolver,
         new ChatSubscriptionsResolver(
           new ReplyFollower(messageService, replyLogs),
-          pubSub,
+          chatEvents,
           new ChatEventReader(models),
         ),
       ),
