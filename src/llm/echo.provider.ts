@@ -1,4 +1,4 @@
-import type { LlmProvider, LlmRequest, LlmStreamEvent } from './provider';
+import type { ModelClient, LlmRequest, LlmStreamEvent } from './provider';
 
 /** Pause between words: slow enough to watch a reply stream in the IDE, fast enough for tests. */
 const DEFAULT_WORD_DELAY_MS = 25;
@@ -21,7 +21,7 @@ const sleep = (ms: number, signal: AbortSignal) =>
  * The built-in model: answers with a reply derived from the last prompt, word by word, so a
  * fresh checkout streams chat replies with no API key and no network.
  */
-export class EchoProvider implements LlmProvider {
+export class EchoProvider implements ModelClient {
   constructor(private readonly wordDelayMs = DEFAULT_WORD_DELAY_MS) {}
 
   static replyTo(prompt: string): string {

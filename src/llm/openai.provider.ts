@@ -1,5 +1,5 @@
 import OpenAI from 'openai';
-import type { LlmProvider, LlmRequest, LlmStreamEvent } from './provider';
+import type { ModelClient, LlmRequest, LlmStreamEvent } from './provider';
 import { LlmError } from './provider';
 import { Deadline } from './deadline';
 import { httpFetch } from './http-fetch';
@@ -31,7 +31,7 @@ const RETRY_BACKOFF_MS = 300;
  * (`stream_options.include_usage`). Timeouts and retries are ours: the SDK's own retries are
  * off, because after the first token a retry would duplicate text.
  */
-export class OpenAiProvider implements LlmProvider {
+export class OpenAiProvider implements ModelClient {
   private readonly client: OpenAI;
 
   constructor(private readonly options: OpenAiProviderOptions) {

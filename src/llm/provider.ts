@@ -21,10 +21,11 @@ export interface LlmRequest {
 }
 
 /**
- * A family of chat models. Implementations talk to one upstream; callers own cancellation
+ * The client of one family of chat models (the GraphQL enum LlmProvider names the family).
+ * Implementations talk to one upstream; callers own cancellation
  * through `signal`, never through iterator `return()` (a pending `next()` would delay it).
  */
-export interface LlmProvider {
+export interface ModelClient {
   stream(request: LlmRequest): AsyncIterable<LlmStreamEvent>;
   /** A short non-streaming completion (chat titles). */
   complete(request: LlmRequest & { maxTokens: number }): Promise<string>;

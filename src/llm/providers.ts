@@ -6,9 +6,9 @@ import {
   OpenAiProvider,
   type OpenAiProviderOptions,
 } from './openai.provider';
-import type { LlmProvider } from './provider';
+import type { ModelClient } from './provider';
 
-export type LlmProviders = Partial<Record<LlmProviderName, LlmProvider>>;
+export type LlmProviders = Partial<Record<LlmProviderName, ModelClient>>;
 
 /** Ollama speaks OpenAI's API under /v1; a base URL given without it still works. */
 function ollamaBaseUrl(url: string): string {

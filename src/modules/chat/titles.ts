@@ -1,6 +1,6 @@
 import type { Logger } from '../../log/logger';
 import type { Models } from '../models';
-import type { LlmProvider } from '../../llm/provider';
+import type { ModelClient } from '../../llm/provider';
 import type { ChatEvents } from './chat-events';
 import { TitleSource } from './chat.model';
 import { ChatEventType } from './chat-enums';
@@ -50,7 +50,7 @@ export class TitleImprover {
   improve(
     userId: string,
     chatId: string,
-    provider: LlmProvider,
+    provider: ModelClient,
     model: string,
     prompt: string,
   ): Promise<void> {
@@ -62,7 +62,7 @@ export class TitleImprover {
   private async run(
     userId: string,
     chatId: string,
-    provider: LlmProvider,
+    provider: ModelClient,
     model: string,
     prompt: string,
   ) {

@@ -2,7 +2,7 @@ import type { Logger } from '../../../log/logger';
 import type { Models } from '../../models';
 import {
   LlmError,
-  type LlmProvider,
+  type ModelClient,
   type PromptMessage,
   type TokenUsage,
 } from '../../../llm/provider';
@@ -41,7 +41,7 @@ export interface GenerationRequest {
   messageId: string;
   chatId: string;
   userId: string;
-  provider: LlmProvider;
+  provider: ModelClient;
   model: string;
   messages: PromptMessage[];
 }
