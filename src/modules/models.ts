@@ -31,19 +31,15 @@ export interface Models {
 }
 
 export function createModels(connection: Connection): Models {
+  const bind = <Name extends keyof Models>(name: Name) =>
+    connection.model(name, schemas[name]) as unknown as Models[Name];
   return {
-    User: connection.model('User', schemas.User) as unknown as Models['User'],
-    Session: connection.model('Session', schemas.Session) as unknown as Models['Session'],
-    EmailToken: connection.model(
-      'EmailToken',
-      schemas.EmailToken,
-    ) as unknown as Models['EmailToken'],
-    Chat: connection.model('Chat', schemas.Chat) as unknown as Models['Chat'],
-    Message: connection.model('Message', schemas.Message) as unknown as Models['Message'],
-    OutboxMail: connection.model(
-      'OutboxMail',
-      schemas.OutboxMail,
-    ) as unknown as Models['OutboxMail'],
+    User: bind('User'),
+    Session: bind('Session'),
+    EmailToken: bind('EmailToken'),
+    Chat: bind('Chat'),
+    Message: bind('Message'),
+    OutboxMail: bind('OutboxMail'),
   };
 }
 
