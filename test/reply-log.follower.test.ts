@@ -47,9 +47,6 @@ function slowReads(logs: InProcessReplyLogs, during: (log: ReplyLog) => void): R
         get userId() {
           return log.userId;
         },
-        get finished() {
-          return log.finished;
-        },
         append: (text) => log.append(text),
         finish: (record) => log.finish(record),
         listen: (listener) => log.listen(listener),

@@ -26,6 +26,6 @@ export class ChatEvents {
   }
 
   subscribe(userId: string): AsyncIterableIterator<ChatEventPayload> {
-    return this.pubSub.subscribe(CHAT_EVENTS, userId) as AsyncIterableIterator<ChatEventPayload>;
+    return this.pubSub.subscribe(CHAT_EVENTS, userId);
   }
 }

@@ -17,10 +17,6 @@ class InProcessReplyLog implements ReplyLog {
     readonly userId: string,
   ) {}
 
-  get finished(): boolean {
-    return this.doneEvent !== null;
-  }
-
   append(text: string): void {
     const event: MessageStreamEvent = {
       messageId: this.messageId,
@@ -55,7 +51,7 @@ class InProcessReplyLog implements ReplyLog {
   }
 
   listen(listener: ReplyLogListener): () => void {
-    if (!this.finished) this.listeners.add(listener);
+    if (!this.doneEvent) this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 }

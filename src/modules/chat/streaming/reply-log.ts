@@ -25,7 +25,6 @@ export interface ReplyLog {
   readonly messageId: string;
   /** The owner: a follower proven to be them needs no database read. */
   readonly userId: string;
-  readonly finished: boolean;
   /** Adds a delta of text (writer only). */
   append(text: string): void;
   /** Ends the log with the saved record, null when the chat was deleted meanwhile (writer only). */
