@@ -61,7 +61,7 @@ describe('live session cache', () => {
     expect(cache.get('s2', now + 1_000)).toBeUndefined();
   });
 
-  it('should hold at most its bound, dropping the oldest read', () => {
+  it('should hold at most its bound, dropping the least recently used', () => {
     const cache = new LiveSessionCache(5_000, 2);
     const now = Date.now();
     for (const id of ['a', 'b', 'c']) cache.remember(id, session('u1'), cache.currentEpoch, now);

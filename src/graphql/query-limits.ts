@@ -1,11 +1,14 @@
+import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
+import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
+import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
 import {
-  Kind,
   type DocumentNode,
-  type FragmentDefinitionNode,
   type GraphQLSchema,
   type OperationDefinitionNode,
-  type SelectionSetNode,
+  type ValidationRule,
+  GraphQLError,
   getOperationAST,
+  validate,
 } from 'graphql';
 import { fieldExtensionsEstimator, getComplexity, simpleEstimator } from 'graphql-query-complexity';
 import { BadUserInputError, QueryTooComplexError } from '../errors/errors';
@@ -34,6 +37,13 @@ export const QUERY_LIMITS = {
   /** Profile metadata may nest 10 deep inside `input`; 16 leaves room and stops the abuse. */
   maxVariableDepth: 16,
 } as const;
+
+/**
+ * Introspection nests deeper than any operation of ours (type references of type references):
+ * graphql-js's own introspection query is 15 levels deep. It has that limit instead (and is off
+ * in production anyway).
+ */
+const INTROSPECTION_MAX_DEPTH = 15;
 
 /**
  * Documents already judged within limits. Apollo and our WebSocket document cache hand back
@@ -124,34 +134,8 @@ function checkQueryLimits(
   operation: OperationDefinitionNode,
   variables: Record<string, unknown> | null | undefined,
 ): void {
-  const fragments = fragmentsOf(document);
-
-  for (const [introspection, maxDepth] of [
-    [false, QUERY_LIMITS.maxDepth],
-    [true, INTROSPECTION_MAX_DEPTH],
-  ] as const) {
-    const depth = depthOf(operation.selectionSet, fragments, 0, new Set(), introspection);
-    if (depth > maxDepth) {
-      throw new QueryTooComplexError(
-        `The query is ${depth} levels deep; the limit is ${maxDepth}.`,
-        { depth, maxDepth },
-      );
-    }
-  }
-
-  const { aliases, directives } = countAliasesAndDirectives(operation, fragments);
-  if (aliases > QUERY_LIMITS.maxAliases) {
-    throw new QueryTooComplexError(
-      `The query uses ${aliases} aliases; the limit is ${QUERY_LIMITS.maxAliases}.`,
-      { aliases, maxAliases: QUERY_LIMITS.maxAliases },
-    );
-  }
-  if (directives > QUERY_LIMITS.maxDirectives) {
-    throw new QueryTooComplexError(
-      `The query uses ${directives} directives; the limit is ${QUERY_LIMITS.maxDirectives}.`,
-      { directives, maxDirectives: QUERY_LIMITS.maxDirectives },
-    );
-  }
+  const refusal = shapeRefusalOf(schema, document);
+  if (refusal) throw new QueryTooComplexError(refusal);
 
   const complexity = getComplexity({
     schema,
@@ -168,94 +152,36 @@ function checkQueryLimits(
   }
 }
 
-function fragmentsOf(document: DocumentNode): Map<string, FragmentDefinitionNode> {
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const definition of document.definitions) {
-    if (definition.kind === Kind.FRAGMENT_DEFINITION) {
-      fragments.set(definition.name.value, definition);
-    }
-  }
-  return fragments;
-}
-
 /**
- * How deep the selection goes. `introspection` picks which root fields count: the schema's own
- * (`false`) or introspection's (`true`), which have limits of their own.
+ * graphql-armor's depth, alias and directive rules. They run here rather than among Apollo's and
+ * graphql-ws's validation rules so that both transports answer QUERY_TOO_COMPLEX (a validation
+ * rule's error would be GRAPHQL_VALIDATION_FAILED) and so that an accepted document is not
+ * walked again (the cache above).
+ * - Fragments, inline or spread, add no level (`flattenFragments`): Apollo Client and urql
+ *   users write fragments, and a fragment is not a deeper query.
+ * - Aliases of `__typename` count too (`allowList: []`): a thousand of them cost as much to
+ *   answer as a thousand of any field.
+ * - Introspection's `__schema` is left out of the depth of 6 and has a rule of its own at 15:
+ *   graphql-js's own introspection query, which GraphiQL and codegen send, is that deep.
  */
-function depthOf(
-  selectionSet: SelectionSetNode,
-  fragments: Map<string, FragmentDefinitionNode>,
-  depth: number,
-  visiting: Set<string>,
-  introspection = false,
-): number {
-  let deepest = depth;
-  for (const selection of selectionSet.selections) {
-    if (selection.kind === Kind.FIELD) {
-      if (depth === 0 && INTROSPECTION_ROOTS.has(selection.name.value) !== introspection) continue;
-      deepest = Math.max(
-        deepest,
-        selection.selectionSet
-          ? depthOf(selection.selectionSet, fragments, depth + 1, visiting, introspection)
-          : depth + 1,
-      );
-    } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-      deepest = Math.max(
-        deepest,
-        depthOf(selection.selectionSet, fragments, depth, visiting, introspection),
-      );
-    } else {
-      const name = selection.name.value;
-      const fragment = fragments.get(name);
-      // A fragment cycle is a validation error graphql-js reports; do not recurse forever here.
-      if (!fragment || visiting.has(name)) continue;
-      visiting.add(name);
-      deepest = Math.max(
-        deepest,
-        depthOf(fragment.selectionSet, fragments, depth, visiting, introspection),
-      );
-      visiting.delete(name);
-    }
+function shapeRefusalOf(schema: GraphQLSchema, document: DocumentNode): string | undefined {
+  try {
+    const [error] = validate(schema, document, SHAPE_RULES, { maxErrors: 1 });
+    return error?.message;
+  } catch (error) {
+    // The rules throw their refusal (graphql-armor's `propagateOnRejection`), worded as a
+    // syntax error; it is a limit, not a syntax error.
+    if (error instanceof GraphQLError) return error.message.replace(/^Syntax Error: /, '');
+    throw error;
   }
-  return deepest;
 }
 
-function countAliasesAndDirectives(
-  operation: OperationDefinitionNode,
-  fragments: Map<string, FragmentDefinitionNode>,
-): { aliases: number; directives: number } {
-  let aliases = 0;
-  let directives = operation.directives?.length ?? 0;
-  const seenFragments = new Set<string>();
-  const visit = (selectionSet: SelectionSetNode) => {
-    for (const selection of selectionSet.selections) {
-      directives += selection.directives?.length ?? 0;
-      if (selection.kind === Kind.FIELD) {
-        if (selection.alias) aliases += 1;
-        if (selection.selectionSet) visit(selection.selectionSet);
-      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-        visit(selection.selectionSet);
-      } else if (!seenFragments.has(selection.name.value)) {
-        seenFragments.add(selection.name.value);
-        const fragment = fragments.get(selection.name.value);
-        if (fragment) {
-          directives += fragment.directives?.length ?? 0;
-          visit(fragment.selectionSet);
-        }
-      }
-    }
-  };
-  visit(operation.selectionSet);
-  return { aliases, directives };
-}
-
-/**
- * Introspection nests deeper than any operation of ours (type references of type references):
- * graphql-js's own introspection query, which GraphiQL and codegen send, is 15 levels deep.
- * It has that limit instead (and is off in production anyway).
- */
-const INTROSPECTION_ROOTS = new Set(['__schema', '__type']);
-const INTROSPECTION_MAX_DEPTH = 15;
+const SHAPE_RULES: ValidationRule[] = [
+  maxDepthRule({ n: QUERY_LIMITS.maxDepth, flattenFragments: true, ignoreIntrospection: true }),
+  maxDepthRule({ n: INTROSPECTION_MAX_DEPTH, flattenFragments: true, ignoreIntrospection: false }),
+  maxAliasesRule({ n: QUERY_LIMITS.maxAliases, allowList: [] }),
+  maxDirectivesRule({ n: QUERY_LIMITS.maxDirectives }),
+];
 
 /**
  * graphql-js's parse error once a document passes `maxTokens`, as a QUERY_TOO_COMPLEX refusal

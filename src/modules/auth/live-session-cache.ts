@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { SessionEndedPayload } from './session-ended';
 
 /** A session known to be live when it was read. */
@@ -19,14 +20,17 @@ interface Entry extends LiveSession {
  * event; expiry is checked on every hit.
  */
 export class LiveSessionCache {
-  private readonly entries = new Map<string, Entry>();
+  /** Bounded, least recently used dropped first. Lifetime is checked against the caller's clock. */
+  private readonly entries: LRUCache<string, Entry>;
   /** Bumped by every forget, so that a read that raced an ending is not remembered. */
   private epoch = 0;
 
   constructor(
     private readonly lifetimeMs: number,
-    private readonly maxEntries: number,
-  ) {}
+    maxEntries: number,
+  ) {
+    this.entries = new LRUCache({ max: maxEntries });
+  }
 
   get(sessionId: string, now: number): LiveSession | undefined {
     const entry = this.entries.get(sessionId);
@@ -45,18 +49,12 @@ export class LiveSessionCache {
 
   remember(sessionId: string, session: LiveSession, readEpoch: number, now: number): void {
     if (readEpoch !== this.epoch) return;
-    if (this.entries.size >= this.maxEntries) {
-      // Maps iterate in insertion order: drop the oldest read.
-      const oldest = this.entries.keys().next().value;
-      if (oldest !== undefined) this.entries.delete(oldest);
-    }
-    this.entries.delete(sessionId);
     this.entries.set(sessionId, { ...session, readAt: now });
   }
 
   /** `lastUsedAt` was refreshed in the database. */
   touch(sessionId: string, at: Date): void {
-    const entry = this.entries.get(sessionId);
+    const entry = this.entries.peek(sessionId);
     if (entry) entry.lastUsedAt = at;
   }
 
@@ -67,10 +65,10 @@ export class LiveSessionCache {
       this.entries.delete(ended.sessionId);
       return;
     }
-    for (const [sessionId, entry] of this.entries) {
-      if (entry.userId === ended.userId && sessionId !== ended.exceptSessionId) {
-        this.entries.delete(sessionId);
-      }
-    }
+    // Collected first: deleting from an LRUCache while iterating it may skip entries.
+    const endedIds = [...this.entries.entries()]
+      .filter(([id, entry]) => entry.userId === ended.userId && id !== ended.exceptSessionId)
+      .map(([id]) => id);
+    for (const id of endedIds) this.entries.delete(id);
   }
 }
