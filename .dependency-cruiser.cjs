@@ -5,9 +5,9 @@
  */
 const LAYERS = [
   ['errors', '^src/errors/'],
-  ['foundation', '^src/(util|config|log)/'],
+  ['foundation', '^src/(util|config|log|metrics)/'],
   ['kernel', '^src/kernel/'],
-  ['infrastructure', '^src/(db|pubsub|rate-limit|mail|llm)/'],
+  ['infrastructure', '^src/(db|redis|pubsub|rate-limit|mail|llm)/'],
   ['modules', '^src/modules/'],
   ['graphql', '^src/graphql/'],
   ['server', '^src/server/'],

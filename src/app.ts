@@ -1,7 +1,6 @@
 import 'reflect-metadata';
 import type { Server } from 'node:http';
 import type { GraphQLSchema } from 'graphql';
-import { Redis } from 'ioredis';
 import type { Config } from './config/config';
 import type { Database } from './db/connection';
 import { ContextFactory } from './graphql/context-factory';
@@ -19,7 +18,9 @@ import type { GenerationManager } from './modules/chat/streaming/generation-mana
 import { createLlmModule } from './modules/llm/llm.module';
 import { createModels, syncIndexes, type Models } from './modules/models';
 import { createUsersModule } from './modules/users/users.module';
+import { Metrics, secondsSince } from './metrics/metrics';
 import { createAppPubSub, type PalaverPubSub } from './pubsub/pubsub';
+import { connectRedis } from './redis/redis-clients';
 import { DEFAULT_RATE_LIMITS, RateLimits, type RateLimitRules } from './rate-limit/rate-limits';
 import { createGraphQLServer } from './server/graphql-server';
 import type { WebSocketGateway } from './server/websocket';
@@ -70,12 +71,14 @@ export async function createApp(deps: AppDependencies): Promise<App> {
 
   const models = createModels(database.connection);
   await syncIndexes(models);
-  const pubSubHandle = createAppPubSub(config.redisUrl);
-  const pubSub = pubSubHandle.pubSub;
-  const rateLimitRedis = config.redisUrl
-    ? new Redis(config.redisUrl, { enableOfflineQueue: false })
-    : undefined;
-  const rateLimits = new RateLimits({ ...DEFAULT_RATE_LIMITS, ...deps.rateLimits }, rateLimitRedis);
+  const metrics = new Metrics();
+  const redis = config.redisUrl ? connectRedis(config.redisUrl, logger) : undefined;
+  const pubSub = createAppPubSub(redis, logger);
+  const rateLimits = new RateLimits(
+    { ...DEFAULT_RATE_LIMITS, ...deps.rateLimits },
+    redis?.limiter,
+    metrics,
+  );
   const outbox = createOutbox(config, logger, models.OutboxMail, {
     mailer: deps.mailer,
     tuning: deps.outbox,
@@ -86,6 +89,7 @@ export async function createApp(deps: AppDependencies): Promise<App> {
     logger,
     models,
     pubSub,
+    redis,
     rateLimits,
     outbox,
     sessionSweepMs: deps.sessionSweepMs,
@@ -96,7 +100,9 @@ export async function createApp(deps: AppDependencies): Promise<App> {
     logger,
     models,
     pubSub,
+    redis,
     rateLimits,
+    metrics,
     catalog: llm.catalog,
     verifiedGuard: auth.verifiedGuard,
     tuning: deps.chat,
@@ -114,10 +120,27 @@ export async function createApp(deps: AppDependencies): Promise<App> {
     logger,
     database,
     schema,
-    pubSub,
+    sessionsEnded: auth.sessionsEnded,
     authenticator: auth.authenticator,
     contextFactory: new ContextFactory(auth.authenticator, container, logger),
     httpTimeouts: deps.httpTimeouts,
+    metrics,
+  });
+  metrics.observe({
+    activeStreams: () => chat.generations.size,
+    sockets: () => server.websocket.connectionCount,
+    databasePing: async () => {
+      const start = process.hrtime.bigint();
+      if (!(await database.isReady())) throw new Error('the database is not answering');
+      return secondsSince(start);
+    },
+    redisPing: redis
+      ? async () => {
+          const start = process.hrtime.bigint();
+          await redis.commands.ping();
+          return secondsSince(start);
+        }
+      : undefined,
   });
 
   let stopping: Promise<void> | null = null;
@@ -129,8 +152,7 @@ export async function createApp(deps: AppDependencies): Promise<App> {
       await server.stop();
       for (const module of modules) await module.stop?.();
       await outbox.close();
-      await pubSubHandle.close();
-      rateLimitRedis?.disconnect();
+      redis?.close();
     })());
 
   return {

@@ -37,6 +37,8 @@ function slowReads(logs: InProcessReplyLogs, during: (log: ReplyLog) => void): R
     open: (id, user) => logs.open(id, user),
     retire: (log) => logs.retire(log),
     close: () => logs.close(),
+    flush: () => logs.flush(),
+    stillOwned: (ids) => logs.stillOwned(ids),
     find: async (id) => {
       const log = await logs.find(id);
       if (!log) return undefined;

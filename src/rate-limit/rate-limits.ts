@@ -5,6 +5,7 @@ import {
   type RateLimiterAbstract,
 } from 'rate-limiter-flexible';
 import type { Redis } from 'ioredis';
+import type { Metrics } from '../metrics/metrics';
 import { RateLimitedError } from '../errors/errors';
 import { rateLimitKeyOfIp } from './client-address-key';
 
@@ -46,7 +47,11 @@ export type RateLimitRules = Record<RateLimitName, RateLimitRule>;
 export class RateLimits {
   private readonly limiters = new Map<RateLimitName, RateLimiterAbstract>();
 
-  constructor(rules: RateLimitRules, redis?: Redis) {
+  constructor(
+    rules: RateLimitRules,
+    redis?: Redis,
+    private readonly metrics?: Metrics,
+  ) {
     for (const [name, rule] of Object.entries(rules) as Array<[RateLimitName, RateLimitRule]>) {
       const options = {
         keyPrefix: `palaver:${name}`,
@@ -56,7 +61,13 @@ export class RateLimits {
       this.limiters.set(
         name,
         redis
-          ? new RateLimiterRedis({ ...options, storeClient: redis })
+          ? new RateLimiterRedis({
+              ...options,
+              storeClient: redis,
+              // Redis away: each instance counts in its own memory until Redis answers again,
+              // so limits loosen to per-instance instead of every call failing INTERNAL.
+              insuranceLimiter: new RateLimiterMemory(options),
+            })
           : new RateLimiterMemory(options),
       );
     }
@@ -67,7 +78,10 @@ export class RateLimits {
     try {
       await this.limiter(name).consume(this.keyOf(name, key));
     } catch (error) {
-      if (error instanceof RateLimiterRes) throw new RateLimitedError(error.msBeforeNext / 1000);
+      if (error instanceof RateLimiterRes) {
+        this.metrics?.rateLimited.inc({ limit: name });
+        throw new RateLimitedError(error.msBeforeNext / 1000);
+      }
       throw error;
     }
   }

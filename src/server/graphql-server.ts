@@ -14,8 +14,9 @@ import { QUERY_LIMITS } from '../graphql/query-limits';
 import type { GraphQLContext } from '../kernel/context';
 import type { Logger } from '../log/logger';
 import type { Authenticator } from '../modules/auth/authenticator';
-import type { PalaverPubSub } from '../pubsub/pubsub';
+import type { SessionEndedFeed } from '../modules/auth/session-ended';
 import { drainPlugin, errorLoggingPlugin, queryLimitsPlugin } from './apollo-plugins';
+import type { Metrics } from '../metrics/metrics';
 import { createRequestListener } from './http-app';
 import { WebSocketGateway } from './websocket';
 
@@ -34,11 +35,13 @@ export interface GraphQLServerOptions {
   logger: Logger;
   database: Database;
   schema: GraphQLSchema;
-  pubSub: PalaverPubSub;
+  sessionsEnded: SessionEndedFeed;
   authenticator: Authenticator;
   contextFactory: ContextFactory;
   /** Tests shorten these to see them act. */
   httpTimeouts?: { requestMs: number; headersMs: number };
+  /** Served at /metrics. */
+  metrics: Metrics;
 }
 
 export interface GraphQLServer {
@@ -68,7 +71,7 @@ export async function createGraphQLServer(options: GraphQLServerOptions): Promis
     schema,
     authenticator: options.authenticator,
     contextFactory,
-    pubSub: options.pubSub,
+    sessionsEnded: options.sessionsEnded,
     logger: options.logger,
     trustProxy: config.http.trustProxy,
     maxSocketsPerUser: config.http.maxSocketsPerUser,
@@ -105,7 +108,13 @@ export async function createGraphQLServer(options: GraphQLServerOptions): Promis
   await apollo.start();
   httpServer.on(
     'request',
-    createRequestListener({ config, apollo, contextFactory, database: options.database }),
+    createRequestListener({
+      config,
+      apollo,
+      contextFactory,
+      database: options.database,
+      metrics: options.metrics,
+    }),
   );
   return { httpServer, websocket, stop: () => apollo.stop() };
 }

@@ -1,3 +1,4 @@
+import type { Metrics } from '../metrics/metrics';
 import type { ApolloServer } from '@apollo/server';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type Express, type Request } from 'express';
@@ -32,9 +33,10 @@ export function createRequestListener(options: {
   apollo: ApolloServer<GraphQLContext>;
   contextFactory: ContextFactory;
   database: Database;
+  metrics: Metrics;
 }): (req: IncomingMessage, res: ServerResponse) => void {
   const graphqlEndpoint = createGraphQLEndpoint(options);
-  const app = createExpressApp(options.database, graphqlEndpoint);
+  const app = createExpressApp(options.database, options.metrics, graphqlEndpoint);
   return (req, res) => {
     if (isDirectGraphQLRequest(req)) graphqlEndpoint(req, res);
     else app(req, res);
@@ -43,6 +45,7 @@ export function createRequestListener(options: {
 
 function createExpressApp(
   database: Database,
+  metrics: Metrics,
   graphqlEndpoint: (req: IncomingMessage, res: ServerResponse) => void,
 ): Express {
   const app = express();
@@ -50,6 +53,10 @@ function createExpressApp(
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
+  });
+  // Prometheus' text format. Counts only, no user data; keep it off the public load balancer.
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.contentType).send(await metrics.text());
   });
   app.get('/readyz', async (_req, res) => {
     const ready = await database.isReady();

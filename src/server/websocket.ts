@@ -7,8 +7,7 @@ import type { Authenticator } from '../modules/auth/authenticator';
 import type { ContextFactory } from '../graphql/context-factory';
 import { formatError, isUnexpectedError } from '../graphql/format-error';
 import { assertWithinQueryLimits } from '../graphql/query-limits';
-import { onSessionEnded } from '../modules/auth/session-ended';
-import type { PalaverPubSub } from '../pubsub/pubsub';
+import type { SessionEndedFeed } from '../modules/auth/session-ended';
 import { clientIpOf, compileTrust, type TrustProxy } from './client-ip';
 import { CompiledSubscriptions } from './compiled-subscriptions';
 import { DocumentCache } from './document-cache';
@@ -54,7 +53,7 @@ export class WebSocketGateway {
       schema: GraphQLSchema;
       authenticator: Authenticator;
       contextFactory: ContextFactory;
-      pubSub: PalaverPubSub;
+      sessionsEnded: SessionEndedFeed;
       logger: Logger;
       trustProxy: TrustProxy;
       /** Browser origins allowed to open a socket (CORS_ORIGINS); `*` allows any. */
@@ -125,8 +124,7 @@ export class WebSocketGateway {
       this.wss,
       KEEP_ALIVE_MS,
     ).dispose;
-    this.stopSessionListener = onSessionEnded(
-      options.pubSub,
+    this.stopSessionListener = options.sessionsEnded.subscribe(
       (ended) => this.registry.onSessionEnded(ended),
       (error) => options.logger.error({ err: error }, 'session event listener stopped'),
     );

@@ -3,6 +3,12 @@ import { resolverOf, type AppModule } from '../../kernel/app-module';
 import type { Logger } from '../../log/logger';
 import type { MailOutbox } from '../../mail/outbox';
 import type { PalaverPubSub } from '../../pubsub/pubsub';
+import type { RedisClients } from '../../redis/redis-clients';
+import {
+  PubSubSessionEndedFeed,
+  RedisSessionEndedFeed,
+  type SessionEndedFeed,
+} from './session-ended';
 import type { RateLimits } from '../../rate-limit/rate-limits';
 import type { Models } from '../models';
 import { AccessTokens } from './access-token';
@@ -31,6 +37,8 @@ export interface AuthModuleDependencies {
   logger: Logger;
   models: Models;
   pubSub: PalaverPubSub;
+  /** Set when REDIS_URL is: ended sessions then reach every instance over a Redis Stream. */
+  redis?: RedisClients;
   rateLimits: RateLimits;
   outbox: MailOutbox;
   /** How often expired sessions are deleted (tests shorten it to see it act). */
@@ -42,14 +50,19 @@ export interface AuthModule extends AppModule {
   authenticator: Authenticator;
   /** Refuses chat to unverified users when REQUIRE_EMAIL_VERIFICATION is on. */
   verifiedGuard: EmailVerifiedGuard;
+  /** Every ended session, from any instance: the WebSocket gateway closes their sockets. */
+  sessionsEnded: SessionEndedFeed;
 }
 
 /** Accounts and sessions: register, login, refresh, email verification, passwords. */
 export function createAuthModule(deps: AuthModuleDependencies): AuthModule {
-  const { config, logger, models, pubSub, rateLimits, outbox } = deps;
+  const { config, logger, models, pubSub, redis, rateLimits, outbox } = deps;
+  const sessionsEnded: SessionEndedFeed = redis
+    ? new RedisSessionEndedFeed(redis.commands, redis.blocking, logger)
+    : new PubSubSessionEndedFeed(pubSub);
   const hasher = new PasswordHasher();
   const accessTokens = new AccessTokens(config.auth);
-  const sessions = new SessionService(models, config.auth, pubSub);
+  const sessions = new SessionService(models, config.auth, sessionsEnded);
   const stopSessionListener = sessions.listenForEndedSessions((error) =>
     logger.error({ err: error }, 'session event listener stopped'),
   );
@@ -77,6 +90,7 @@ export function createAuthModule(deps: AuthModuleDependencies): AuthModule {
 
   return {
     authenticator: new Authenticator(accessTokens, sessions),
+    sessionsEnded,
     verifiedGuard: new EmailVerifiedGuard(models, config.auth),
     resolvers: [
       resolverOf(
@@ -107,6 +121,9 @@ export function createAuthModule(deps: AuthModuleDependencies): AuthModule {
       ),
     ],
     drain: () => clearInterval(sweeper),
-    stop: () => stopSessionListener(),
+    stop: async () => {
+      await stopSessionListener();
+      sessionsEnded.close();
+    },
   };
 }

@@ -8,12 +8,11 @@ import { isValidObjectId, Types } from 'mongoose';
 import type { Config } from '../../config/config';
 import type { Models } from '../models';
 import { op } from '../../db/trusted';
-import type { PalaverPubSub } from '../../pubsub/pubsub';
 import type { Viewer } from '../../kernel/context';
 import { newOpaqueToken, hashOpaqueToken, successorOfOpaqueToken } from './opaque-token';
 import type { RequestMeta } from '../../kernel/request-meta';
 import type { SessionRecord } from './session.model';
-import { announceSessionEnded, onSessionEnded, type SessionEndedPayload } from './session-ended';
+import type { SessionEndedFeed, SessionEndedPayload } from './session-ended';
 import { LiveSessionCache, type LiveSession } from './live-session-cache';
 
 /** How many superseded refresh-token hashes a session remembers to recognise reuse. */
@@ -46,7 +45,7 @@ export class SessionService {
   constructor(
     private readonly models: Models,
     private readonly config: Config['auth'],
-    private readonly pubSub: PalaverPubSub,
+    private readonly sessionsEnded: SessionEndedFeed,
   ) {}
 
   /**
@@ -54,7 +53,7 @@ export class SessionService {
    * the function that stops listening.
    */
   listenForEndedSessions(onError: (error: unknown) => void): () => Promise<void> {
-    return onSessionEnded(this.pubSub, (ended) => this.live.forget(ended), onError);
+    return this.sessionsEnded.subscribe((ended) => this.live.forget(ended), onError);
   }
 
   async create(userId: string, meta: RequestMeta): Promise<IssuedSession> {
@@ -249,7 +248,7 @@ export class SessionService {
   /** Forgotten here before the caller hears back; other instances hear it by pub/sub. */
   private announceEnded(payload: SessionEndedPayload): void {
     this.live.forget(payload);
-    announceSessionEnded(this.pubSub, payload);
+    this.sessionsEnded.announce(payload);
   }
 }
 

@@ -3,7 +3,9 @@ import { resolverOf, type AppModule } from '../../kernel/app-module';
 import type { LlmCatalog } from '../../llm/catalog';
 import { createProviders } from '../../llm/providers';
 import type { Logger } from '../../log/logger';
+import type { Metrics } from '../../metrics/metrics';
 import type { PalaverPubSub } from '../../pubsub/pubsub';
+import type { RedisClients } from '../../redis/redis-clients';
 import type { RateLimits } from '../../rate-limit/rate-limits';
 import type { EmailVerifiedGuard } from '../auth/email-verified.guard';
 import type { Models } from '../models';
@@ -19,7 +21,16 @@ import { SendMessageService } from './send-message.service';
 import { StopGenerationService } from './stop-generation.service';
 import { DEFAULT_GENERATION_OPTIONS, type GenerationOptions } from './streaming/generation';
 import { GenerationManager } from './streaming/generation-manager';
+import {
+  ClusterReplies,
+  DEFAULT_CLUSTER_TIMING,
+  type ClusterTiming,
+} from './streaming/cluster-replies';
 import { InProcessReplyLogs } from './streaming/in-process-reply-logs';
+import { LiveChannels } from './streaming/live-channels';
+import { RedisReplyLogs } from './streaming/redis-reply-logs';
+import type { ReplyLogs } from './streaming/reply-log';
+import { LocalReplySlots, RedisReplySlots, type ReplySlots } from './streaming/reply-slots';
 import { ReplyFollower } from './streaming/reply-follower';
 import { TitleImprover } from './titles';
 
@@ -33,6 +44,8 @@ export interface ChatTuning extends Partial<GenerationOptions> {
   retriesBeforeFirstToken?: number;
   echoWordDelayMs?: number;
   shutdownGraceMs?: number;
+  /** Lease, sweep and stop timing in a cluster. */
+  cluster?: Partial<ClusterTiming>;
 }
 
 export interface ChatModuleDependencies {
@@ -40,7 +53,10 @@ export interface ChatModuleDependencies {
   logger: Logger;
   models: Models;
   pubSub: PalaverPubSub;
+  /** Set when REDIS_URL is: replies are then shared by every instance. */
+  redis?: RedisClients;
   rateLimits: RateLimits;
+  metrics?: Metrics;
   catalog: LlmCatalog;
   verifiedGuard: EmailVerifiedGuard;
   tuning?: ChatTuning;
@@ -53,15 +69,31 @@ export interface ChatModule extends AppModule {
 
 /** Chats, messages, sendMessage and the streamed replies. */
 export async function createChatModule(deps: ChatModuleDependencies): Promise<ChatModule> {
-  const { config, logger, models, pubSub, rateLimits, catalog, verifiedGuard } = deps;
+  const { config, logger, models, pubSub, redis, rateLimits, metrics, catalog, verifiedGuard } =
+    deps;
   const tuning = deps.tuning ?? {};
-  if (!config.redisUrl) await interruptOrphanedReplies(models, logger);
+  if (!redis) await interruptOrphanedReplies(models, logger);
 
   const chatEvents = new ChatEvents(pubSub);
-  const replyLogs = new InProcessReplyLogs();
+  const messageService = new MessageService(models);
+  const channels = redis ? new LiveChannels(redis.subscriber) : undefined;
+  let disowned: (messageId: string) => void = () => {};
+  const replyLogs: ReplyLogs = redis
+    ? new RedisReplyLogs(
+        redis.commands,
+        channels!,
+        redis.instanceId,
+        (messageId) => models.Message.findById(messageId).lean(),
+        logger,
+        (messageId) => disowned(messageId),
+        metrics,
+      )
+    : new InProcessReplyLogs(metrics);
+  const slots: ReplySlots = redis ? new RedisReplySlots(redis.commands) : new LocalReplySlots();
   const generations = new GenerationManager(
     models,
     replyLogs,
+    slots,
     {
       ...DEFAULT_GENERATION_OPTIONS,
       coalesceMs: config.llm.streamCoalesceMs,
@@ -79,8 +111,22 @@ export async function createChatModule(deps: ChatModuleDependencies): Promise<Ch
       });
     },
   );
-  const messageService = new MessageService(models);
-  const chatService = new ChatService(models, catalog, chatEvents, generations);
+  disowned = (messageId) => void generations.get(messageId)?.stop('interrupted');
+  const cluster = redis
+    ? new ClusterReplies(
+        redis.commands,
+        channels!,
+        redis.instanceId,
+        models,
+        generations,
+        logger,
+        { ...DEFAULT_CLUSTER_TIMING, ...tuning.cluster },
+        metrics,
+      )
+    : undefined;
+  await cluster?.start();
+  const stops = new StopGenerationService(models, messageService, generations, cluster);
+  const chatService = new ChatService(models, catalog, chatEvents, stops);
   const titles = new TitleImprover(models, chatEvents, logger);
   const sendMessage = new SendMessageService(
     models,
@@ -98,17 +144,11 @@ export async function createChatModule(deps: ChatModuleDependencies): Promise<Ch
     generations,
     resolvers: [
       resolverOf(ChatResolver, new ChatResolver(chatService, messageService, verifiedGuard)),
-      resolverOf(
-        SendMessageResolver,
-        new SendMessageResolver(
-          sendMessage,
-          new StopGenerationService(models, messageService, generations),
-        ),
-      ),
+      resolverOf(SendMessageResolver, new SendMessageResolver(sendMessage, stops)),
       resolverOf(
         ChatSubscriptionsResolver,
         new ChatSubscriptionsResolver(
-          new ReplyFollower(messageService, replyLogs),
+          new ReplyFollower(messageService, replyLogs, metrics),
           chatEvents,
           new ChatEventReader(models),
         ),
@@ -119,8 +159,13 @@ export async function createChatModule(deps: ChatModuleDependencies): Promise<Ch
     drain: async () => {
       titles.close();
       await generations.shutdown(tuning.shutdownGraceMs ?? GENERATION_SHUTDOWN_GRACE_MS);
+      await replyLogs.flush();
+      await cluster?.close();
     },
-    stop: () => replyLogs.close(),
+    stop: () => {
+      slots.close();
+      replyLogs.close();
+    },
   };
 }
 

@@ -9,7 +9,7 @@ import { ChatEventType } from './chat-enums';
 import type { CreateChatInput, UpdateChatInput } from './chat.inputs';
 import { TitleSource, type ChatRecord, type StoredLlmConfig } from './chat.model';
 import type { LlmConfigInput } from './llm-config.type';
-import type { GenerationManager } from './streaming/generation-manager';
+import type { StopGenerationService } from './stop-generation.service';
 
 export const CHAT_LIST_LIMITS = {
   minLimit: 1,
@@ -41,7 +41,7 @@ export class ChatService {
     private readonly models: Models,
     private readonly catalog: LlmCatalog,
     private readonly events: ChatEvents,
-    private readonly generations: GenerationManager,
+    private readonly stops: StopGenerationService,
   ) {}
 
   async get(userId: string, chatId: string): Promise<ChatRecord> {
@@ -105,7 +105,7 @@ export class ChatService {
   /** Deletes the chat and its messages, stopping a reply still being written. */
   async delete(userId: string, chatId: string): Promise<true> {
     await this.get(userId, chatId);
-    await this.generations.stopChat(chatId, 'deleted');
+    await this.stops.stopChat(chatId, 'deleted');
     await this.models.Message.deleteMany({ chatId, userId });
     const result = await this.models.Chat.deleteOne({ _id: chatId, userId });
     if (result.deletedCount === 0) throw new NotFoundError('Chat');

@@ -13,7 +13,7 @@ import type { ChatService } from './chat.service';
 import { buildPrompt, HISTORY_MAX_MESSAGES } from './history';
 import type { MessageRecord } from './message.model';
 import type { MessageService } from './message.service';
-import type { GenerationManager } from './streaming/generation-manager';
+import type { GenerationManager, PendingSlot } from './streaming/generation-manager';
 import { titleFromPrompt, type TitleImprover } from './titles';
 
 const DUPLICATE_KEY = 11000;
@@ -88,17 +88,17 @@ export class SendMessageService {
     }
     await this.verifiedGuard.assertVerified(userId);
     await this.rateLimits.consume('messagesPerUserPerMinute', userId);
-    const releaseSlot = this.generations.reserveSlot(userId, MAX_CONCURRENT_GENERATIONS_PER_USER);
-    if (!releaseSlot) {
+    const slot = await this.generations.takeSlot(userId, MAX_CONCURRENT_GENERATIONS_PER_USER);
+    if (!slot) {
       throw new RateLimitedError(
         5,
         `You already have ${MAX_CONCURRENT_GENERATIONS_PER_USER} replies being written; wait for one to finish or stop it.`,
       );
     }
     try {
-      return await this.saveAndStart(viewer, input, idempotencyKey, releaseSlot);
+      return await this.saveAndStart(viewer, input, idempotencyKey, slot);
     } finally {
-      releaseSlot();
+      slot.release(); // nothing once the reply holds it
     }
   }
 
@@ -106,7 +106,7 @@ export class SendMessageService {
     viewer: Viewer,
     input: SendMessageInput,
     idempotencyKey: string | undefined,
-    releaseSlot: () => void,
+    slot: PendingSlot,
   ): Promise<SendResult> {
     const { userId } = viewer;
     const existing = input.chatId ? await this.chats.get(userId, input.chatId) : null;
@@ -169,8 +169,14 @@ export class SendMessageService {
         messageId: String(message._id),
       });
     }
-    await this.startGeneration(chat, userMessage, assistantMessage, config, systemInstructions);
-    releaseSlot(); // the generation counts itself from here
+    await this.startGeneration(
+      chat,
+      userMessage,
+      assistantMessage,
+      config,
+      systemInstructions,
+      slot,
+    );
     if (chat.titleSource === TitleSource.PROMPT && chat.messageCount === 2) {
       await this.nameChat(userId, chat, input.prompt, config);
     }
@@ -238,6 +244,7 @@ export class SendMessageService {
     assistantMessage: MessageRecord,
     config: StoredLlmConfig,
     systemInstructions: string | null,
+    slot: PendingSlot,
   ): Promise<void> {
     // The first prompt of a chat has no history: skip the query (on FerretDB every query on
     // a field other than _id scans the collection, so this saves the most costly read).
@@ -245,14 +252,17 @@ export class SendMessageService {
       userMessage.position > 1
         ? await this.messages.earlier(String(chat._id), userMessage.position, HISTORY_MAX_MESSAGES)
         : [];
-    this.generations.start({
-      messageId: String(assistantMessage._id),
-      chatId: String(chat._id),
-      userId: String(chat.userId),
-      provider: this.providers[config.llm]!,
-      model: config.chatModel,
-      messages: buildPrompt(systemInstructions, earlier, userMessage.content),
-    });
+    this.generations.start(
+      {
+        messageId: String(assistantMessage._id),
+        chatId: String(chat._id),
+        userId: String(chat.userId),
+        provider: this.providers[config.llm]!,
+        model: config.chatModel,
+        messages: buildPrompt(systemInstructions, earlier, userMessage.content),
+      },
+      slot,
+    );
   }
 
   /** The first prompt names a new chat; the model may improve the name in the background. */

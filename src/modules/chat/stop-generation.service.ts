@@ -2,14 +2,22 @@ import type { Models } from '../models';
 import { MessageStatus } from './chat-enums';
 import type { MessageRecord } from './message.model';
 import type { MessageService } from './message.service';
+import type { StopReason } from './streaming/generation';
+import type { ClusterReplies } from './streaming/cluster-replies';
 import type { GenerationManager } from './streaming/generation-manager';
 
-/** stopGeneration: ends a reply with the text so far, aborting the upstream request at once. */
+/**
+ * stopGeneration, and the stop of a chat's replies when it is deleted: a reply is stopped by
+ * the process that writes it, here or (in a cluster) on another instance, and aborts its
+ * upstream request at once; the text so far is kept.
+ */
 export class StopGenerationService {
   constructor(
     private readonly models: Models,
     private readonly messages: MessageService,
     private readonly generations: GenerationManager,
+    /** Set in a cluster: reaches the owner of a reply written elsewhere. */
+    private readonly cluster?: ClusterReplies,
   ) {}
 
   async stop(userId: string, messageId: string): Promise<MessageRecord> {
@@ -17,12 +25,25 @@ export class StopGenerationService {
     if (message.status !== MessageStatus.STREAMING) return message;
     const generation = this.generations.get(messageId);
     if (generation) return (await generation.stop('stopped')) ?? message;
-    // Streaming in no process here (an instance that died): settle it as stopped.
+    const remote = await this.cluster?.stopRemote(messageId, 'stopped');
+    if (remote) return remote;
+    // Streaming in no process (an instance that died): settle it as stopped.
     const settled = await this.models.Message.findOneAndUpdate(
       { _id: messageId, userId, status: MessageStatus.STREAMING },
       { $set: { status: MessageStatus.STOPPED } },
       { returnDocument: 'after' },
     ).lean();
     return settled ?? (await this.messages.getOwned(userId, messageId));
+  }
+
+  /** Stops every reply of a chat (it is being deleted) and waits until they have ended. */
+  async stopChat(chatId: string, reason: StopReason): Promise<void> {
+    await this.generations.stopChat(chatId, reason);
+    if (!this.cluster) return;
+    const elsewhere = await this.models.Message.find(
+      { chatId, status: MessageStatus.STREAMING },
+      { _id: 1 },
+    ).lean();
+    await Promise.all(elsewhere.map(({ _id }) => this.cluster!.stopRemote(String(_id), reason)));
   }
 }

@@ -9,9 +9,21 @@ import {
 } from './generation';
 import { PartialSaves } from './partial-saves';
 import type { ReplyLogs } from './reply-log';
+import type { ReplySlot, ReplySlots } from './reply-slots';
 
 /** How often shutdown looks whether the sends it accepted have started their replies. */
 const ACCEPTED_SEND_POLL_MS = 10;
+
+/** A user's reply slot taken by an accepted send; the generation holds it once started. */
+export interface PendingSlot {
+  /** Gives the slot back unless a generation holds it (safe to call more than once). */
+  release(): void;
+}
+
+interface HeldSlot extends PendingSlot {
+  slot: ReplySlot;
+  started: boolean;
+}
 
 /**
  * The replies this process is writing. It owns them: stop one (stopGeneration, deleteChat),
@@ -19,8 +31,8 @@ const ACCEPTED_SEND_POLL_MS = 10;
  */
 export class GenerationManager {
   private readonly running = new Map<string, Generation>();
-  /** Reply slots held by sends that are accepted but not yet generating, by user. */
-  private readonly reserved = new Map<string, number>();
+  /** Slots of sends that are accepted but not yet generating. */
+  private readonly pending = new Set<HeldSlot>();
   /** False once shutdown began: new sends are refused before they save anything. */
   accepting = true;
   /** Aborted once the shutdown grace is over: saves that keep failing stop retrying. */
@@ -30,14 +42,21 @@ export class GenerationManager {
   constructor(
     private readonly models: Models,
     private readonly logs: ReplyLogs,
+    private readonly slots: ReplySlots,
     private readonly options: GenerationOptions,
     private readonly logger: Logger,
     private readonly onFinished: (record: MessageRecord | null, request: GenerationRequest) => void,
   ) {
-    this.partials = new PartialSaves(models, options.saveIntervalMs, logger);
+    this.partials = new PartialSaves(models, options.saveIntervalMs, logger, (ids) =>
+      logs.stillOwned(ids),
+    );
   }
 
-  start(request: GenerationRequest): Generation {
+  /** Starts the reply of an accepted send, which hands over its slot until the reply ends. */
+  start(request: GenerationRequest, slot: PendingSlot): Generation {
+    const held = slot as HeldSlot;
+    held.started = true;
+    this.pending.delete(held);
     const log = this.logs.open(request.messageId, request.userId);
     const generation = new Generation(
       request,
@@ -54,14 +73,20 @@ export class GenerationManager {
       .start()
       .then((record) => {
         this.running.delete(request.messageId);
+        held.slot.release();
         this.logs.retire(log);
         this.onFinished(record, request);
       })
       .catch((error: unknown) => {
         this.running.delete(request.messageId);
+        held.slot.release();
         this.logger.error({ err: error, messageId: request.messageId }, 'ending a reply failed');
       });
     return generation;
+  }
+
+  runningIds(): string[] {
+    return [...this.running.keys()];
   }
 
   get(messageId: string): Generation | undefined {
@@ -69,23 +94,24 @@ export class GenerationManager {
   }
 
   /**
-   * Holds one of the user's `max` reply slots from the moment a send is accepted until its
-   * generation starts (then the generation itself counts), all in one synchronous step: of
-   * concurrent sends, only as many as there are free slots get one. Null when none is free;
-   * otherwise the release function (safe to call more than once).
+   * Takes one of the user's `max` reply slots for a send being accepted (atomically: of
+   * concurrent sends only as many as there are free slots get one), held until its reply ends.
+   * Null when none is free.
    */
-  reserveSlot(userId: string, max: number): (() => void) | null {
-    const reserved = this.reserved.get(userId) ?? 0;
-    if (this.activeFor(userId) + reserved >= max) return null;
-    this.reserved.set(userId, reserved + 1);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const left = (this.reserved.get(userId) ?? 1) - 1;
-      if (left > 0) this.reserved.set(userId, left);
-      else this.reserved.delete(userId);
+  async takeSlot(userId: string, max: number): Promise<PendingSlot | null> {
+    const slot = await this.slots.take(userId, max);
+    if (!slot) return null;
+    const held: HeldSlot = {
+      slot,
+      started: false,
+      release: () => {
+        if (held.started) return;
+        this.pending.delete(held);
+        slot.release();
+      },
     };
+    this.pending.add(held);
+    return held;
   }
 
   activeFor(userId: string): number {
@@ -111,7 +137,7 @@ export class GenerationManager {
   async shutdown(graceMs: number): Promise<void> {
     this.accepting = false;
     const deadline = Date.now() + graceMs;
-    while (this.reserved.size > 0 && Date.now() < deadline) {
+    while (this.pending.size > 0 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, ACCEPTED_SEND_POLL_MS));
     }
     const all = () => Promise.all([...this.running.values()].map((generation) => generation.done));

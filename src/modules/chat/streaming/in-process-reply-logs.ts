@@ -1,3 +1,4 @@
+import type { Metrics } from '../../../metrics/metrics';
 import { toMessage } from '../chat.mappers';
 import type { MessageStreamEvent } from '../chat.types';
 import type { MessageRecord } from '../message.model';
@@ -15,6 +16,7 @@ class InProcessReplyLog implements ReplyLog {
   constructor(
     readonly messageId: string,
     readonly userId: string,
+    private readonly metrics?: Metrics,
   ) {}
 
   append(text: string): void {
@@ -26,6 +28,7 @@ class InProcessReplyLog implements ReplyLog {
       message: null,
     };
     this.deltas.push(event);
+    this.metrics?.deltas.inc();
     for (const listener of this.listeners) listener(event);
   }
 
@@ -61,8 +64,10 @@ export class InProcessReplyLogs implements ReplyLogs {
   private readonly logs = new Map<string, ReplyLog>();
   private readonly timers = new Set<NodeJS.Timeout>();
 
+  constructor(private readonly metrics?: Metrics) {}
+
   open(messageId: string, userId: string): ReplyLog {
-    const log = new InProcessReplyLog(messageId, userId);
+    const log = new InProcessReplyLog(messageId, userId, this.metrics);
     this.logs.set(messageId, log);
     return log;
   }
@@ -78,6 +83,14 @@ export class InProcessReplyLogs implements ReplyLogs {
     }, ENDED_LOG_RETENTION_MS);
     timer.unref();
     this.timers.add(timer);
+  }
+
+  stillOwned(messageIds: string[]): Promise<Set<string>> {
+    return Promise.resolve(new Set(messageIds));
+  }
+
+  flush(): Promise<void> {
+    return Promise.resolve();
   }
 
   close(): void {

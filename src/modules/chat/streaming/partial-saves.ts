@@ -34,6 +34,9 @@ export class PartialSaves {
     private readonly models: Models,
     intervalMs: number,
     private readonly logger: Logger,
+    /** The replies this instance may still write (in a cluster, not one taken over). */
+    private readonly stillOwned: (messageIds: string[]) => Promise<Set<string>> = (ids) =>
+      Promise.resolve(new Set(ids)),
   ) {
     this.timer = setInterval(() => this.flush(), intervalMs);
     this.timer.unref();
@@ -100,7 +103,10 @@ export class PartialSaves {
    * In commands of at most BATCH_LIMIT updates: FerretDB 1.24 never answers a bulk write of
    * 100 or more (measured: 99 updates in 265 ms, 100 not within 60 s).
    */
-  private async write(changed: Array<{ messageId: string; content: string }>): Promise<void> {
+  private async write(all: Array<{ messageId: string; content: string }>): Promise<void> {
+    // Redis away: this instance keeps saving what it writes (nobody can take it over then).
+    const owned = await this.stillOwned(all.map(({ messageId }) => messageId)).catch(() => null);
+    const changed = owned ? all.filter(({ messageId }) => owned.has(messageId)) : all;
     for (let start = 0; start < changed.length; start += BATCH_LIMIT) {
       // The driver's collection, not the model: these ids and strings are ours, and mongoose's
       // casting of every update was a visible share of a streaming server's CPU.

@@ -1,3 +1,4 @@
+import type { Metrics } from '../../../metrics/metrics';
 import { MessageRole, MessageStatus } from '../chat-enums';
 import { toMessage } from '../chat.mappers';
 import type { MessageStreamEvent } from '../chat.types';
@@ -18,6 +19,7 @@ export class ReplyFollower {
   constructor(
     private readonly messages: MessageService,
     private readonly logs: ReplyLogs,
+    private readonly metrics?: Metrics,
   ) {}
 
   async follow(
@@ -69,6 +71,7 @@ export class ReplyFollower {
       unlisten();
       return null;
     }
+    this.metrics?.deltasReplayed.inc(read.deltas.length);
     for (const event of read.deltas) deliver(event);
     const live = held;
     held = null;

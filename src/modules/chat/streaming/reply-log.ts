@@ -41,5 +41,13 @@ export interface ReplyLogs {
   find(messageId: string): Promise<ReplyLog | undefined>;
   /** Keeps an ended log a while for late followers, then forgets it. */
   retire(log: ReplyLog): void;
+  /**
+   * Of these replies (open here), those this instance may still write: in a cluster, one that
+   * another instance took over (its owner looked dead) is no longer ours, not even its partial
+   * saves.
+   */
+  stillOwned(messageIds: string[]): Promise<Set<string>>;
+  /** Waits until what was appended is where other instances can read it (shutdown). */
+  flush(): Promise<void>;
   close(): void;
 }

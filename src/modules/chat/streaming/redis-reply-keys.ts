@@ -1,0 +1,130 @@
+/**
+ * Where a cluster keeps what it shares about replies (REDIS_URL set). Every key of a reply
+ * starts with its message id, so one reply's state is easy to find with redis-cli.
+ */
+export const replyKeys = {
+  /** The replay log: a Redis Stream with entry id `<seq>-0`, so `after` maps onto XRANGE. */
+  log: (messageId: string) => `palaver:reply:${messageId}:log`,
+  /** Hash: userId, owner (instance id), epoch (one per start), state (streaming | ended). */
+  meta: (messageId: string) => `palaver:reply:${messageId}:meta`,
+  /** Pub/sub channel of the live entries, published in the same script as they are logged. */
+  live: (messageId: string) => `palaver:reply:${messageId}:live`,
+  /** Asked to stop (its value: the reason); the owner also polls it on its heartbeat. */
+  stop: (messageId: string) => `palaver:reply:${messageId}:stop`,
+  /** Set of the ids of every reply streaming somewhere in the cluster: what the sweep visits. */
+  streaming: 'palaver:replies:streaming',
+  /** Held by a live instance (PX, refreshed by its heartbeat); gone means the instance is. */
+  lease: (instanceId: string) => `palaver:instance:${instanceId}:lease`,
+  /** Pub/sub channel of the commands sent to an instance (stop a reply it owns). */
+  control: (instanceId: string) => `palaver:instance:${instanceId}:control`,
+  /** Sorted set of a user's held reply slots, scored by when each lapses. */
+  slots: (userId: string) => `palaver:user:${userId}:reply-slots`,
+};
+
+/** A reply's log lives this long while streaming (refreshed by every write) … */
+export const STREAMING_LOG_TTL_MS = 6 * 60 * 60 * 1000;
+/** … and this long after its end, for followers that resume late. */
+export const ENDED_LOG_TTL_MS = 10 * 60 * 1000;
+
+/** What one script call carries for one reply, and what its live channel publishes as is. */
+export interface ReplyBatch {
+  /** The message id. */
+  id: string;
+  /** Owner's epoch for this reply: a stalled owner's later writes do not match a new one. */
+  e: string;
+  /** The user, so the first batch can create the reply's meta. */
+  u: string;
+  /** Set until a batch of this reply has been written: create the meta if it is missing. */
+  o?: 1;
+  /** Deltas as [seq, text]. */
+  d: Array<[number, string]>;
+  /** The end entry's seq, when the reply ended in this batch. */
+  x?: number;
+  /** 1 when the reply ended with its chat deleted (the done event carries no message). */
+  del?: 1;
+}
+
+/**
+ * Writes the batches of one event-loop turn, every reply's in one call: for each, checks that
+ * this instance still owns the reply at that epoch, appends its entries (an id already written
+ * by an earlier attempt is skipped), ends it, refreshes the TTLs, and publishes the batch on
+ * the reply's channel. Returns, per reply, 1 when written and 0 when refused (no longer ours).
+ * KEYS: log, meta, live for each reply, then the streaming set. ARGV: owner, streaming TTL,
+ * ended TTL, then one JSON ReplyBatch per reply.
+ */
+export const WRITE_BATCHES_LUA = `
+local owner = ARGV[1]
+local replies = (#KEYS - 1) / 3
+local streaming = KEYS[#KEYS]
+local results = {}
+for i = 1, replies do
+  local log, meta, live = KEYS[3 * i - 2], KEYS[3 * i - 1], KEYS[3 * i]
+  local raw = ARGV[3 + i]
+  local batch = cjson.decode(raw)
+  local current = redis.call('HMGET', meta, 'owner', 'epoch', 'state')
+  local ok = 0
+  if not current[1] then
+    if batch.o then
+      redis.call('HSET', meta, 'userId', batch.u, 'owner', owner, 'epoch', batch.e, 'state', 'streaming')
+      redis.call('SADD', streaming, batch.id)
+      ok = 1
+    end
+  elseif current[1] == owner and current[2] == batch.e and current[3] == 'streaming' then
+    ok = 1
+  end
+  if ok == 1 then
+    for _, entry in ipairs(batch.d) do
+      redis.pcall('XADD', log, string.format('%d-0', entry[1]), 'd', entry[2])
+    end
+    if batch.x then
+      redis.pcall('XADD', log, string.format('%d-0', batch.x), 'end', batch.del and '1' or '0')
+      redis.call('HSET', meta, 'state', 'ended')
+      redis.call('SREM', streaming, batch.id)
+      redis.call('PEXPIRE', log, ARGV[3])
+      redis.call('PEXPIRE', meta, ARGV[3])
+    else
+      redis.call('PEXPIRE', log, ARGV[2])
+      redis.call('PEXPIRE', meta, ARGV[2])
+    end
+    redis.call('PUBLISH', live, raw)
+  end
+  results[i] = ok
+end
+return results
+`;
+
+/**
+ * Claims a reply whose owner is gone (or that a caller stops in its owner's place), once: only
+ * the call that finds it streaming claims it, and the owner's later writes are refused. Returns
+ * [its logged text, its last seq], or false when it had already ended. The claimer saves the
+ * reply and then writes the end (END_LUA), so a follower that sees the end finds it saved.
+ * KEYS: log, meta, streaming set. ARGV: message id.
+ */
+export const CLAIM_LUA = `
+local log, meta, streaming = KEYS[1], KEYS[2], KEYS[3]
+if redis.call('HGET', meta, 'state') ~= 'streaming' then
+  redis.call('SREM', streaming, ARGV[1])
+  return false
+end
+redis.call('HSET', meta, 'state', 'ended')
+redis.call('SREM', streaming, ARGV[1])
+local parts = {}
+local last = 0
+for _, entry in ipairs(redis.call('XRANGE', log, '-', '+')) do
+  last = tonumber(string.match(entry[1], '^(%d+)'))
+  if entry[2][1] == 'd' then parts[#parts + 1] = entry[2][2] end
+end
+return { table.concat(parts), last }
+`;
+
+/**
+ * The end entry of a claimed reply, logged and published. KEYS: log, meta, live. ARGV: the
+ * ReplyBatch JSON carrying the end, its seq, ended TTL.
+ */
+export const END_LUA = `
+redis.pcall('XADD', KEYS[1], string.format('%d-0', tonumber(ARGV[2])), 'end', '0')
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+redis.call('PUBLISH', KEYS[3], ARGV[1])
+return 1
+`;

@@ -1,0 +1,429 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../../../log/logger';
+import type { Metrics } from '../../../metrics/metrics';
+import { MessageStatus } from '../chat-enums';
+import { toMessage } from '../chat.mappers';
+import type { MessageStreamEvent } from '../chat.types';
+import type { MessageRecord } from '../message.model';
+import { InProcessReplyLogs } from './in-process-reply-logs';
+import { LiveChannels } from './live-channels';
+import {
+  ENDED_LOG_TTL_MS,
+  replyKeys,
+  STREAMING_LOG_TTL_MS,
+  WRITE_BATCHES_LUA,
+  type ReplyBatch,
+} from './redis-reply-keys';
+import type { ReplyLog, ReplyLogListener, ReplyLogRead, ReplyLogs } from './reply-log';
+
+/** A follower that has heard nothing for this long reads the log for what it may have missed. */
+const SILENCE_CHECK_MS = 1_000;
+/** The longest a follower waits for its subscription before reading the log anyway. */
+const SUBSCRIBE_WAIT_MS = 2_000;
+/** Batches that failed to reach Redis are tried again after this. */
+const WRITE_RETRY_MS = 500;
+
+/** Reads a saved reply for a done event (null: gone with its chat). */
+export type RecordLoader = (messageId: string) => Promise<MessageRecord | null>;
+
+/**
+ * Reply logs shared by the instances of a cluster through Redis. The writer's own process
+ * keeps the log in memory too (InProcessReplyLogs), so followers on the writer's instance cost
+ * nothing more than with one process; other instances read the Redis Stream and listen on the
+ * reply's channel. Writes of one event-loop turn go out in one script call for every reply
+ * (see WRITE_BATCHES_LUA): measured ~3× cheaper than a call per entry.
+ *
+ * Redis away does not stop a reply: it streams to followers on its own instance and is saved
+ * as usual; its entries wait in memory and are written once Redis answers, so a follower
+ * elsewhere catches up from the log.
+ */
+export class RedisReplyLogs implements ReplyLogs {
+  private readonly local: InProcessReplyLogs;
+  private readonly pending = new Map<string, ReplyBatch>();
+  /** Replies with a batch in Redis: later batches need not create their meta. */
+  private readonly written = new Set<string>();
+  /** Replies another instance has ended: their later entries are not sent. */
+  private readonly disowned = new Set<string>();
+  private flushScheduled = false;
+  /** One script call at a time: a later batch must never land before an earlier one's retry. */
+  private inFlight: Promise<void> | null = null;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private lastWriteErrorLog = 0;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly channels: LiveChannels,
+    private readonly instanceId: string,
+    private readonly loadRecord: RecordLoader,
+    private readonly logger: Logger,
+    /** A reply this instance no longer owns (swept as its owner looked dead): stop writing it. */
+    private readonly onDisowned: (messageId: string) => void,
+    private readonly metrics?: Metrics,
+  ) {
+    this.local = new InProcessReplyLogs(metrics);
+    redis.defineCommand('palaverWriteBatches', { lua: WRITE_BATCHES_LUA });
+  }
+
+  open(messageId: string, userId: string): ReplyLog {
+    const local = this.local.open(messageId, userId);
+    const epoch = randomUUID();
+    let seq = 0;
+    let finished = false;
+    // The meta goes out at once, before any delta: other instances can follow and stop the
+    // reply while it waits for its first token, and the database check knows it is alive.
+    this.batchOf(messageId, userId, epoch);
+    this.scheduleFlush();
+    return {
+      messageId,
+      userId,
+      append: (text) => {
+        local.append(text);
+        seq += 1;
+        if (this.disowned.has(messageId)) return;
+        this.batchOf(messageId, userId, epoch).d.push([seq, text]);
+        this.scheduleFlush();
+      },
+      finish: (record) => {
+        local.finish(record);
+        if (finished) return;
+        finished = true;
+        if (this.disowned.delete(messageId)) return;
+        const batch = this.batchOf(messageId, userId, epoch);
+        batch.x = seq + 1;
+        if (!record) batch.del = 1;
+        this.scheduleFlush();
+      },
+      read: (afterSeq) => local.read(afterSeq),
+      listen: (listener) => local.listen(listener),
+    };
+  }
+
+  async find(messageId: string): Promise<ReplyLog | undefined> {
+    const local = await this.local.find(messageId);
+    if (local) return local;
+    const userId = await this.redis.hget(replyKeys.meta(messageId), 'userId');
+    if (!userId) return undefined;
+    return new RemoteReplyLog(
+      messageId,
+      userId,
+      this.redis,
+      this.channels,
+      this.loadRecord,
+      this.metrics,
+    );
+  }
+
+  retire(log: ReplyLog): void {
+    this.local.retire(log);
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    this.local.close();
+  }
+
+  async stillOwned(messageIds: string[]): Promise<Set<string>> {
+    const pipeline = this.redis.pipeline();
+    for (const id of messageIds) pipeline.hmget(replyKeys.meta(id), 'owner', 'state');
+    const answers = (await pipeline.exec()) ?? [];
+    return new Set(
+      messageIds.filter((id, index) => {
+        if (this.disowned.has(id)) return false;
+        const [owner, state] = (answers[index]?.[1] as Array<string | null> | undefined) ?? [];
+        // No meta yet (its first batch is on the way) or none any more (Redis flushed: the
+        // next batch finds out): still ours until Redis says otherwise.
+        return !owner || (owner === this.instanceId && state === 'streaming');
+      }),
+    );
+  }
+
+  /** Writes what is pending now (shutdown waits for the last batches). */
+  async flush(): Promise<void> {
+    this.flushScheduled = false;
+    while (this.inFlight) await this.inFlight;
+    if (this.pending.size === 0) return;
+    this.inFlight = this.write().finally(() => (this.inFlight = null));
+    await this.inFlight;
+  }
+
+  private async write(): Promise<void> {
+    const batches = [...this.pending.values()];
+    this.pending.clear();
+    const keys: string[] = [];
+    for (const batch of batches) {
+      keys.push(replyKeys.log(batch.id), replyKeys.meta(batch.id), replyKeys.live(batch.id));
+      if (!this.written.has(batch.id)) batch.o = 1;
+    }
+    keys.push(replyKeys.streaming);
+    try {
+      const results = (await (
+        this.redis as unknown as {
+          palaverWriteBatches(count: number, ...args: Array<string | number>): Promise<number[]>;
+        }
+      ).palaverWriteBatches(
+        keys.length,
+        ...keys,
+        this.instanceId,
+        STREAMING_LOG_TTL_MS,
+        ENDED_LOG_TTL_MS,
+        ...batches.map((batch) => JSON.stringify(batch)),
+      )) as number[];
+      batches.forEach((batch, index) => {
+        if (results[index] === 0) {
+          // Another instance ended it (the sweep took this instance for dead): stop here too.
+          this.disowned.add(batch.id);
+          this.written.delete(batch.id);
+          this.onDisowned(batch.id);
+        } else if (batch.x) this.written.delete(batch.id);
+        else this.written.add(batch.id);
+      });
+    } catch (error) {
+      this.requeue(batches);
+      if (Date.now() - this.lastWriteErrorLog > 10_000) {
+        this.lastWriteErrorLog = Date.now();
+        this.logger.warn({ err: error }, 'reply entries not written to redis yet; retrying');
+      }
+    }
+  }
+
+  private batchOf(id: string, userId: string, epoch: string): ReplyBatch {
+    let batch = this.pending.get(id);
+    if (!batch) {
+      batch = { id, e: epoch, u: userId, d: [] };
+      this.pending.set(id, batch);
+    }
+    return batch;
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.closed) return;
+    this.flushScheduled = true;
+    setImmediate(() => void this.flush());
+  }
+
+  /** Failed batches go back in front of what came since, so the log keeps its order. */
+  private requeue(batches: ReplyBatch[]): void {
+    for (const failed of batches) {
+      const newer = this.pending.get(failed.id);
+      if (newer) {
+        failed.d.push(...newer.d);
+        failed.x = newer.x ?? failed.x;
+        failed.del = newer.del ?? failed.del;
+      }
+      delete failed.o;
+      this.pending.set(failed.id, failed);
+    }
+    if (this.closed) return;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => void this.flush(), WRITE_RETRY_MS);
+    this.retryTimer.unref();
+  }
+}
+
+/** A batch as published, parsed (Lua's cjson encodes an empty list as an object). */
+function parseBatch(raw: string): ReplyBatch | null {
+  try {
+    const batch = JSON.parse(raw) as ReplyBatch;
+    if (!Array.isArray(batch.d)) batch.d = [];
+    return batch;
+  } catch {
+    return null;
+  }
+}
+
+/** A Redis Stream entry: [id, [field, value, …]]. */
+type StreamEntry = [string, string[]];
+
+/**
+ * A reply written by another instance, as a follower here sees it: the log read with XRANGE,
+ * the live entries from the reply's channel. One per follower. It hands entries on in seq
+ * order and fills any gap from the log: a pub/sub connection killed mid-stream loses
+ * messages, and Redis says nothing about it. After its subscriber reconnects, and after a
+ * silence, it reads the log for what it may have missed (the end included).
+ */
+class RemoteReplyLog implements ReplyLog {
+  private listener: ReplyLogListener | null = null;
+  /** Highest seq handed on in order; null until the follower's first read. */
+  private delivered: number | null = null;
+  /** Live entries that came before the first read, handed on (in order) once it is done. */
+  private early: ReplyBatch[] = [];
+  private ended = false;
+  private filling: Promise<void> | null = null;
+  private fillAgain = false;
+  private lastHeard = Date.now();
+  private subscribed: Promise<void> = Promise.resolve();
+  private unsubscribe: () => void = () => {};
+  private silenceTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly messageId: string,
+    readonly userId: string,
+    private readonly redis: Redis,
+    private readonly channels: LiveChannels,
+    private readonly loadRecord: RecordLoader,
+    private readonly metrics?: Metrics,
+  ) {}
+
+  append(): void {
+    throw new Error('only the instance that writes a reply appends to it');
+  }
+
+  finish(): void {
+    throw new Error('only the instance that writes a reply finishes it');
+  }
+
+  listen(listener: ReplyLogListener): () => void {
+    this.listener = listener;
+    const { ready, unsubscribe } = this.channels.subscribe(replyKeys.live(this.messageId), {
+      message: (raw) => {
+        this.lastHeard = Date.now();
+        const batch = parseBatch(raw);
+        if (!batch) return;
+        if (this.delivered === null) this.early.push(batch);
+        else this.receive(batch);
+      },
+      reconnected: () => void this.fill(),
+    });
+    this.subscribed = ready;
+    this.unsubscribe = unsubscribe;
+    this.silenceTimer = setInterval(() => {
+      if (Date.now() - this.lastHeard >= SILENCE_CHECK_MS) void this.fill();
+    }, SILENCE_CHECK_MS);
+    this.silenceTimer.unref();
+    return () => this.stop();
+  }
+
+  async read(afterSeq: number): Promise<ReplyLogRead> {
+    // Listening is confirmed before reading: an entry is then either in the log or on its way.
+    // (Not waited for past a few seconds: with Redis away the silence check covers the rest.)
+    await Promise.race([this.subscribed, sleep(SUBSCRIBE_WAIT_MS)]);
+    const entries = await this.entriesAfter(afterSeq);
+    const deltas: MessageStreamEvent[] = [];
+    let done: MessageStreamEvent | null = null;
+    let last = afterSeq;
+    for (const [seq, fields] of entries) {
+      if (fields[0] === 'd') {
+        deltas.push(this.delta(seq, fields[1] ?? ''));
+        last = seq;
+      } else {
+        done = await this.doneEvent(seq, fields[1] === '1');
+        break;
+      }
+    }
+    this.delivered = last;
+    if (done) {
+      this.ended = true;
+      this.stop();
+    } else {
+      const early = this.early;
+      this.early = [];
+      for (const batch of early) this.receive(batch);
+    }
+    return { deltas, done };
+  }
+
+  /**
+   * Hands on the entries that continue what was handed on; a gap sends for the log. What the
+   * log itself lacks (`fromLog`) is lost for good (entries that never reached Redis), so a
+   * gap there is stepped over rather than waited for.
+   */
+  private receive(batch: ReplyBatch, fromLog = false): void {
+    if (this.ended) return;
+    for (const [seq, text] of batch.d) {
+      if (seq <= this.delivered!) continue;
+      if (seq !== this.delivered! + 1 && !fromLog) return void this.fill();
+      this.delivered = seq;
+      this.listener?.(this.delta(seq, text));
+    }
+    if (batch.x !== undefined) {
+      if (batch.x !== this.delivered! + 1 && !fromLog) return void this.fill();
+      this.end(batch.x, batch.del === 1);
+    }
+  }
+
+  /** Reads the log from the first seq not handed on; one read at a time, again if asked meanwhile. */
+  private fill(): Promise<void> {
+    if (this.delivered === null || this.ended) return Promise.resolve();
+    if (this.filling) {
+      this.fillAgain = true;
+      return this.filling;
+    }
+    this.metrics?.gapFills.inc();
+    this.filling = (async () => {
+      do {
+        this.fillAgain = false;
+        try {
+          const entries = await this.entriesAfter(this.delivered!);
+          this.lastHeard = Date.now();
+          const batch: ReplyBatch = { id: this.messageId, e: '', u: '', d: [] };
+          for (const [seq, fields] of entries) {
+            if (fields[0] === 'd') batch.d.push([seq, fields[1] ?? '']);
+            else {
+              batch.x = seq;
+              if (fields[1] === '1') batch.del = 1;
+            }
+          }
+          if (entries.length === 0 && !(await this.redis.exists(replyKeys.log(this.messageId)))) {
+            await this.endFromDatabase();
+          } else this.receive(batch, true);
+        } catch {
+          // Redis away: the next silence check tries again.
+        }
+      } while (this.fillAgain && !this.ended);
+    })().finally(() => (this.filling = null));
+    return this.filling;
+  }
+
+  /** The log is gone (Redis flushed, or expired): the database has the last word. */
+  private async endFromDatabase(): Promise<void> {
+    const record = await this.loadRecord(this.messageId);
+    if (record && record.status === MessageStatus.STREAMING) return; // the sweep will end it; keep waiting
+    if (this.ended) return;
+    this.ended = true;
+    this.listener?.(doneOf(this.messageId, (this.delivered ?? 0) + 1, record));
+    this.stop();
+  }
+
+  private end(seq: number, deleted: boolean): void {
+    this.ended = true;
+    void this.doneEvent(seq, deleted).then((done) => {
+      this.listener?.(done);
+      this.stop();
+    });
+  }
+
+  private async doneEvent(seq: number, deleted: boolean): Promise<MessageStreamEvent> {
+    const record = deleted ? null : await this.loadRecord(this.messageId).catch(() => null);
+    return doneOf(this.messageId, seq, record);
+  }
+
+  private async entriesAfter(seq: number): Promise<Array<[number, string[]]>> {
+    const entries = (await this.redis.xrange(
+      replyKeys.log(this.messageId),
+      `${seq + 1}-0`,
+      '+',
+    )) as StreamEntry[];
+    return entries.map(([id, fields]) => [Number.parseInt(id, 10), fields]);
+  }
+
+  private delta(seq: number, text: string): MessageStreamEvent {
+    return { messageId: this.messageId, seq, delta: text, done: false, message: null };
+  }
+
+  private stop(): void {
+    clearInterval(this.silenceTimer);
+    this.unsubscribe();
+    this.unsubscribe = () => {};
+  }
+}
+
+function doneOf(messageId: string, seq: number, record: MessageRecord | null): MessageStreamEvent {
+  return { messageId, seq, delta: '', done: true, message: record ? toMessage(record) : null };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
