@@ -13,7 +13,13 @@ import { FakeOpenAi } from '../test/helpers/fake-openai';
 import { chatsCase, meCase, providersCase } from './cases/http-cases';
 import { hostileCases } from './cases/hostile-cases';
 import { loginCase, subscribeCase } from './cases/other-cases';
-import { capacityCase, idleSubCase, tokenCases, writesCase } from './cases/stream-cases';
+import {
+  capacityCase,
+  clusterCases,
+  idleSubCase,
+  tokenCases,
+  writesCase,
+} from './cases/stream-cases';
 import { SECRET_KEY, type Bench, type CaseResult } from './lib/context';
 import { canPin, LOAD_CORE, pin, ROOT } from './lib/processes';
 import { Seeder } from './lib/seed';
@@ -25,6 +31,7 @@ const CASES: Record<string, { names: string[]; run: CaseRunner }> = {
   me: { names: ['me'], run: meCase },
   chats: { names: ['chats'], run: chatsCase },
   token: { names: ['token-cpu', 'token-latency'], run: tokenCases },
+  cluster: { names: ['redis-token-cpu', 'follower-latency'], run: clusterCases },
   capacity: { names: ['capacity'], run: capacityCase },
   writes: { names: ['writes'], run: writesCase },
   'idle-sub': { names: ['idle-sub'], run: idleSubCase },

@@ -126,6 +126,7 @@ export async function createApp(deps: AppDependencies): Promise<App> {
     httpTimeouts: deps.httpTimeouts,
     metrics,
   });
+  metrics.identify(redis?.instanceId ?? 'single');
   metrics.observe({
     activeStreams: () => chat.generations.size,
     sockets: () => server.websocket.connectionCount,

@@ -278,7 +278,6 @@ describe('a cluster of two instances on Redis', () => {
       const socket = b.socket(someone.auth.accessToken);
       await socket.connected;
       if (kill) await redis.admin.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
-      const endedAt = Date.now();
       await a
         .http()
         .data(
@@ -286,6 +285,8 @@ describe('a cluster of two instances on Redis', () => {
           { refreshToken: someone.auth.refreshToken },
           { token: someone.auth.accessToken },
         );
+      // From the moment A answered that the session ended.
+      const endedAt = Date.now();
       const closed = await socket.nextClose(3_000);
       expect(closed.code).toBe(4403);
       expect(Date.now() - endedAt).toBeLessThan(1_000);

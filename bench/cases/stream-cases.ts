@@ -8,6 +8,7 @@ import {
 } from '../lib/context';
 import { createBenchApp } from '../lib/in-process';
 import { cpuSeconds, rssBytes, type RunningProcess } from '../lib/processes';
+import { startRedisServer } from '../lib/redis';
 import { percentile, sleep } from '../lib/stats';
 import { connectMany, nowMs, StreamClient } from '../lib/ws-load';
 import type { SeededUser } from '../lib/seed';
@@ -63,12 +64,24 @@ async function runStreams(
   target: 'subject' | 'baseline',
   streams: number,
   tokens: number,
-  options: { coalesceMs: number; timed: boolean },
+  options: {
+    coalesceMs: number;
+    timed: boolean;
+    /** Extra environment of the subject (REDIS_URL for the cluster cases). */
+    env?: Record<string, string>;
+    /** Subscribe on a second instance of the subject (same env), not on the writer. */
+    followElsewhere?: boolean;
+  },
 ): Promise<TokenRun> {
+  const subjectEnv = { STREAM_COALESCE_MS: String(options.coalesceMs), ...options.env };
   const server =
     target === 'subject'
-      ? await startSubject(bench, { STREAM_COALESCE_MS: String(options.coalesceMs) })
+      ? await startSubject(bench, subjectEnv)
       : await startBaseline('b-ws', { UPSTREAM_URL: bench.upstream.baseUrl });
+  // Unpinned: the writer keeps its core; the follower shares the other with the load.
+  const follower = options.followElsewhere
+    ? await startSubject(bench, subjectEnv, { pinned: false })
+    : server;
   let round = 0;
   const streamRound = async (count: number, width: number) => {
     round += 1;
@@ -90,7 +103,7 @@ async function runStreams(
         ? await startReplies(bench, server.port, users)
         : users.map((_, i) => `m${i}`);
     const clients = await connectMany(
-      `ws://127.0.0.1:${server.port}/graphql`,
+      `ws://127.0.0.1:${follower.port}/graphql`,
       users.map((u) => u.token),
     );
     clients.forEach((client, i) => client.subscribe(ids[i]!));
@@ -106,6 +119,7 @@ async function runStreams(
   // case does not double its (FerretDB-bound) setup.
   if (!bench.quick) await streamRound(100, Math.min(streams, 200));
   const { clients, cpu } = await streamRound(tokens, streams);
+  if (follower !== server) await follower.stop();
   await server.stop();
 
   let delivered = 0;
@@ -321,4 +335,70 @@ async function rssGrowth(
   const errors = [...warm, ...clients].reduce((n, client) => n + client.errors.length, 0);
   [...warm, ...clients].forEach((client) => client.close());
   return { perSocket: Math.max(0, after - before) / count, errors };
+}
+
+/**
+ * Scale-out on Redis (issue 12): what Redis costs the writer per token, with its followers on
+ * its own instance (each entry is also logged and published), and what a follower on another
+ * instance adds to delivery latency. The same 200 × 50 tok/s load, coalescing off, as
+ * token-cpu; the baseline is the same build without REDIS_URL, measured in the same run.
+ */
+export async function clusterCases(bench: Bench): Promise<CaseResult[]> {
+  const streams = bench.quick ? 20 : 200;
+  const tokens = bench.quick ? 50 : 500;
+  const redis = await startRedisServer();
+  try {
+    const env = { REDIS_URL: redis.url };
+    const alone = await runStreams(bench, 'subject', streams, tokens, {
+      coalesceMs: 0,
+      timed: true,
+    });
+    const withRedis = await runStreams(bench, 'subject', streams, tokens, {
+      coalesceMs: 0,
+      timed: true,
+      env,
+    });
+    const elsewhere = await runStreams(bench, 'subject', streams, tokens, {
+      coalesceMs: 0,
+      timed: true,
+      env,
+      followElsewhere: true,
+    });
+    const cpuRatio = withRedis.cpuPerToken / alone.cpuPerToken;
+    const p = (run: TokenRun, q: number) => percentile(run.latencies, q);
+    const added = p(elsewhere, 99) - p(alone, 99);
+    const complete = (run: TokenRun) => run.delivered === streams * tokens && run.intact;
+    return [
+      {
+        case: 'redis-token-cpu',
+        measure: `writer CPU µs per delivered token with REDIS_URL vs without, ${streams} × 50 tok/s`,
+        unit: 'µs/token',
+        subject: withRedis.cpuPerToken * 1e6,
+        baseline: alone.cpuPerToken * 1e6,
+        ratio: cpuRatio,
+        target: '≤ 1.15× without Redis',
+        pass: cpuRatio <= 1.15 && complete(withRedis),
+        errors: withRedis.errors + alone.errors + (complete(withRedis) ? 0 : 1),
+        details: { delivered: withRedis.delivered, expected: streams * tokens },
+      },
+      {
+        case: 'follower-latency',
+        measure: 'chunk sent → received by a follower on another instance, ms p99 (p50, p99.9)',
+        unit: 'ms',
+        subject: p(elsewhere, 99),
+        baseline: p(alone, 99),
+        ratio: null,
+        target: 'p99 ≤ same-instance p99 + 5 ms, every delta once and in order',
+        pass: added <= 5 && complete(elsewhere),
+        errors: elsewhere.errors + (complete(elsewhere) ? 0 : 1),
+        details: {
+          addedP99: added,
+          elsewhere: { p50: p(elsewhere, 50), p99: p(elsewhere, 99), p999: p(elsewhere, 99.9) },
+          sameInstance: { p50: p(alone, 50), p99: p(alone, 99), p999: p(alone, 99.9) },
+        },
+      },
+    ];
+  } finally {
+    await redis.stop();
+  }
 }

@@ -71,6 +71,16 @@ export class Metrics {
     this.sources = sources;
   }
 
+  /** Names this instance (its cluster id), so dashboards and the load balancer's checks tell them apart. */
+  identify(instanceId: string): void {
+    new Gauge({
+      name: 'palaver_instance_info',
+      help: 'This instance; its id is the one in Redis keys (leases, reply owners).',
+      labelNames: ['instance'],
+      registers: [this.registry],
+    }).set({ instance: instanceId }, 1);
+  }
+
   text(): Promise<string> {
     return this.registry.metrics();
   }
