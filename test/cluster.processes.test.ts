@@ -1,4 +1,9 @@
-import { MessageStreamDocument, RegisterDocument, SendMessageDocument } from './gql/graphql';
+import {
+  MessageStreamDocument,
+  RegisterDocument,
+  SendMessageDocument,
+  StopGenerationDocument,
+} from './gql/graphql';
 import { STRONG_PASSWORD, uniqueEmail } from './helpers/accounts';
 import { TestDatabase } from './helpers/database';
 import { FakeOpenAi } from './helpers/fake-openai';
@@ -116,6 +121,32 @@ describe('cluster instances as processes', () => {
     } finally {
       await socket.dispose();
     }
+  });
+
+  it('should end a reply STOPPED exactly once when it is stopped on B right after A was killed, before any sweep', async () => {
+    const [a, b] = [await instance(), await instance()];
+    const token = await userOn(a);
+    openai.enqueue({ chunks: Array.from({ length: 500 }, (_, i) => `k${i} `), delayMs: 20 });
+    const { sendMessage } = await new GraphQLHttpClient(urlOf(a)).data(
+      SendMessageDocument,
+      { input: { prompt: 'die, then be stopped' } },
+      { token },
+    );
+    const messageId = sendMessage.assistantMessage.id;
+    await sleep(500);
+    a.child.kill('SIGKILL');
+    const { stopGeneration } = await new GraphQLHttpClient(urlOf(b)).data(
+      StopGenerationDocument,
+      { messageId },
+      { token },
+    );
+    expect(stopGeneration.status).toBe('STOPPED');
+    expect(stopGeneration.content.length).toBeGreaterThan(0);
+    await sleep(8_000); // past A's lease and many sweeps: nothing ends it a second time
+    expect(await savedReply(messageId)).toMatchObject({
+      status: 'STOPPED',
+      content: stopGeneration.content,
+    });
   });
 
   it('should take over the replies of an instance stalled for 8 s, and take no write from it once it wakes', async () => {
