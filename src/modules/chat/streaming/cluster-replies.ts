@@ -154,7 +154,7 @@ export class ClusterReplies {
           { returnDocument: 'after' },
         ).lean()
       : null;
-    const end: ReplyBatch = { id: messageId, e: '', u: '', d: [], x: lastSeq + 1 };
+    const end: ReplyBatch = { id: messageId, e: '', d: [], x: lastSeq + 1 };
     if (!status) end.del = 1;
     await (
       this.redis as unknown as {

@@ -32,8 +32,8 @@ export interface ReplyBatch {
   id: string;
   /** Owner's epoch for this reply: a stalled owner's later writes do not match a new one. */
   e: string;
-  /** The user, so the first batch can create the reply's meta. */
-  u: string;
+  /** The user, on the batches that may create the reply's meta (those with `o`). */
+  u?: string;
   /** Set until a batch of this reply has been written: create the meta if it is missing. */
   o?: 1;
   /** Deltas as [seq, text]. */
