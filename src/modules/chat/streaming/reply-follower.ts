@@ -7,6 +7,9 @@ import type { MessageService } from '../message.service';
 import { Channel } from './channel';
 import type { ReplyLog, ReplyLogs } from './reply-log';
 
+/** A reply STREAMING with no log yet is looked up again this many times, this far apart. */
+const LOG_LOOKUPS = 10;
+const LOG_LOOKUP_MS = 50;
 /** A reply streaming in no process here is checked this often until it settles. */
 const ORPHAN_POLL_MS = 1_000;
 
@@ -36,6 +39,17 @@ export class ReplyFollower {
     }
     const message = await this.messages.getOwned(userId, messageId);
     if (message.role === MessageRole.ASSISTANT && message.status === MessageStatus.STREAMING) {
+      // In a cluster the writer's first entries reach Redis a round trip after sendMessage
+      // answers: a client that subscribes elsewhere at once looks again before polling.
+      for (let attempt = 0; attempt < LOG_LOOKUPS; attempt += 1) {
+        await new Promise((resolve) => setTimeout(resolve, LOG_LOOKUP_MS));
+        const late = await this.logs.find(messageId);
+        if (late && late.userId === userId) {
+          const followed = await this.followLog(late, afterSeq);
+          if (followed) return followed;
+          break;
+        }
+      }
       return this.pollUntilSettled(userId, message, afterSeq);
     }
     return ended(doneEvent(messageId, afterSeq + 1, message));
