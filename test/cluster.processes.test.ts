@@ -12,6 +12,7 @@ import { TestRedis } from './helpers/redis-server';
 import { startServerProcess, type ServerProcess } from './helpers/server-process';
 import { TestSocket } from './helpers/ws-client';
 import { connectDatabase } from '../src/db/connection';
+import { Types } from 'mongoose';
 import pino from 'pino';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -86,7 +87,7 @@ describe('cluster instances as processes', () => {
     );
     try {
       return await connection.connection.db!.collection('messages').findOne({
-        _id: new (await import('mongoose')).Types.ObjectId(messageId),
+        _id: new Types.ObjectId(messageId),
       });
     } finally {
       await connection.close();

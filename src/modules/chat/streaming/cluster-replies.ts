@@ -204,17 +204,21 @@ export class ClusterReplies {
     if (this.sweeping) return;
     this.sweeping = true;
     try {
-      const ids = await this.redis.smembers(replyKeys.streaming);
-      for (const messageId of ids) {
-        if (this.generations.get(messageId)) continue;
-        const owner = await this.redis.hget(replyKeys.meta(messageId), 'owner');
-        if (
-          owner &&
-          owner !== this.instanceId &&
-          (await this.redis.exists(replyKeys.lease(owner)))
-        ) {
-          continue;
-        }
+      // Two round trips per sweep however many replies stream elsewhere: their owners, then
+      // whether each distinct owner still holds its lease.
+      const ids = (await this.redis.smembers(replyKeys.streaming)).filter(
+        (messageId) => !this.generations.get(messageId),
+      );
+      if (ids.length === 0) return;
+      const owners = await this.answers(ids.map((id) => ['hget', replyKeys.meta(id), 'owner']));
+      const others = [
+        ...new Set(owners.filter((owner): owner is string => !!owner && owner !== this.instanceId)),
+      ];
+      const leases = await this.answers(others.map((owner) => ['exists', replyKeys.lease(owner)]));
+      const alive = new Set(others.filter((_, index) => leases[index] === 1));
+      for (const [index, messageId] of ids.entries()) {
+        const owner = owners[index] as string | null;
+        if (owner && alive.has(owner)) continue;
         await this.takeOver(messageId, MessageStatus.INTERRUPTED);
       }
     } finally {
@@ -231,11 +235,13 @@ export class ClusterReplies {
       { status: MessageStatus.STREAMING },
       { _id: 1 },
     ).lean();
+    const candidates = streaming
+      .map(({ _id }) => String(_id))
+      .filter((messageId) => !this.generations.get(messageId));
+    const known = await this.answers(candidates.map((id) => ['exists', replyKeys.meta(id)]));
     const unknown = new Set<string>();
-    for (const { _id } of streaming) {
-      const messageId = String(_id);
-      if (this.generations.get(messageId)) continue;
-      if (await this.redis.exists(replyKeys.meta(messageId))) continue;
+    for (const [index, messageId] of candidates.entries()) {
+      if (known[index] === 1) continue;
       if (this.unknownAtLastCheck.has(messageId)) {
         await this.models.Message.updateOne(
           { _id: messageId, status: MessageStatus.STREAMING },
@@ -245,6 +251,16 @@ export class ClusterReplies {
       } else unknown.add(messageId);
     }
     this.unknownAtLastCheck = unknown;
+  }
+
+  /** Sends `commands` in one pipeline and returns their answers (a failed one throws). */
+  private async answers(commands: Array<[string, ...string[]]>): Promise<unknown[]> {
+    if (commands.length === 0) return [];
+    const results = (await this.redis.pipeline(commands).exec()) ?? [];
+    return results.map(([error, value]) => {
+      if (error) throw error;
+      return value;
+    });
   }
 
   private savedRecord(messageId: string): Promise<MessageRecord | null> {
