@@ -5,6 +5,8 @@ import {
   isEnumType,
   isInputObjectType,
   isObjectType,
+  parse,
+  print,
   type GraphQLArgument,
   type GraphQLField,
   type GraphQLInputField,
@@ -74,6 +76,61 @@ describeIfContract('the schema keeps the API contract', () => {
             .map((v) => v.name)
             .sort(),
         );
+      }
+    },
+  );
+
+  // Later issues add to the contract in further blocks ("type Chat { … pinned: Boolean! }"):
+  // each named field and argument must be in the schema with the type the block gives.
+  const additions = existsSync(CONTRACT)
+    ? [...readFileSync(CONTRACT, 'utf8').matchAll(/```graphql\n([\s\S]*?)```/g)]
+        .slice(1)
+        .map((match) => parse(match[1]!.replaceAll('…', '')))
+    : [];
+  const added = additions.flatMap((document) =>
+    document.definitions.flatMap((definition) => {
+      if (
+        definition.kind !== 'ObjectTypeDefinition' &&
+        definition.kind !== 'InputObjectTypeDefinition'
+      )
+        return [];
+      return (definition.fields ?? []).map(
+        (field) => [`${definition.name.value}.${field.name.value}`, field] as const,
+      );
+    }),
+  );
+
+  it.each(added.map(([name, field]) => [name, field] as const))(
+    'should have the addition %s as the contract shapes it',
+    (name, field) => {
+      const [typeName, fieldName] = name.split('.') as [string, string];
+      const type = ours.getType(typeName);
+      const fields =
+        isObjectType(type) || isInputObjectType(type)
+          ? (type.getFields() as Record<string, GraphQLField<unknown, unknown> | GraphQLInputField>)
+          : {};
+      const mine = fields[fieldName];
+      expect(`${name}: ${mine?.type}`).toBe(`${name}: ${print(field.type)}`);
+      if (field.kind === 'FieldDefinition') {
+        for (const arg of field.arguments ?? []) {
+          const actualArg = (mine as GraphQLField<unknown, unknown>).args.find(
+            (a) => a.name === arg.name.value,
+          );
+          const expectedDefault = arg.defaultValue ? print(arg.defaultValue) : undefined;
+          const actualDefault =
+            actualArg?.astNode?.defaultValue !== undefined
+              ? print(actualArg.astNode.defaultValue)
+              : actualArg?.defaultValue === undefined
+                ? undefined
+                : JSON.stringify(actualArg.defaultValue);
+          expect(`${name}(${arg.name.value}: ${actualArg?.type} = ${actualDefault})`).toBe(
+            `${name}(${arg.name.value}: ${print(arg.type)} = ${expectedDefault})`,
+          );
+        }
+      }
+      if (field.kind === 'InputValueDefinition' && field.defaultValue) {
+        const actual = (mine as GraphQLInputField).astNode?.defaultValue;
+        expect(actual && print(actual)).toBe(print(field.defaultValue));
       }
     },
   );

@@ -10,7 +10,7 @@ import {
   type OperationKind,
 } from './helpers/document-variants';
 import { tokenFromMail } from './helpers/smtp-capture';
-import { TestApp } from './helpers/test-app';
+import { APP_URL, TestApp } from './helpers/test-app';
 import { TestSocket } from './helpers/ws-client';
 
 /**
@@ -70,6 +70,9 @@ describe('documents of every shape, on every root field', () => {
   let socket: TestSocket;
   let chatId: string;
   let finishedReplyId: string;
+  /** A chat whose prompt is edited and whose reply is regenerated, again and again. */
+  const branching = { promptId: '', replyId: '' };
+  let share: { id: string; token: string };
   const signInUser = { email: '', password: STRONG_PASSWORD };
   const passwordUser = { token: '', password: STRONG_PASSWORD, round: 0 };
   let resetEmail = '';
@@ -84,6 +87,24 @@ describe('documents of every shape, on every root field', () => {
     chatId = sent.chat.id;
     finishedReplyId = sent.assistantMessage.id;
     await streamToEnd(socket, finishedReplyId);
+    await app
+      .http()
+      .raw(
+        'mutation T($id: ID!) { updateChat(id: $id, input: { tags: ["Conformance"] }) { id } }',
+        { id: chatId },
+        { token: main.auth.accessToken },
+      );
+    share = (
+      await app.http().raw<{
+        shareChat: { id: string; token: string };
+      }>(
+        'mutation S($id: ID!) { shareChat(id: $id) { id token } }',
+        { id: chatId },
+        {
+          token: main.auth.accessToken,
+        },
+      )
+    ).data!.shareChat;
     signInUser.email = (await registerUser(app)).email;
     passwordUser.token = (await registerUser(app)).auth.accessToken;
     resetEmail = (await registerUser(app)).email;
@@ -118,6 +139,23 @@ describe('documents of every shape, on every root field', () => {
     return result.data!.createChat.id;
   };
 
+  /** At most 3 replies generate at once per user; let the previous ones finish. */
+  const repliesDone = async () => {
+    for (let i = 0; i < 200 && app.app.generations.size > 0; i++) await sleep(10);
+  };
+
+  /** A new chat with one finished exchange, so every edit or regeneration has the same siblings. */
+  const freshExchange = async () => {
+    await repliesDone();
+    const sent = await sendMessage(app, main.auth.accessToken, {
+      prompt: 'conformance: branch me',
+    });
+    await repliesDone();
+    branching.promptId = sent.userMessage.id;
+    branching.replyId = sent.assistantMessage.id;
+    return branching;
+  };
+
   const fixtures: Record<OperationKind, Record<string, Fixture>> = {
     query: {
       me: { prepare: async () => ({ args: {} }), compare: 'equal' },
@@ -134,6 +172,25 @@ describe('documents of every shape, on every root field', () => {
         check: (page) => {
           expect(page.nodes).toHaveLength(1);
           expect(page.nodes[0].id).toBe(chatId);
+        },
+      },
+      chatTags: {
+        prepare: async () => ({ args: {} }),
+        compare: 'equal',
+        check: (tags) =>
+          expect(tags).toContainEqual(expect.objectContaining({ tag: 'Conformance', count: 1 })),
+      },
+      chatShares: {
+        prepare: async () => ({ args: { chatId } }),
+        compare: 'equal',
+        check: (shares) => expect(shares.map((s: { id: string }) => s.id)).toContain(share.id),
+      },
+      sharedChat: {
+        prepare: async () => ({ args: { token: share.token } }),
+        compare: 'equal',
+        check: (shared) => {
+          expect(shared.messages[0].content).toBe('conformance: hello there');
+          expect(JSON.stringify(shared)).not.toMatch(/userId|email|metadata/);
         },
       },
     },
@@ -285,6 +342,65 @@ describe('documents of every shape, on every root field', () => {
           expect(payload.chat.id).toBe(args.input && (args.input as { chatId: string }).chatId);
           expect(payload.userMessage.content).toBe('conformance: and then?');
         },
+      },
+      editMessage: {
+        prepare: async () => {
+          const { promptId } = await freshExchange();
+          return {
+            args: {
+              input: {
+                messageId: promptId,
+                prompt: 'conformance: branched',
+                clientMessageId: randomUUID(),
+              },
+            },
+          };
+        },
+        compare: 'shape',
+        check: (payload, args) => {
+          expect(payload.userMessage.content).toBe('conformance: branched');
+          expect(payload.userMessage.id).not.toBe((args.input as { messageId: string }).messageId);
+          expect(payload.userMessage.parentId).toBeNull();
+        },
+      },
+      regenerateReply: {
+        prepare: async () => {
+          const { replyId } = await freshExchange();
+          return {
+            args: { input: { messageId: replyId, clientMessageId: randomUUID() } },
+          };
+        },
+        compare: 'shape',
+        check: (payload) => {
+          expect(payload.userMessage.id).toBe(branching.promptId);
+          expect(payload.assistantMessage.parentId).toBe(branching.promptId);
+        },
+      },
+      switchBranch: {
+        prepare: async () => ({ args: { messageId: finishedReplyId } }),
+        compare: 'equal',
+        check: (chat) => expect(chat.id).toBe(chatId),
+      },
+      shareChat: {
+        prepare: async () => ({ args: { id: chatId } }),
+        compare: 'shape',
+        check: (created) => expect(created.url).toBe(`${APP_URL}/share/${created.token}`),
+      },
+      unshareChat: {
+        prepare: async () => {
+          const made = await app.http().raw<{
+            shareChat: { id: string };
+          }>(
+            'mutation S($id: ID!) { shareChat(id: $id) { id } }',
+            { id: chatId },
+            {
+              token: main.auth.accessToken,
+            },
+          );
+          return { args: { shareId: made.data!.shareChat.id } };
+        },
+        compare: 'equal',
+        check: (done) => expect(done).toBe(true),
       },
       stopGeneration: {
         prepare: async () => ({ args: { messageId: finishedReplyId } }),

@@ -7,6 +7,8 @@ import { ProfileResolver } from '../modules/users/profile.resolver';
 import { ChatResolver } from '../modules/chat/chat.resolver';
 import { SendMessageResolver } from '../modules/chat/send-message.resolver';
 import { ChatSubscriptionsResolver } from '../modules/chat/chat-subscriptions.resolver';
+import { BranchesResolver } from '../modules/chat/branches/branches.resolver';
+import { ChatShareResolver } from '../modules/chat/sharing/chat-share.resolver';
 
 import type { AppModule, ResolverClass } from '../kernel/app-module';
 import type { NonEmptyArray } from './schema';
@@ -21,6 +23,8 @@ export const resolverClasses: NonEmptyArray<ResolverClass> = [
   LlmProvidersResolver,
   ChatResolver,
   SendMessageResolver,
+  BranchesResolver,
+  ChatShareResolver,
   ChatSubscriptionsResolver,
 ];
 

@@ -5,6 +5,7 @@ import { SessionRecord } from './auth/session.model';
 import { EmailTokenRecord } from './auth/email-token.model';
 import { ChatRecord } from './chat/chat.model';
 import { MessageRecord } from './chat/message.model';
+import { ChatShareRecord } from './chat/sharing/chat-share.model';
 import { OutboxMailRecord } from '../mail/outbox-mail.model';
 
 /**
@@ -18,6 +19,7 @@ const schemas = {
   EmailToken: buildSchema(EmailTokenRecord),
   Chat: buildSchema(ChatRecord),
   Message: buildSchema(MessageRecord),
+  ChatShare: buildSchema(ChatShareRecord),
   OutboxMail: buildSchema(OutboxMailRecord),
 };
 
@@ -27,6 +29,7 @@ export interface Models {
   EmailToken: ReturnModelType<typeof EmailTokenRecord>;
   Chat: ReturnModelType<typeof ChatRecord>;
   Message: ReturnModelType<typeof MessageRecord>;
+  ChatShare: ReturnModelType<typeof ChatShareRecord>;
   OutboxMail: ReturnModelType<typeof OutboxMailRecord>;
 }
 
@@ -39,6 +42,7 @@ export function createModels(connection: Connection): Models {
     EmailToken: bind('EmailToken'),
     Chat: bind('Chat'),
     Message: bind('Message'),
+    ChatShare: bind('ChatShare'),
     OutboxMail: bind('OutboxMail'),
   };
 }

@@ -31,6 +31,8 @@ export const DEFAULT_RATE_LIMITS = {
   registrationsPerIp: { points: 20, durationSeconds: 60 * 60 },
   /** Chat prompts per user. */
   messagesPerUserPerMinute: { points: 20, durationSeconds: 60 },
+  /** Shared-link reads from one client address: slows guessing (and scraping) of links. */
+  sharedChatPerIp: { points: 60, durationSeconds: 60 },
 } satisfies Record<string, RateLimitRule>;
 
 export type RateLimitName = keyof typeof DEFAULT_RATE_LIMITS;
@@ -40,6 +42,7 @@ const KEYED_ON_CLIENT_ADDRESS = new Set<RateLimitName>([
   'loginFailuresPerIp',
   'mailPerIp',
   'registrationsPerIp',
+  'sharedChatPerIp',
 ]);
 export type RateLimitRules = Record<RateLimitName, RateLimitRule>;
 

@@ -22,6 +22,7 @@ export const RELAXED_RATE_LIMITS: RateLimitRules = {
   mailPerIp: RELAXED,
   registrationsPerIp: RELAXED,
   messagesPerUserPerMinute: RELAXED,
+  sharedChatPerIp: RELAXED,
 };
 
 export const APP_URL = 'http://app.test';

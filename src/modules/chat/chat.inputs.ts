@@ -15,6 +15,8 @@ export const CHAT_LIMITS = {
   /** About 8,000 tokens of prompt; longer text belongs in a document feature. */
   maxPromptLength: 32_000,
   maxClientMessageIdLength: 100,
+  maxTags: 20,
+  maxTagLength: 32,
 } as const;
 
 @InputType({ description: 'A new chat; every field is optional.' })
@@ -60,6 +62,44 @@ export class UpdateChatInput {
   @IsOptional()
   @ValidateNested()
   config?: LlmConfigInput | null;
+
+  @Field(() => Boolean, { nullable: true, description: 'Pin or unpin it.' })
+  @IsOptional()
+  pinned?: boolean | null;
+
+  @Field(() => Boolean, {
+    nullable: true,
+    description: 'Archive it (hidden from `chats` by default) or bring it back.',
+  })
+  @IsOptional()
+  archived?: boolean | null;
+
+  @Field(() => [String], {
+    nullable: true,
+    description: `Its tags, replacing the old ones: at most ${CHAT_LIMITS.maxTags}, each 1 to ${CHAT_LIMITS.maxTagLength} characters once trimmed; repeats (ignoring case) are dropped.`,
+  })
+  @IsOptional()
+  tags?: string[] | null;
+}
+
+@InputType({ description: 'Which chats to list.' })
+export class ChatFilter {
+  @Field(() => Boolean, {
+    nullable: true,
+    defaultValue: false,
+    description: 'Archived chats only (true), the others (false, the default), or both (null).',
+  })
+  @IsOptional()
+  archived?: boolean | null;
+
+  @Field(() => Boolean, { nullable: true, description: 'Pinned chats only, or unpinned only.' })
+  @IsOptional()
+  pinned?: boolean | null;
+
+  @Field(() => String, { nullable: true, description: 'Chats with this tag, ignoring case.' })
+  @IsOptional()
+  @MaxLength(CHAT_LIMITS.maxTagLength + 100)
+  tag?: string | null;
 }
 
 @InputType({ description: 'A prompt. Without chatId a new chat is created for it.' })
@@ -100,6 +140,74 @@ export class SendMessageInput {
     nullable: true,
     description:
       'Any id the client picks per prompt; a retry with the same id returns the first payload.',
+  })
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9._:-]+$/, { message: 'Use letters, digits and . _ : - only.' })
+  @MaxLength(CHAT_LIMITS.maxClientMessageIdLength)
+  clientMessageId?: string | null;
+}
+
+@InputType({
+  description:
+    'A new version of an earlier prompt: it becomes a sibling of that prompt, and a reply streams under it. The old branch stays.',
+})
+export class EditMessageInput {
+  @Field(() => ID, { description: 'The prompt (a USER message) to edit.' })
+  messageId!: string;
+
+  @Field(() => String, {
+    description: `The new prompt, up to ${CHAT_LIMITS.maxPromptLength} characters.`,
+  })
+  @IsNotEmpty({ message: 'Write a prompt.' })
+  @MaxLength(CHAT_LIMITS.maxPromptLength, {
+    message: `A prompt may be at most ${CHAT_LIMITS.maxPromptLength} characters.`,
+  })
+  prompt!: string;
+
+  @Field(() => LlmConfigInput, {
+    nullable: true,
+    description: "This reply's model; else the chat's, else the server's.",
+  })
+  @IsOptional()
+  @ValidateNested()
+  config?: LlmConfigInput | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description: "Instructions for this reply; else the chat's.",
+  })
+  @IsOptional()
+  @MaxLength(CHAT_LIMITS.maxSystemInstructionsLength)
+  systemInstructions?: string | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description: 'Any id the client picks; a retry with the same id returns the first payload.',
+  })
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9._:-]+$/, { message: 'Use letters, digits and . _ : - only.' })
+  @MaxLength(CHAT_LIMITS.maxClientMessageIdLength)
+  clientMessageId?: string | null;
+}
+
+@InputType({
+  description: 'Another reply to the same prompt: a sibling of that reply, streamed.',
+})
+export class RegenerateReplyInput {
+  @Field(() => ID, { description: 'The reply (an ASSISTANT message) to write again.' })
+  messageId!: string;
+
+  @Field(() => LlmConfigInput, {
+    nullable: true,
+    description: "The new reply's model; else the chat's, else the server's.",
+  })
+  @IsOptional()
+  @ValidateNested()
+  config?: LlmConfigInput | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description: 'Any id the client picks; a retry with the same id returns the first payload.',
   })
   @IsOptional()
   @Matches(/^[A-Za-z0-9._:-]+$/, { message: 'Use letters, digits and . _ : - only.' })

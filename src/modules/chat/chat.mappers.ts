@@ -10,6 +10,10 @@ export function toChat(record: ChatRecord): Chat {
     systemInstructions: record.systemInstructions ?? null,
     config: { llm: record.config.llm as LlmProvider, chatModel: record.config.chatModel },
     messageCount: record.messageCount,
+    pinned: record.pinned ?? false,
+    archivedAt: record.archivedAt ?? null,
+    tags: record.tags ?? [],
+    activePath: (record.activePath ?? []).map(String),
     createdAt: record.createdAt,
     updatedAt: record.updatedAt,
   };
@@ -19,6 +23,7 @@ export function toMessage(record: MessageRecord): Message {
   return {
     id: String(record._id),
     chatId: String(record.chatId),
+    parentId: record.parentId ? String(record.parentId) : null,
     role: record.role,
     content: record.content,
     status: record.status,

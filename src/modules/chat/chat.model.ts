@@ -19,8 +19,11 @@ export enum TitleSource {
 }
 
 /**
- * A conversation of one user. `messageCount` is also the position counter of its messages:
- * each new message takes the next number, so "the last N messages" of many chats is one query.
+ * A conversation of one user. Its messages form a tree (edits and regenerations are siblings);
+ * `activePath` is the branch the user sees, root first, so a page of it is a read by `_id`
+ * (FerretDB scans for any other filter). `messageCount` counts every message of every branch
+ * and numbers them (`position`). `activeLeafId` is the path's last id: a send appends under it
+ * only if it is still the leaf (compare and set), so concurrent sends never fork silently.
  */
 @modelOptions({ schemaOptions: { collection: 'chats', timestamps: true } })
 @index({ userId: 1, updatedAt: -1, _id: -1 })
@@ -44,6 +47,26 @@ export class ChatRecord {
 
   @prop({ type: () => Number, required: true, default: 0 })
   messageCount!: number;
+
+  /** Absent on chats written before branches existed, until migrated (legacy-chats.ts). */
+  @prop({ type: () => [Types.ObjectId], default: undefined })
+  activePath?: Types.ObjectId[];
+
+  @prop({ type: () => Types.ObjectId, default: null })
+  activeLeafId?: Types.ObjectId | null;
+
+  @prop({ type: () => Boolean, default: false })
+  pinned?: boolean;
+
+  @prop({ type: () => Date, default: null })
+  archivedAt?: Date | null;
+
+  /** As the user wrote them (trimmed), and lower-cased in `tagKeys` for filters and counts. */
+  @prop({ type: () => [String], default: [] })
+  tags?: string[];
+
+  @prop({ type: () => [String], default: [] })
+  tagKeys?: string[];
 
   createdAt!: Date;
   updatedAt!: Date;

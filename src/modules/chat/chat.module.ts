@@ -9,6 +9,10 @@ import type { RedisClients } from '../../redis/redis-clients';
 import type { RateLimits } from '../../rate-limit/rate-limits';
 import type { EmailVerifiedGuard } from '../auth/email-verified.guard';
 import type { Models } from '../models';
+import { BranchService } from './branches/branch.service';
+import { BranchesResolver } from './branches/branches.resolver';
+import { migrateLegacyChats } from './branches/legacy-chats';
+import { ReplyPlacement } from './branches/reply-placement';
 import { ChatEventReader } from './chat-event-reader';
 import { ChatEvents } from './chat-events';
 import { ChatEventType, MessageStatus } from './chat-enums';
@@ -18,6 +22,8 @@ import { ChatService } from './chat.service';
 import { MessageService } from './message.service';
 import { SendMessageResolver } from './send-message.resolver';
 import { SendMessageService } from './send-message.service';
+import { ChatShareResolver } from './sharing/chat-share.resolver';
+import { ChatShareService } from './sharing/chat-share.service';
 import { StopGenerationService } from './stop-generation.service';
 import { DEFAULT_GENERATION_OPTIONS, type GenerationOptions } from './streaming/generation';
 import { GenerationManager } from './streaming/generation-manager';
@@ -73,6 +79,7 @@ export async function createChatModule(deps: ChatModuleDependencies): Promise<Ch
     deps;
   const tuning = deps.tuning ?? {};
   if (!redis) await interruptOrphanedReplies(models, logger);
+  await migrateLegacyChats(models, logger);
 
   const chatEvents = new ChatEvents(pubSub);
   const messageService = new MessageService(models);
@@ -132,6 +139,7 @@ export async function createChatModule(deps: ChatModuleDependencies): Promise<Ch
     models,
     chatService,
     messageService,
+    new ReplyPlacement(models, messageService),
     generations,
     createProviders(config.llm, tuning),
     titles,
@@ -145,6 +153,22 @@ export async function createChatModule(deps: ChatModuleDependencies): Promise<Ch
     resolvers: [
       resolverOf(ChatResolver, new ChatResolver(chatService, messageService, verifiedGuard)),
       resolverOf(SendMessageResolver, new SendMessageResolver(sendMessage, stops)),
+      resolverOf(
+        BranchesResolver,
+        new BranchesResolver(
+          new BranchService(models, chatService, messageService, chatEvents),
+          messageService,
+        ),
+      ),
+      resolverOf(
+        ChatShareResolver,
+        new ChatShareResolver(
+          new ChatShareService(models, chatService, messageService, rateLimits, {
+            appUrl: config.appUrl,
+            secretKey: config.auth.secretKey,
+          }),
+        ),
+      ),
       resolverOf(
         ChatSubscriptionsResolver,
         new ChatSubscriptionsResolver(

@@ -16,8 +16,8 @@ import { viewerOf } from '../../kernel/viewer';
 import type { EmailVerifiedGuard } from '../auth/email-verified.guard';
 import { ChatLoaders } from './chat.loaders';
 import { toChat, toMessage } from './chat.mappers';
-import { CreateChatInput, UpdateChatInput } from './chat.inputs';
-import { Chat, ChatConnection, Message } from './chat.types';
+import { ChatFilter, CreateChatInput, UpdateChatInput } from './chat.inputs';
+import { Chat, ChatConnection, Message, TagCount } from './chat.types';
 import { CHAT_LIST_LIMITS, type ChatService } from './chat.service';
 import { MESSAGE_PAGE_LIMITS, type MessageService } from './message.service';
 
@@ -47,18 +47,32 @@ export class ChatResolver {
     after?: string | null,
     @Arg('search', () => String, { nullable: true, description: 'Text to look for.' })
     search?: string | null,
+    @Arg('filter', () => ChatFilter, {
+      nullable: true,
+      description: 'Archived, pinned, tagged; archived chats are left out unless asked for.',
+    })
+    filter?: ChatFilter | null,
   ): Promise<ChatConnection> {
     const page = await this.chatService.list(viewerOf(context).userId, {
       limit: limit ?? 20,
       skip,
       after,
       search,
+      filter,
     });
     return {
       nodes: page.records.map(toChat),
       totalCount: page.totalCount,
       pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor },
     };
+  }
+
+  @Authorized()
+  @Query(() => [TagCount], {
+    description: 'Your tags, with how many chats carry each, most used first.',
+  })
+  async chatTags(@Ctx() context: GraphQLContext): Promise<TagCount[]> {
+    return this.chatService.tags(viewerOf(context).userId);
   }
 
   @Authorized()
@@ -69,7 +83,7 @@ export class ChatResolver {
 
   @FieldResolver(() => [Message], {
     description:
-      'Messages in order; the latest `limit`, or the `limit` before the message `before`.',
+      'The active branch in order, root first: its latest `limit` messages, or the `limit` before the message `before`.',
     complexity: costPerItem('limit', 50, MESSAGE_PAGE_LIMITS.max),
   })
   async messages(
@@ -82,7 +96,7 @@ export class ChatResolver {
   ): Promise<Message[]> {
     const records = await ChatLoaders.of(context, this.messageService).messagePages.load({
       chatId: chat.id,
-      messageCount: chat.messageCount,
+      path: chat.activePath,
       limit: limit ?? 50,
       before,
     });
@@ -101,7 +115,9 @@ export class ChatResolver {
   }
 
   @Authorized()
-  @Mutation(() => Chat, { description: 'Renames a chat or changes its instructions or model.' })
+  @Mutation(() => Chat, {
+    description: 'Renames a chat, changes its instructions or model, pins, archives or tags it.',
+  })
   async updateChat(
     @Arg('id', () => ID) id: string,
     @Arg('input', () => UpdateChatInput) input: UpdateChatInput,

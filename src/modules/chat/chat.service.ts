@@ -6,6 +6,7 @@ import type { LlmCatalog } from '../../llm/catalog';
 import type { ChatEvents } from './chat-events';
 import { decodeChatCursor, encodeChatCursor } from './chat-cursor';
 import { ChatEventType } from './chat-enums';
+import { countTags, normalizeTags, tagKey } from './chat-tags';
 import type { CreateChatInput, UpdateChatInput } from './chat.inputs';
 import { TitleSource, type ChatRecord, type StoredLlmConfig } from './chat.model';
 import type { LlmConfigInput } from './llm-config.type';
@@ -24,6 +25,14 @@ export interface ChatListArgs {
   skip?: number | null;
   after?: string | null;
   search?: string | null;
+  filter?: ChatListFilter | null;
+}
+
+export interface ChatListFilter {
+  /** true: archived only; false: the others; null: both. Left out: false. */
+  archived?: boolean | null;
+  pinned?: boolean | null;
+  tag?: string | null;
 }
 
 export interface ChatPage {
@@ -91,6 +100,12 @@ export class ChatService {
     if (input.systemInstructions != null)
       $set.systemInstructions = input.systemInstructions || null;
     if (input.config != null) $set.config = this.resolveConfig(input.config, current.config);
+    if (input.pinned != null) $set.pinned = input.pinned;
+    if (input.archived != null) {
+      // Archiving again keeps the first date; bringing it back clears it.
+      $set.archivedAt = input.archived ? (current.archivedAt ?? new Date()) : null;
+    }
+    if (input.tags != null) Object.assign($set, normalizeTags(input.tags));
     if (Object.keys($set).length === 0) return current;
     const updated = await this.models.Chat.findOneAndUpdate(
       { _id: chatId, userId },
@@ -102,15 +117,35 @@ export class ChatService {
     return updated;
   }
 
-  /** Deletes the chat and its messages, stopping a reply still being written. */
+  /** Deletes the chat and its messages (every branch) and shares, stopping its replies. */
   async delete(userId: string, chatId: string): Promise<true> {
     await this.get(userId, chatId);
     await this.stops.stopChat(chatId, 'deleted');
+    // Shares first: a link must not outlive the chat even if a later step fails.
+    await this.models.ChatShare.deleteMany({ chatId, userId });
     await this.models.Message.deleteMany({ chatId, userId });
     const result = await this.models.Chat.deleteOne({ _id: chatId, userId });
     if (result.deletedCount === 0) throw new NotFoundError('Chat');
     this.events.publish(userId, { type: ChatEventType.DELETED, chatId });
     return true;
+  }
+
+  /** The caller's tags with the number of chats carrying each (one read of tags only). */
+  async tags(userId: string): Promise<Array<{ tag: string; count: number }>> {
+    return countTags(await this.models.Chat.find({ userId }, { tags: 1 }).lean());
+  }
+
+  /** Archived, pinned and tag conditions; archived chats are hidden unless asked for. */
+  private organizeFilter(filter: ChatListFilter | null | undefined): Record<string, unknown> {
+    const conditions: Record<string, unknown> = {};
+    const archived = filter?.archived === undefined ? false : filter.archived;
+    // `null` also matches chats written before these fields existed.
+    if (archived === true) conditions.archivedAt = op({ $ne: null });
+    if (archived === false) conditions.archivedAt = null;
+    if (filter?.pinned === true) conditions.pinned = true;
+    if (filter?.pinned === false) conditions.pinned = op({ $ne: true });
+    if (filter?.tag != null) conditions.tagKeys = tagKey(filter.tag);
+    return conditions;
   }
 
   /**
@@ -135,7 +170,7 @@ export class ChatService {
         skip: `Use a skip from 0 to ${CHAT_LIST_LIMITS.maxSkip}; page further with after.`,
       });
     }
-    const filter: Record<string, unknown> = { userId };
+    const filter: Record<string, unknown> = { userId, ...this.organizeFilter(args.filter) };
     const search = args.search?.trim();
     if (search) {
       if (search.length > CHAT_LIST_LIMITS.maxSearchLength) {

@@ -25,6 +25,13 @@ export class Message {
   @Field(() => ID, { description: 'The chat it belongs to.' })
   chatId!: string;
 
+  @Field(() => ID, {
+    nullable: true,
+    description:
+      "The message it follows (null for a chat's first prompt). Edits and regenerated replies share their original's parent.",
+  })
+  parentId?: string | null;
+
   @Field(() => MessageRole, { description: 'Who wrote it.' })
   role!: MessageRole;
 
@@ -75,8 +82,25 @@ export class Chat {
   @Field(() => LlmConfig, { description: 'The model that answers by default.' })
   config!: LlmConfig;
 
-  @Field(() => Int, { description: 'How many messages it holds.' })
+  @Field(() => Int, { description: 'How many messages it holds, on every branch.' })
   messageCount!: number;
+
+  @Field(() => Boolean, {
+    description: 'Pinned by the user (filter with `chats(filter: { pinned })`).',
+  })
+  pinned!: boolean;
+
+  @Field(() => Date, {
+    nullable: true,
+    description: 'When it was archived; archived chats are left out of `chats` unless asked for.',
+  })
+  archivedAt?: Date | null;
+
+  @Field(() => [String], { description: 'Tags, as written; matched ignoring case.' })
+  tags!: string[];
+
+  /** The active branch, root first (not a field: `messages` pages it). */
+  activePath!: string[];
 
   @Field(() => Date, { description: 'When it was created.' })
   createdAt!: Date;
@@ -162,4 +186,13 @@ export class ChatEvent {
     description: 'The message, for MESSAGE_ADDED and MESSAGE_UPDATED.',
   })
   message?: Message | null;
+}
+
+@ObjectType({ simpleResolvers: true, description: 'A tag and how many of your chats carry it.' })
+export class TagCount {
+  @Field(() => String, { description: 'The tag, as first written.' })
+  tag!: string;
+
+  @Field(() => Int, { description: 'Chats with this tag (archived ones included).' })
+  count!: number;
 }

@@ -15,7 +15,9 @@ export class StoredTokenUsage {
 }
 
 /**
- * One message. `position` is its number in the chat (1, 2, …). `idempotencyKey` is
+ * One message, a node of its chat's tree: `parentId` is the message it follows (null for a
+ * first prompt; an edit is a sibling of the prompt it replaces, a regenerated reply a sibling of
+ * the reply). `position` is its number in the chat (1, 2, …, over every branch). `idempotencyKey` is
  * `<userId>:<clientMessageId>` on user messages sent with one; its unique index is what makes a
  * retried sendMessage find the first call instead of starting a second generation. (A compound
  * sparse index would index every message by userId, and FerretDB has no partial indexes.)
@@ -36,6 +38,10 @@ export class MessageRecord {
 
   @prop({ type: () => Number, required: true })
   position!: number;
+
+  /** Absent only on messages written before branches existed, until migrated. */
+  @prop({ type: () => Types.ObjectId, default: undefined })
+  parentId?: Types.ObjectId | null;
 
   @prop({ type: () => String, enum: MessageRole, required: true })
   role!: MessageRole;
@@ -59,7 +65,10 @@ export class MessageRecord {
   @prop({ type: () => String })
   idempotencyKey?: string;
 
-  /** On a user message: the assistant message that answers it (for idempotent retries). */
+  /**
+   * On a user message: the assistant message that answers it (for idempotent retries). A
+   * regenerated reply carries the idempotency key itself and finds its prompt by `parentId`.
+   */
   @prop({ type: () => Types.ObjectId })
   replyId?: Types.ObjectId;
 

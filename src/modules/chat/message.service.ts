@@ -2,14 +2,16 @@ import { isValidObjectId } from 'mongoose';
 import type { Models } from '../models';
 import { op } from '../../db/trusted';
 import { BadUserInputError, NotFoundError } from '../../errors/errors';
+import { MessageTree } from './branches/message-tree';
 import type { MessageRecord } from './message.model';
 
 export const MESSAGE_PAGE_LIMITS = { min: 1, max: 200 } as const;
 
-/** A page request for one chat: the `limit` messages before `before` (or the latest). */
+/** A page request for one chat: the `limit` messages of its active branch before `before`. */
 export interface MessagePageKey {
   chatId: string;
-  messageCount: number;
+  /** The chat's active branch, root first. */
+  path: readonly string[];
   limit: number;
   before?: string | null;
 }
@@ -27,9 +29,9 @@ export class MessageService {
   }
 
   /**
-   * Pages of many chats in one query. A message's `position` is its number in the chat, so
-   * "the last N before X" is a position range per chat, and all ranges fit in one `$or`:
-   * the number of queries does not grow with the number of chats on a page.
+   * Pages of many chats in one query. A page is a slice of its chat's active branch, which the
+   * chat itself lists, so all pages are one read by `_id` (flat however large the collection:
+   * FerretDB scans for any other filter). The number of queries does not grow with the chats.
    */
   async pages(keys: readonly MessagePageKey[]): Promise<MessageRecord[][]> {
     for (const key of keys) {
@@ -43,60 +45,51 @@ export class MessageService {
         });
       }
     }
-    const beforeIds = [
-      ...new Set(keys.map((key) => key.before).filter((id): id is string => !!id)),
-    ];
-    const anchors = new Map<string, { chatId: string; position: number }>();
-    if (beforeIds.length > 0) {
-      const valid = beforeIds.filter((id) => isValidObjectId(id));
-      const found = valid.length
-        ? await this.models.Message.find(
-            { _id: op({ $in: valid }) },
-            { chatId: 1, position: 1 },
-          ).lean()
-        : [];
-      for (const anchor of found)
-        anchors.set(String(anchor._id), {
-          chatId: String(anchor.chatId),
-          position: anchor.position,
-        });
-    }
-
-    const ranges = keys.map((key) => {
-      let end = key.messageCount + 1;
-      if (key.before) {
-        const anchor = anchors.get(key.before);
-        // An id from another chat (or nobody's) pages nothing rather than leaking anything.
-        end = anchor && anchor.chatId === key.chatId ? anchor.position : 0;
-      }
-      return { chatId: key.chatId, from: Math.max(1, end - key.limit), to: end };
+    const slices = keys.map((key) => {
+      let end = key.path.length;
+      // An id not on the branch (another branch, chat, or nobody's) pages nothing rather than
+      // leaking anything.
+      if (key.before) end = Math.max(0, key.path.indexOf(key.before));
+      return key.path.slice(Math.max(0, end - key.limit), end);
     });
-    const wanted = ranges.filter((range) => range.to > range.from);
-    const found = wanted.length
-      ? await this.models.Message.find({
-          $or: op(
-            wanted.map((range) => ({
-              chatId: range.chatId,
-              position: op({ $gte: range.from, $lt: range.to }),
-            })),
-          ),
-        })
-          .sort({ position: 1 })
-          .lean()
-      : [];
-    return ranges.map((range) =>
-      found.filter(
-        (m) =>
-          String(m.chatId) === range.chatId && m.position >= range.from && m.position < range.to,
-      ),
+    const found = await this.byIds(slices.flat());
+    return slices.map((ids, index) =>
+      ids
+        .map((id) => found.get(id))
+        .filter((m): m is MessageRecord => !!m && String(m.chatId) === keys[index]!.chatId),
     );
   }
 
-  /** The newest earlier messages of a chat, newest first, for the model's history. */
-  async earlier(chatId: string, beforePosition: number, max: number): Promise<MessageRecord[]> {
-    return this.models.Message.find({ chatId, position: op({ $lt: beforePosition }) })
-      .sort({ position: -1 })
-      .limit(max)
-      .lean();
+  /** Messages by id, in one query; ids that match nothing (yet) are left out. */
+  async byIds(ids: readonly string[]): Promise<Map<string, MessageRecord>> {
+    const unique = [...new Set(ids)];
+    const found = unique.length
+      ? await this.models.Message.find({ _id: op({ $in: unique }) }).lean()
+      : [];
+    return new Map(found.map((message) => [String(message._id), message]));
+  }
+
+  /** The messages on a path, root first (the history of a reply). */
+  async onPath(path: readonly string[]): Promise<MessageRecord[]> {
+    const found = await this.byIds(path);
+    return path.map((id) => found.get(id)).filter((m): m is MessageRecord => !!m);
+  }
+
+  /** The trees of several chats, in one query of ids and parents only. */
+  async trees(chatIds: readonly string[]): Promise<Map<string, MessageTree>> {
+    const unique = [...new Set(chatIds)];
+    const nodes = unique.length
+      ? await this.models.Message.find(
+          { chatId: op({ $in: unique }) },
+          { _id: 1, chatId: 1, parentId: 1, createdAt: 1 },
+        ).lean()
+      : [];
+    const byChat = new Map<string, typeof nodes>(unique.map((id) => [id, []]));
+    for (const node of nodes) byChat.get(String(node.chatId))?.push(node);
+    return new Map([...byChat].map(([chatId, chatNodes]) => [chatId, new MessageTree(chatNodes)]));
+  }
+
+  async tree(chatId: string): Promise<MessageTree> {
+    return (await this.trees([chatId])).get(chatId)!;
   }
 }

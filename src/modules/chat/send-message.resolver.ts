@@ -2,10 +2,16 @@ import { Arg, Authorized, Ctx, ID, Mutation, Resolver } from 'type-graphql';
 import type { GraphQLContext } from '../../kernel/context';
 import { viewerOf } from '../../kernel/viewer';
 import { toChat, toMessage } from './chat.mappers';
-import { SendMessageInput } from './chat.inputs';
+import { EditMessageInput, RegenerateReplyInput, SendMessageInput } from './chat.inputs';
 import { Message, SendMessagePayload } from './chat.types';
-import type { SendMessageService } from './send-message.service';
+import type { SendMessageService, SendResult } from './send-message.service';
 import type { StopGenerationService } from './stop-generation.service';
+
+const toPayload = (result: SendResult): SendMessagePayload => ({
+  chat: toChat(result.chat),
+  userMessage: toMessage(result.userMessage),
+  assistantMessage: toMessage(result.assistantMessage),
+});
 
 @Resolver()
 export class SendMessageResolver {
@@ -23,12 +29,31 @@ export class SendMessageResolver {
     @Arg('input', () => SendMessageInput) input: SendMessageInput,
     @Ctx() context: GraphQLContext,
   ): Promise<SendMessagePayload> {
-    const result = await this.sender.send(viewerOf(context), input);
-    return {
-      chat: toChat(result.chat),
-      userMessage: toMessage(result.userMessage),
-      assistantMessage: toMessage(result.assistantMessage),
-    };
+    return toPayload(await this.sender.send(viewerOf(context), input));
+  }
+
+  @Authorized()
+  @Mutation(() => SendMessagePayload, {
+    description:
+      'A new version of an earlier prompt, beside it (same parent), and a reply streamed under it; the old branch stays. CONFLICT while the message is STREAMING.',
+  })
+  async editMessage(
+    @Arg('input', () => EditMessageInput) input: EditMessageInput,
+    @Ctx() context: GraphQLContext,
+  ): Promise<SendMessagePayload> {
+    return toPayload(await this.sender.edit(viewerOf(context), input));
+  }
+
+  @Authorized()
+  @Mutation(() => SendMessagePayload, {
+    description:
+      'Another reply to the same prompt, beside the given reply, streamed; the old one stays. CONFLICT while it is STREAMING.',
+  })
+  async regenerateReply(
+    @Arg('input', () => RegenerateReplyInput) input: RegenerateReplyInput,
+    @Ctx() context: GraphQLContext,
+  ): Promise<SendMessagePayload> {
+    return toPayload(await this.sender.regenerate(viewerOf(context), input));
   }
 
   @Authorized()

@@ -1,14 +1,21 @@
-import { mongo, Types } from 'mongoose';
+import { mongo } from 'mongoose';
 import type { Models } from '../models';
-import { NotFoundError, RateLimitedError, ServiceUnavailableError } from '../../errors/errors';
+import {
+  BadUserInputError,
+  ConflictError,
+  NotFoundError,
+  RateLimitedError,
+  ServiceUnavailableError,
+} from '../../errors/errors';
 import type { Viewer } from '../../kernel/context';
 import type { LlmProviders } from '../../llm/providers';
 import type { RateLimits } from '../../rate-limit/rate-limits';
 import type { EmailVerifiedGuard } from '../auth/email-verified.guard';
 import type { ChatEvents } from './chat-events';
 import { ChatEventType, MessageRole, MessageStatus } from './chat-enums';
-import type { SendMessageInput } from './chat.inputs';
+import type { EditMessageInput, RegenerateReplyInput, SendMessageInput } from './chat.inputs';
 import { TitleSource, type ChatRecord, type StoredLlmConfig } from './chat.model';
+import type { Placement, ReplyPlacement } from './branches/reply-placement';
 import type { ChatService } from './chat.service';
 import { buildPrompt, HISTORY_MAX_MESSAGES } from './history';
 import type { MessageRecord } from './message.model';
@@ -31,9 +38,11 @@ export interface SendResult {
 }
 
 /**
- * sendMessage: save the prompt and a STREAMING reply, answer at once, and write the reply in
- * the background. Everything that can refuse the call (limits, verification, an unknown
- * model, someone else's chat) is checked before anything is saved.
+ * sendMessage, editMessage and regenerateReply: save the prompt (or take the one answered
+ * again) and a STREAMING reply, answer at once, and write the reply in the background.
+ * Everything that can refuse the call (limits, verification, an unknown model, someone else's
+ * chat or message) is checked before anything is saved; where the messages go in the chat's
+ * tree is ReplyPlacement's job.
  */
 export class SendMessageService {
   /** Sends under way in this process, by idempotency key. */
@@ -43,6 +52,7 @@ export class SendMessageService {
     private readonly models: Models,
     private readonly chats: ChatService,
     private readonly messages: MessageService,
+    private readonly placement: ReplyPlacement,
     private readonly generations: GenerationManager,
     private readonly providers: LlmProviders,
     private readonly titles: TitleImprover,
@@ -51,9 +61,90 @@ export class SendMessageService {
     private readonly verifiedGuard: EmailVerifiedGuard,
   ) {}
 
-  async send(viewer: Viewer, input: SendMessageInput): Promise<SendResult> {
-    const { userId } = viewer;
-    const idempotencyKey = input.clientMessageId ? `${userId}:${input.clientMessageId}` : undefined;
+  send(viewer: Viewer, input: SendMessageInput): Promise<SendResult> {
+    return this.idempotent(
+      viewer,
+      input.clientMessageId,
+      async (idempotencyKey) => {
+        const { userId } = viewer;
+        if (!input.chatId) {
+          const config = this.chats.resolveConfig(input.config);
+          return this.placement.inNewChat(
+            { userId, config, idempotencyKey },
+            input.prompt,
+            input.systemInstructions,
+          );
+        }
+        const chat = await this.chats.get(userId, input.chatId);
+        const config = this.chats.resolveConfig(input.config, chat.config);
+        return this.placement.afterLeaf(chat, { userId, config, idempotencyKey }, input.prompt);
+      },
+      input.systemInstructions,
+    );
+  }
+
+  edit(viewer: Viewer, input: EditMessageInput): Promise<SendResult> {
+    return this.idempotent(
+      viewer,
+      input.clientMessageId,
+      async (idempotencyKey) => {
+        const { userId } = viewer;
+        const original = await this.branchable(userId, input.messageId, MessageRole.USER);
+        const chat = await this.chats.get(userId, String(original.chatId));
+        const config = this.chats.resolveConfig(input.config, chat.config);
+        return this.placement.editOf(
+          chat,
+          original,
+          { userId, config, idempotencyKey },
+          input.prompt,
+        );
+      },
+      input.systemInstructions,
+    );
+  }
+
+  regenerate(viewer: Viewer, input: RegenerateReplyInput): Promise<SendResult> {
+    return this.idempotent(viewer, input.clientMessageId, async (idempotencyKey) => {
+      const { userId } = viewer;
+      const original = await this.branchable(userId, input.messageId, MessageRole.ASSISTANT);
+      const chat = await this.chats.get(userId, String(original.chatId));
+      const config = this.chats.resolveConfig(input.config, chat.config);
+      return this.placement.regenerationOf(chat, original, { userId, config, idempotencyKey });
+    });
+  }
+
+  /** A message the caller owns, of the role a branch may start from, that has finished. */
+  private async branchable(
+    userId: string,
+    messageId: string,
+    role: MessageRole,
+  ): Promise<MessageRecord> {
+    const message = await this.messages.getOwned(userId, messageId);
+    if (message.status === MessageStatus.STREAMING) {
+      throw new ConflictError('This reply is still being written; stop it or wait for it to end.');
+    }
+    if (message.role !== role) {
+      throw new BadUserInputError({
+        messageId:
+          role === MessageRole.USER
+            ? 'Only a prompt can be edited; use regenerateReply for a reply.'
+            : 'Only a reply can be regenerated; use editMessage for a prompt.',
+      });
+    }
+    return message;
+  }
+
+  /**
+   * A clientMessageId makes the call idempotent per user: a retry returns the first call's
+   * payload and never starts a second generation.
+   */
+  private async idempotent(
+    viewer: Viewer,
+    clientMessageId: string | null | undefined,
+    place: (idempotencyKey: string | undefined) => Promise<Placement>,
+    systemInstructions?: string | null,
+  ): Promise<SendResult> {
+    const idempotencyKey = clientMessageId ? `${viewer.userId}:${clientMessageId}` : undefined;
     if (idempotencyKey) {
       const earlier = await this.models.Message.findOne({ idempotencyKey }).lean();
       if (earlier) return this.replay(earlier);
@@ -63,8 +154,8 @@ export class SendMessageService {
     // of its own; across instances the unique idempotency key settles the race).
     const running = idempotencyKey ? this.inFlight.get(idempotencyKey) : undefined;
     if (running) return running;
-    if (!idempotencyKey) return this.accept(viewer, input, undefined);
-    const first = this.accept(viewer, input, idempotencyKey);
+    const first = this.accept(viewer, idempotencyKey, place, systemInstructions);
+    if (!idempotencyKey) return first;
     this.inFlight.set(idempotencyKey, first);
     try {
       return await first;
@@ -76,8 +167,9 @@ export class SendMessageService {
   /** The limits, then the saves and the start of the reply. */
   private async accept(
     viewer: Viewer,
-    input: SendMessageInput,
     idempotencyKey: string | undefined,
+    place: (idempotencyKey: string | undefined) => Promise<Placement>,
+    systemInstructions: string | null | undefined,
   ): Promise<SendResult> {
     const { userId } = viewer;
     if (!this.generations.accepting) {
@@ -96,173 +188,86 @@ export class SendMessageService {
       );
     }
     try {
-      return await this.saveAndStart(viewer, input, idempotencyKey, slot);
+      let placed: Placement;
+      try {
+        placed = await place(idempotencyKey);
+      } catch (error) {
+        if (
+          idempotencyKey &&
+          error instanceof mongo.MongoServerError &&
+          error.code === DUPLICATE_KEY
+        ) {
+          // Another call with this clientMessageId won the race (on another instance): its
+          // message was saved first and ours never was, so answer with theirs.
+          const winner = await this.models.Message.findOne({ idempotencyKey }).lean();
+          if (winner) return await this.replay(winner);
+        }
+        throw error;
+      }
+      await this.start(userId, placed, systemInstructions, slot);
+      return placed;
     } finally {
       slot.release(); // nothing once the reply holds it
     }
   }
 
-  private async saveAndStart(
-    viewer: Viewer,
-    input: SendMessageInput,
-    idempotencyKey: string | undefined,
+  private async start(
+    userId: string,
+    placed: Placement,
+    requestedInstructions: string | null | undefined,
     slot: PendingSlot,
-  ): Promise<SendResult> {
-    const { userId } = viewer;
-    const existing = input.chatId ? await this.chats.get(userId, input.chatId) : null;
-    const config = this.chats.resolveConfig(input.config, existing?.config);
-
-    // Positions: a new chat starts at 1; an existing one takes the next two numbers atomically.
-    const chat = existing
-      ? await this.reservePositions(existing)
-      : await this.createChat(userId, input, config);
-    const userMessageId = new Types.ObjectId();
-    const replyId = new Types.ObjectId();
-    let userMessage: MessageRecord;
-    try {
-      userMessage = (
-        await this.models.Message.create({
-          _id: userMessageId,
-          chatId: chat._id,
-          userId: new Types.ObjectId(userId),
-          position: chat.messageCount - 1,
-          role: MessageRole.USER,
-          content: input.prompt,
-          status: MessageStatus.COMPLETE,
-          idempotencyKey,
-          replyId,
-        })
-      ).toObject();
-    } catch (error) {
-      if (
-        idempotencyKey &&
-        error instanceof mongo.MongoServerError &&
-        error.code === DUPLICATE_KEY
-      ) {
-        // Another call with this clientMessageId won the race: undo ours and answer with theirs.
-        await this.undoReservation(chat, !existing);
-        const winner = await this.models.Message.findOne({ idempotencyKey }).lean();
-        if (winner) return this.replay(winner);
-      }
-      throw error;
-    }
-
-    const systemInstructions = input.systemInstructions ?? chat.systemInstructions ?? null;
-    const assistantMessage = (
-      await this.models.Message.create({
-        _id: replyId,
-        chatId: chat._id,
-        userId: new Types.ObjectId(userId),
-        position: chat.messageCount,
-        role: MessageRole.ASSISTANT,
-        content: '',
-        status: MessageStatus.STREAMING,
-        config,
-      })
-    ).toObject();
-
+  ): Promise<void> {
+    const { chat, userMessage, assistantMessage } = placed;
     const chatId = String(chat._id);
-    for (const message of [userMessage, assistantMessage]) {
+    if (placed.createdChat) this.events.publish(userId, { type: ChatEventType.CREATED, chatId });
+    else this.events.publish(userId, { type: ChatEventType.UPDATED, chatId });
+    for (const message of placed.added) {
       this.events.publish(userId, {
         type: ChatEventType.MESSAGE_ADDED,
         chatId,
         messageId: String(message._id),
       });
     }
-    await this.startGeneration(
-      chat,
-      userMessage,
-      assistantMessage,
-      config,
-      systemInstructions,
-      slot,
-    );
-    if (chat.titleSource === TitleSource.PROMPT && chat.messageCount === 2) {
-      await this.nameChat(userId, chat, input.prompt, config);
-    }
-    return { chat, userMessage, assistantMessage };
-  }
-
-  private async createChat(
-    userId: string,
-    input: SendMessageInput,
-    config: StoredLlmConfig,
-  ): Promise<ChatRecord> {
-    const chat = await this.models.Chat.create({
-      userId: new Types.ObjectId(userId),
-      title: titleFromPrompt(input.prompt),
-      titleSource: TitleSource.PROMPT,
-      systemInstructions: input.systemInstructions || null,
-      config,
-      messageCount: 2,
-    });
-    this.events.publish(userId, { type: ChatEventType.CREATED, chatId: String(chat._id) });
-    return chat.toObject();
-  }
-
-  private async reservePositions(chat: ChatRecord): Promise<ChatRecord> {
-    // Ownership was checked when `chat` was read in this call; a chat never changes owner.
-    const updated = await this.models.Chat.findOneAndUpdate(
-      { _id: chat._id },
-      { $inc: { messageCount: 2 } },
-      { returnDocument: 'after' },
-    ).lean();
-    if (!updated) throw new NotFoundError('Chat');
-    this.events.publish(String(chat.userId), {
-      type: ChatEventType.UPDATED,
-      chatId: String(chat._id),
-    });
-    return updated;
-  }
-
-  private async undoReservation(chat: ChatRecord, created: boolean): Promise<void> {
-    if (created) await this.models.Chat.deleteOne({ _id: chat._id });
-    else await this.models.Chat.updateOne({ _id: chat._id }, { $inc: { messageCount: -2 } });
-  }
-
-  /** The first call's payload for a retried clientMessageId; never a second generation. */
-  private async replay(userMessage: MessageRecord): Promise<SendResult> {
-    const deadline = Date.now() + IDEMPOTENT_WAIT_MS;
-    for (;;) {
-      const [chat, assistantMessage] = await Promise.all([
-        this.models.Chat.findOne({ _id: userMessage.chatId, userId: userMessage.userId }).lean(),
-        this.models.Message.findOne({
-          _id: userMessage.replyId,
-          userId: userMessage.userId,
-        }).lean(),
-      ]);
-      if (chat && assistantMessage) return { chat, userMessage, assistantMessage };
-      if (!chat && Date.now() > deadline) throw new NotFoundError('Chat');
-      if (Date.now() > deadline) throw new NotFoundError('Message');
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-
-  private async startGeneration(
-    chat: ChatRecord,
-    userMessage: MessageRecord,
-    assistantMessage: MessageRecord,
-    config: StoredLlmConfig,
-    systemInstructions: string | null,
-    slot: PendingSlot,
-  ): Promise<void> {
-    // The first prompt of a chat has no history: skip the query (on FerretDB every query on
-    // a field other than _id scans the collection, so this saves the most costly read).
-    const earlier =
-      userMessage.position > 1
-        ? await this.messages.earlier(String(chat._id), userMessage.position, HISTORY_MAX_MESSAGES)
-        : [];
+    const config = assistantMessage.config!;
+    // A new chat's first prompt has no history: skip the read.
+    const history = await this.messages.onPath(placed.historyPath.slice(-HISTORY_MAX_MESSAGES));
     this.generations.start(
       {
         messageId: String(assistantMessage._id),
-        chatId: String(chat._id),
+        chatId,
         userId: String(chat.userId),
         provider: this.providers[config.llm]!,
         model: config.chatModel,
-        messages: buildPrompt(systemInstructions, earlier, userMessage.content),
+        messages: buildPrompt(
+          requestedInstructions ?? chat.systemInstructions ?? null,
+          history.reverse(),
+          userMessage.content,
+        ),
       },
       slot,
     );
+    // A chat's first prompt names it (a chat made by sendMessage, or an empty one).
+    if (chat.titleSource === TitleSource.PROMPT && chat.messageCount === 2) {
+      await this.nameChat(userId, chat, userMessage.content, config);
+    }
+  }
+
+  /** The first call's payload for a retried clientMessageId; never a second generation. */
+  private async replay(keyed: MessageRecord): Promise<SendResult> {
+    // A prompt (send, edit) names its reply; a regenerated reply names its prompt as parent.
+    const [userMessageId, replyId] =
+      keyed.role === MessageRole.USER ? [keyed._id, keyed.replyId] : [keyed.parentId, keyed._id];
+    const deadline = Date.now() + IDEMPOTENT_WAIT_MS;
+    for (;;) {
+      const [chat, userMessage, assistantMessage] = await Promise.all([
+        this.models.Chat.findOne({ _id: keyed.chatId, userId: keyed.userId }).lean(),
+        this.models.Message.findOne({ _id: userMessageId, userId: keyed.userId }).lean(),
+        this.models.Message.findOne({ _id: replyId, userId: keyed.userId }).lean(),
+      ]);
+      if (chat && userMessage && assistantMessage) return { chat, userMessage, assistantMessage };
+      if (Date.now() > deadline) throw new NotFoundError(chat ? 'Message' : 'Chat');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   }
 
   /** The first prompt names a new chat; the model may improve the name in the background. */

@@ -1,0 +1,280 @@
+import { Types } from 'mongoose';
+import type { Models } from '../../models';
+import { op } from '../../../db/trusted';
+import { BadUserInputError, ConflictError, NotFoundError } from '../../../errors/errors';
+import { MessageRole, MessageStatus } from '../chat-enums';
+import { TitleSource, type ChatRecord, type StoredLlmConfig } from '../chat.model';
+import { titleFromPrompt } from '../titles';
+import type { MessageRecord } from '../message.model';
+import type { MessageService } from '../message.service';
+
+/** A send re-reads the chat this many times when other sends keep moving its leaf. */
+const MAX_LEAF_RACES = 10;
+
+/** Where a new reply goes in its chat's tree, once it is saved there. */
+export interface Placement {
+  chat: ChatRecord;
+  userMessage: MessageRecord;
+  assistantMessage: MessageRecord;
+  /** The messages the model reads before the prompt: the branch above it, root first. */
+  historyPath: string[];
+  /** The messages this call saved (the prompt too, unless regenerating). */
+  added: MessageRecord[];
+  createdChat: boolean;
+}
+
+export interface NewMessages {
+  userId: string;
+  config: StoredLlmConfig;
+  idempotencyKey?: string;
+}
+
+/**
+ * Saves a prompt and its STREAMING reply (or a reply alone) into the chat's tree and makes
+ * them the active branch. Messages are saved first, the chat's branch second: a retry whose
+ * `clientMessageId` is taken fails on the first insert, with nothing to undo. Every write is by
+ * `_id`; only a send to a chat checks (compare and set) that the leaf it follows is still the
+ * leaf, so two sends at once make one line, never a silent fork.
+ */
+export class ReplyPlacement {
+  constructor(
+    private readonly models: Models,
+    private readonly messages: MessageService,
+  ) {}
+
+  /** sendMessage without a chat: a new chat holding the prompt and the reply. */
+  async inNewChat(
+    message: NewMessages,
+    prompt: string,
+    systemInstructions: string | null | undefined,
+  ): Promise<Placement> {
+    const chatId = new Types.ObjectId();
+    const [userMessage, assistantMessage] = await this.savePair(chatId, null, 0, message, prompt);
+    const chat = (
+      await this.models.Chat.create({
+        _id: chatId,
+        userId: new Types.ObjectId(message.userId),
+        title: titleFromPrompt(prompt),
+        titleSource: TitleSource.PROMPT,
+        systemInstructions: systemInstructions || null,
+        config: message.config,
+        messageCount: 2,
+        activePath: [userMessage._id, assistantMessage._id],
+        activeLeafId: assistantMessage._id,
+      })
+    ).toObject();
+    return {
+      chat,
+      userMessage,
+      assistantMessage,
+      historyPath: [],
+      added: [userMessage, assistantMessage],
+      createdChat: true,
+    };
+  }
+
+  /** sendMessage with a chat: under the active leaf. */
+  async afterLeaf(chat: ChatRecord, message: NewMessages, prompt: string): Promise<Placement> {
+    let current = chat;
+    let leaf = current.activeLeafId ?? null;
+    const [userMessage, assistantMessage] = await this.savePair(
+      chat._id,
+      leaf,
+      current.messageCount,
+      message,
+      prompt,
+    );
+    for (let race = 0; race < MAX_LEAF_RACES; race++) {
+      const path = current.activePath ?? [];
+      const updated = await this.models.Chat.findOneAndUpdate(
+        { _id: chat._id, activeLeafId: leaf },
+        {
+          $set: {
+            activePath: [...path, userMessage._id, assistantMessage._id],
+            activeLeafId: assistantMessage._id,
+          },
+          $inc: { messageCount: 2 },
+        },
+        { returnDocument: 'after' },
+      ).lean();
+      if (updated) {
+        return {
+          chat: updated,
+          userMessage,
+          assistantMessage,
+          historyPath: path.map(String),
+          added: [userMessage, assistantMessage],
+          createdChat: false,
+        };
+      }
+      // Another send (or a branch switch) moved the leaf: follow the new one.
+      const reread = await this.models.Chat.findById(chat._id).lean();
+      if (!reread) {
+        await this.models.Message.deleteMany({
+          _id: op({ $in: [userMessage._id, assistantMessage._id] }),
+        });
+        throw new NotFoundError('Chat');
+      }
+      current = reread;
+      leaf = current.activeLeafId ?? null;
+      userMessage.parentId = leaf;
+      userMessage.position = current.messageCount + 1;
+      assistantMessage.position = current.messageCount + 2;
+      await Promise.all([
+        this.models.Message.updateOne(
+          { _id: userMessage._id },
+          { $set: { parentId: leaf, position: userMessage.position } },
+        ),
+        this.models.Message.updateOne(
+          { _id: assistantMessage._id },
+          { $set: { position: assistantMessage.position } },
+        ),
+      ]);
+    }
+    throw new ConflictError('This chat is changing too fast; send the prompt again.');
+  }
+
+  /** editMessage: a new prompt beside `original`, with its reply. */
+  async editOf(
+    chat: ChatRecord,
+    original: MessageRecord,
+    message: NewMessages,
+    prompt: string,
+  ): Promise<Placement> {
+    const pathAbove = await this.pathAbove(chat, original);
+    const parentId = original.parentId ?? null;
+    const [userMessage, assistantMessage] = await this.savePair(
+      chat._id,
+      parentId,
+      chat.messageCount,
+      message,
+      prompt,
+    );
+    const updated = await this.activate(
+      chat,
+      [...pathAbove, String(userMessage._id), String(assistantMessage._id)],
+      2,
+    );
+    return {
+      chat: updated,
+      userMessage,
+      assistantMessage,
+      historyPath: pathAbove,
+      added: [userMessage, assistantMessage],
+      createdChat: false,
+    };
+  }
+
+  /** regenerateReply: a new reply beside `original`, to the same prompt. */
+  async regenerationOf(
+    chat: ChatRecord,
+    original: MessageRecord,
+    message: NewMessages,
+  ): Promise<Placement> {
+    const pathAbove = await this.pathAbove(chat, original);
+    const promptId = pathAbove[pathAbove.length - 1];
+    const userMessage = promptId
+      ? await this.models.Message.findOne({ _id: promptId, chatId: chat._id }).lean()
+      : null;
+    if (!userMessage || userMessage.role !== MessageRole.USER) {
+      throw new BadUserInputError({ messageId: 'This reply has no prompt to answer again.' });
+    }
+    const assistantMessage = await this.saveReply(
+      chat._id,
+      userMessage._id,
+      chat.messageCount + 1,
+      message,
+      message.idempotencyKey,
+    );
+    const updated = await this.activate(chat, [...pathAbove, String(assistantMessage._id)], 1);
+    return {
+      chat: updated,
+      userMessage,
+      assistantMessage,
+      historyPath: pathAbove.slice(0, -1),
+      added: [assistantMessage],
+      createdChat: false,
+    };
+  }
+
+  /** The branch above a message, root first: from the active path when it is on it. */
+  private async pathAbove(chat: ChatRecord, message: MessageRecord): Promise<string[]> {
+    const active = (chat.activePath ?? []).map(String);
+    const index = active.indexOf(String(message._id));
+    if (index >= 0) return active.slice(0, index);
+    if (!message.parentId) return [];
+    return (await this.messages.tree(String(chat._id))).pathTo(String(message.parentId));
+  }
+
+  /** Makes `path` the chat's active branch and counts the `added` new messages. */
+  private async activate(chat: ChatRecord, path: string[], added: number): Promise<ChatRecord> {
+    const updated = await this.models.Chat.findOneAndUpdate(
+      { _id: chat._id },
+      {
+        $set: { activePath: path, activeLeafId: path[path.length - 1] },
+        $inc: { messageCount: added },
+      },
+      { returnDocument: 'after' },
+    ).lean();
+    if (!updated) throw new NotFoundError('Chat');
+    return updated;
+  }
+
+  private async savePair(
+    chatId: Types.ObjectId,
+    parentId: Types.ObjectId | null,
+    messageCount: number,
+    message: NewMessages,
+    prompt: string,
+  ): Promise<[MessageRecord, MessageRecord]> {
+    const userMessageId = new Types.ObjectId();
+    const replyId = new Types.ObjectId();
+    const userMessage = (
+      await this.models.Message.create({
+        _id: userMessageId,
+        chatId,
+        userId: new Types.ObjectId(message.userId),
+        parentId,
+        position: messageCount + 1,
+        role: MessageRole.USER,
+        content: prompt,
+        status: MessageStatus.COMPLETE,
+        idempotencyKey: message.idempotencyKey,
+        replyId,
+      })
+    ).toObject();
+    const assistantMessage = await this.saveReply(
+      chatId,
+      userMessageId,
+      messageCount + 2,
+      message,
+      undefined,
+      replyId,
+    );
+    return [userMessage, assistantMessage];
+  }
+
+  private async saveReply(
+    chatId: Types.ObjectId,
+    parentId: Types.ObjectId,
+    position: number,
+    message: NewMessages,
+    idempotencyKey: string | undefined,
+    id = new Types.ObjectId(),
+  ): Promise<MessageRecord> {
+    return (
+      await this.models.Message.create({
+        _id: id,
+        chatId,
+        userId: new Types.ObjectId(message.userId),
+        parentId,
+        position,
+        role: MessageRole.ASSISTANT,
+        content: '',
+        status: MessageStatus.STREAMING,
+        config: message.config,
+        idempotencyKey,
+      })
+    ).toObject();
+  }
+}
