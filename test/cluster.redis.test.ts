@@ -1,5 +1,15 @@
 import {
+  ChatBranchDocument,
   ChatDocument,
+  ChatEventsDocument,
+  ChatsDocument,
+  EditMessageDocument,
+  RegenerateReplyDocument,
+  ShareChatDocument,
+  SharedChatDocument,
+  SwitchBranchDocument,
+  UnshareChatDocument,
+  UpdateChatDocument,
   DeleteChatDocument,
   LoginDocument,
   LogoutDocument,
@@ -245,6 +255,27 @@ describe('a cluster of two instances on Redis', () => {
     expect(events.at(-1)!.data!.messageStream.done).toBe(true);
   });
 
+  it("should not take over a live instance's reply when Redis loses its lease for a moment (a flush, a failover)", async () => {
+    // A live owner sets its lease again on its next heartbeat; a sweep in between must not
+    // take the owner for dead (it did: the reply ended INTERRUPTED on a healthy instance).
+    for (let round = 0; round < 3; round++) {
+      a.openai.enqueue({ chunks: words(40, `l${round}`), delayMs: 20 });
+      const payload = await sendMessage(a, token(), { prompt: `lease lost ${round}` });
+      const messageId = payload.assistantMessage.id;
+      const owner = await waitFor(
+        () => redis.admin.hget(`palaver:reply:${messageId}:meta`, 'owner'),
+        2_000,
+      );
+      await redis.admin.del(`palaver:instance:${owner}:lease`);
+      const events = await streamToEnd(onB, messageId);
+      expectExactlyOnceInOrder(events);
+      expect(events.at(-1)!.message).toMatchObject({
+        status: 'COMPLETE',
+        content: words(40, `l${round}`).join(''),
+      });
+    }
+  });
+
   it('should keep both processes up and finish and save a reply when Redis goes away mid-stream, with limits falling back', async () => {
     a.openai.enqueue({ chunks: words(60, 'x'), delayMs: 20 });
     const payload = await sendMessage(a, token(), { prompt: 'redis goes away' });
@@ -292,6 +323,177 @@ describe('a cluster of two instances on Redis', () => {
       expect(Date.now() - endedAt).toBeLessThan(1_000);
       await socket.dispose();
     }
+  });
+
+  describe('branches, organizing and sharing across the instances', () => {
+    const upstreamCalls = () =>
+      a.openai.streamingRequests().length + b.openai.streamingRequests().length;
+    const branchOn = async (app: TestApp, chatId: string) =>
+      (await app.http().data(ChatBranchDocument, { id: chatId }, { token: token() })).chat.messages;
+
+    async function exchangeOn(app: TestApp, prompt: string, reply: string, chatId?: string) {
+      app.openai.enqueue({ chunks: [reply] });
+      const sent = await sendMessage(app, token(), { prompt, chatId });
+      await streamToEnd(app === a ? onA : onB, sent.assistantMessage.id);
+      return sent;
+    }
+
+    it('should stream an edit made on A to B, and stop from A a regeneration written by B', async () => {
+      const first = await exchangeOn(a, 'tree root', 'root reply');
+      const second = await exchangeOn(a, 'tree leaf', 'leaf reply', first.chat.id);
+      a.openai.enqueue({ chunks: words(30, 'e'), delayMs: 5 });
+      const edited = (
+        await a
+          .http()
+          .data(
+            EditMessageDocument,
+            { input: { messageId: second.userMessage.id, prompt: 'tree leaf, edited' } },
+            { token: token() },
+          )
+      ).editMessage;
+      const events = await streamToEnd(onB, edited.assistantMessage.id);
+      expectExactlyOnceInOrder(events);
+      expect(events.at(-1)!.message!.content).toBe(words(30, 'e').join(''));
+
+      const bCalls = b.openai.streamingRequests().length;
+      b.openai.enqueue({ chunks: words(400, 's'), delayMs: 20 });
+      const regenerated = (
+        await b
+          .http()
+          .data(
+            RegenerateReplyDocument,
+            { input: { messageId: edited.assistantMessage.id } },
+            { token: token() },
+          )
+      ).regenerateReply;
+      await waitFor(() => b.openai.streamingRequests().length > bCalls, 5_000);
+      expect(
+        b.openai
+          .streamingRequests()
+          .at(-1)!
+          .body.messages.map((m) => m.content),
+      ).toEqual(['tree root', 'root reply', 'tree leaf, edited']);
+      const watching = [onA, onB].map((socket) =>
+        socket.subscribe(MessageStreamDocument, { messageId: regenerated.assistantMessage.id }),
+      );
+      await Promise.all(watching.map((subscription) => subscription.waitForEvents(3)));
+      const stopped = await a
+        .http()
+        .data(
+          StopGenerationDocument,
+          { messageId: regenerated.assistantMessage.id },
+          { token: token() },
+        );
+      expect(stopped.stopGeneration.status).toBe('STOPPED');
+      for (const subscription of watching) {
+        const got = await subscription.untilDone(5_000);
+        expect(got.at(-1)!.data!.messageStream.message).toMatchObject({ status: 'STOPPED' });
+      }
+      const shown = await branchOn(b, first.chat.id);
+      expect(shown.at(-1)).toMatchObject({
+        id: regenerated.assistantMessage.id,
+        siblingIds: [edited.assistantMessage.id, regenerated.assistantMessage.id],
+        status: 'STOPPED',
+      });
+    });
+
+    it('should continue on A from a branch switched on B, with only that branch in the history', async () => {
+      const first = await exchangeOn(b, 'switch root', 'switch reply');
+      const original = await exchangeOn(b, 'original question', 'original answer', first.chat.id);
+      a.openai.enqueue({ chunks: ['edited answer'] });
+      const edited = (
+        await a
+          .http()
+          .data(
+            EditMessageDocument,
+            { input: { messageId: original.userMessage.id, prompt: 'edited question' } },
+            { token: token() },
+          )
+      ).editMessage;
+      await streamToEnd(onA, edited.assistantMessage.id);
+      await b
+        .http()
+        .data(SwitchBranchDocument, { messageId: original.userMessage.id }, { token: token() });
+      expect((await branchOn(a, first.chat.id)).map((m) => m.content)).toEqual([
+        'switch root',
+        'switch reply',
+        'original question',
+        'original answer',
+      ]);
+      const next = await exchangeOn(a, 'follow-up', 'done', first.chat.id);
+      expect(next.userMessage.parentId).toBe(original.assistantMessage.id);
+      expect(
+        a.openai
+          .streamingRequests()
+          .at(-1)!
+          .body.messages.map((m) => m.content),
+      ).toEqual([
+        'switch root',
+        'switch reply',
+        'original question',
+        'original answer',
+        'follow-up',
+      ]);
+    });
+
+    it('should start one generation for an editMessage retried on both instances at once', async () => {
+      const first = await exchangeOn(a, 'retry root', 'retry reply');
+      const before = upstreamCalls();
+      const input = {
+        messageId: first.userMessage.id,
+        prompt: 'retry root, edited',
+        clientMessageId: `cluster-edit-${Date.now()}`,
+      };
+      const results = await Promise.all(
+        [a, b, a, b].map((app) =>
+          app.http().data(EditMessageDocument, { input }, { token: token() }),
+        ),
+      );
+      const replies = new Set(results.map((r) => r.editMessage.assistantMessage.id));
+      expect(replies.size).toBe(1);
+      await streamToEnd(onB, [...replies][0]!);
+      expect(upstreamCalls() - before).toBe(1);
+      expect((await branchOn(b, first.chat.id))[0]!.siblingIds).toHaveLength(2);
+    });
+
+    it('should share on A and read on B, revoke on B and refuse on A, and push tag changes to B', async () => {
+      const first = await exchangeOn(a, 'share across', 'shared reply');
+      const link = (
+        await a.http().data(ShareChatDocument, { id: first.chat.id }, { token: token() })
+      ).shareChat;
+      const read = await b.http().data(SharedChatDocument, { token: link.token });
+      expect(read.sharedChat.messages.map((m) => m.content)).toEqual([
+        'share across',
+        'shared reply',
+      ]);
+      await b.http().data(UnshareChatDocument, { shareId: link.id }, { token: token() });
+      expect(errorCode(await a.http().request(SharedChatDocument, { token: link.token }))).toBe(
+        'NOT_FOUND',
+      );
+
+      const events = onB.subscribe(ChatEventsDocument, {});
+      await sleep(200);
+      await a
+        .http()
+        .data(
+          UpdateChatDocument,
+          { id: first.chat.id, input: { tags: ['Cluster'], pinned: true } },
+          { token: token() },
+        );
+      await waitFor(
+        () =>
+          events.events.some(
+            (e) =>
+              e.data?.chatEvents.type === 'UPDATED' && e.data.chatEvents.chatId === first.chat.id,
+          ),
+        5_000,
+      );
+      events.unsubscribe();
+      const onBList = await b
+        .http()
+        .data(ChatsDocument, { filter: { tag: 'cluster', pinned: true } }, { token: token() });
+      expect(onBList.chats.nodes.map((c) => c.id)).toEqual([first.chat.id]);
+    });
   });
 
   it('should serve Prometheus metrics: streams, deltas, replays, gap fills, Redis and database round trips', async () => {

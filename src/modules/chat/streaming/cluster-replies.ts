@@ -61,6 +61,8 @@ export class ClusterReplies {
   /** STREAMING replies Redis did not know at the last database check. */
   private unknownAtLastCheck = new Set<string>();
   private sweeping = false;
+  /** When this instance first saw each owner's lease missing (cleared once seen again). */
+  private readonly leaseMissingSince = new Map<string, number>();
 
   constructor(
     private readonly redis: Redis,
@@ -215,7 +217,9 @@ export class ClusterReplies {
         ...new Set(owners.filter((owner): owner is string => !!owner && owner !== this.instanceId)),
       ];
       const leases = await this.answers(others.map((owner) => ['exists', replyKeys.lease(owner)]));
-      const alive = new Set(others.filter((_, index) => leases[index] === 1));
+      const alive = new Set(
+        others.filter((owner, index) => this.stillAlive(owner, leases[index] === 1)),
+      );
       for (const [index, messageId] of ids.entries()) {
         const owner = owners[index] as string | null;
         if (owner && alive.has(owner)) continue;
@@ -224,6 +228,22 @@ export class ClusterReplies {
     } finally {
       this.sweeping = false;
     }
+  }
+
+  /**
+   * An owner is taken for dead only once its lease has been missing for a heartbeat: Redis can
+   * lose a live instance's lease (a flush, a failover to a replica that had not got it), and
+   * the owner sets it again on its next heartbeat. A dead owner's replies are taken over a
+   * heartbeat later than its lease lapses (6 + 2 s by default, plus up to one sweep).
+   */
+  private stillAlive(owner: string, leaseHeld: boolean): boolean {
+    if (leaseHeld) {
+      this.leaseMissingSince.delete(owner);
+      return true;
+    }
+    const since = this.leaseMissingSince.get(owner) ?? Date.now();
+    this.leaseMissingSince.set(owner, since);
+    return Date.now() - since < this.timing.heartbeatMs;
   }
 
   /**

@@ -157,8 +157,10 @@ export class RedisReplyLogs implements ReplyLogs {
   }
 
   private async write(): Promise<void> {
-    const batches = [...this.pending.values()];
+    // A reply disowned while its next batch waited has nothing more to write.
+    const batches = [...this.pending.values()].filter((batch) => this.replies.has(batch.id));
     this.pending.clear();
+    if (batches.length === 0) return;
     const keys: string[] = [];
     for (const batch of batches) {
       const reply = this.replies.get(batch.id)!;
@@ -189,6 +191,8 @@ export class RedisReplyLogs implements ReplyLogs {
           this.disowned.add(batch.id);
           this.written.delete(batch.id);
           this.replies.delete(batch.id);
+          // Entries added while this call was out are not ours to write either.
+          this.pending.delete(batch.id);
           this.onDisowned(batch.id);
         } else if (batch.x) {
           this.written.delete(batch.id);
