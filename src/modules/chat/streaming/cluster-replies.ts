@@ -28,8 +28,8 @@ export interface ClusterTiming {
 }
 
 export const DEFAULT_CLUSTER_TIMING: ClusterTiming = {
-  leaseMs: 6_000,
-  heartbeatMs: 2_000,
+  leaseMs: 5_000,
+  heartbeatMs: 1_500,
   sweepMs: 1_000,
   databaseCheckMs: 10_000,
   stopWaitMs: 3_000,
@@ -234,7 +234,7 @@ export class ClusterReplies {
    * An owner is taken for dead only once its lease has been missing for a heartbeat: Redis can
    * lose a live instance's lease (a flush, a failover to a replica that had not got it), and
    * the owner sets it again on its next heartbeat. A dead owner's replies are taken over a
-   * heartbeat later than its lease lapses (6 + 2 s by default, plus up to one sweep).
+   * heartbeat later than its lease lapses (5 + 1.5 s by default, plus up to one sweep).
    */
   private stillAlive(owner: string, leaseHeld: boolean): boolean {
     if (leaseHeld) {
