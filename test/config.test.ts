@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { ConfigError, loadConfig } from '../src/config/config';
 import { createLogger } from '../src/log/logger';
+import { TestApp } from './helpers/test-app';
 
 describe('configuration', () => {
   it('should run in development with no environment at all, on the built-in echo model', () => {
@@ -13,6 +14,25 @@ describe('configuration', () => {
     expect(config.database.url).toBeUndefined();
     expect(config.llm.defaultLlm).toBe('ECHO');
     expect(config.http.trustProxy).toBe(false);
+  });
+
+  it('should serve /metrics outside production by default, not in production, and as METRICS_ENABLED says', async () => {
+    const production = {
+      NODE_ENV: 'production',
+      MONGODB_URL: 'mongodb://db.example:27017',
+      SECRET_KEY: 'x'.repeat(40),
+    };
+    expect(loadConfig({}).metricsEnabled).toBe(true);
+    expect(loadConfig(production).metricsEnabled).toBe(false);
+    expect(loadConfig({ ...production, METRICS_ENABLED: 'true' }).metricsEnabled).toBe(true);
+    expect(() => loadConfig({ METRICS_ENABLED: 'sometimes' })).toThrow(/METRICS_ENABLED/);
+    const app = await TestApp.start({ env: { METRICS_ENABLED: 'false' } });
+    try {
+      expect((await fetch(`${app.baseUrl}/metrics`)).status).toBe(404);
+      expect((await fetch(`${app.baseUrl}/healthz`)).status).toBe(200);
+    } finally {
+      await app.stop();
+    }
   });
 
   it('should name every bad variable in one message', () => {

@@ -59,6 +59,8 @@ export interface Config {
     maxReplyMs: number;
   };
   redisUrl?: string;
+  /** Whether GET /metrics answers (METRICS_ENABLED; by default everywhere but production). */
+  metricsEnabled: boolean;
 }
 
 export class ConfigError extends Error {
@@ -163,6 +165,7 @@ export function loadConfig(
       maxReplyMs: e.REPLY_MAX_SECONDS * 1000,
     },
     redisUrl: e.REDIS_URL,
+    metricsEnabled: e.METRICS_ENABLED ?? !isProduction,
   };
 }
 

@@ -72,6 +72,13 @@ export const envSchema = z.object({
   DEFAULT_CHAT_MODEL: optionalString,
 
   REDIS_URL: optionalString,
+  /** The Prometheus /metrics endpoint; unset: on outside production, off in production. */
+  METRICS_ENABLED: z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
+    .optional()
+    .transform((value) =>
+      value === undefined ? undefined : value === 'true' || value === '1' || value === 'yes',
+    ),
   /** Sockets one user may hold open on one instance (tabs, devices); the next is closed 1008. */
   WS_MAX_SOCKETS_PER_USER: z.coerce.number().int().min(1).max(100_000).default(20),
   /** The most tokens one reply may have (sent to the model as max_tokens). */

@@ -36,7 +36,11 @@ export function createRequestListener(options: {
   metrics: Metrics;
 }): (req: IncomingMessage, res: ServerResponse) => void {
   const graphqlEndpoint = createGraphQLEndpoint(options);
-  const app = createExpressApp(options.database, options.metrics, graphqlEndpoint);
+  const app = createExpressApp(
+    options.database,
+    options.config.metricsEnabled ? options.metrics : null,
+    graphqlEndpoint,
+  );
   return (req, res) => {
     if (isDirectGraphQLRequest(req)) graphqlEndpoint(req, res);
     else app(req, res);
@@ -45,7 +49,7 @@ export function createRequestListener(options: {
 
 function createExpressApp(
   database: Database,
-  metrics: Metrics,
+  metrics: Metrics | null,
   graphqlEndpoint: (req: IncomingMessage, res: ServerResponse) => void,
 ): Express {
   const app = express();
@@ -55,9 +59,12 @@ function createExpressApp(
     res.json({ status: 'ok' });
   });
   // Prometheus' text format. Counts only, no user data; keep it off the public load balancer.
-  app.get('/metrics', async (_req, res) => {
-    res.type(metrics.contentType).send(await metrics.text());
-  });
+  // Off (404) when METRICS_ENABLED is false, and by default in production.
+  if (metrics) {
+    app.get('/metrics', async (_req, res) => {
+      res.type(metrics.contentType).send(await metrics.text());
+    });
+  }
   app.get('/readyz', async (_req, res) => {
     const ready = await database.isReady();
     res
