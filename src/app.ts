@@ -107,7 +107,12 @@ export async function createApp(deps: AppDependencies): Promise<App> {
     verifiedGuard: auth.verifiedGuard,
     tuning: deps.chat,
   });
-  const modules: AppModule[] = [auth, createUsersModule(models), llm, chat];
+  const users = createUsersModule({
+    models,
+    credentials: auth.accountClosure,
+    erasers: [chat.eraser],
+  });
+  const modules: AppModule[] = [auth, users, llm, chat];
   checkResolvers(modules);
 
   const container = new ServiceContainer();

@@ -305,6 +305,14 @@ describe('documents of every shape, on every root field', () => {
           expect(user.metadata).toMatchObject({ theme: 'dark', nested: { n: 1 } });
         },
       },
+      deleteAccount: {
+        prepare: async () => {
+          const leaving = await registerUser(app);
+          return { args: { password: leaving.password }, token: leaving.auth.accessToken };
+        },
+        compare: 'equal',
+        check: (deleted) => expect(deleted).toBe(true),
+      },
       createChat: {
         prepare: async () => ({ args: { input: { title: 'Made by conformance' } } }),
         compare: 'shape',

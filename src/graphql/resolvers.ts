@@ -4,6 +4,7 @@ import { PasswordResolver } from '../modules/auth/password.resolver';
 import { SessionsResolver } from '../modules/auth/sessions.resolver';
 import { LlmProvidersResolver } from '../modules/llm/llm-providers.resolver';
 import { ProfileResolver } from '../modules/users/profile.resolver';
+import { AccountResolver } from '../modules/users/account.resolver';
 import { ChatResolver } from '../modules/chat/chat.resolver';
 import { SendMessageResolver } from '../modules/chat/send-message.resolver';
 import { ChatSubscriptionsResolver } from '../modules/chat/chat-subscriptions.resolver';
@@ -20,6 +21,7 @@ export const resolverClasses: NonEmptyArray<ResolverClass> = [
   EmailVerificationResolver,
   PasswordResolver,
   ProfileResolver,
+  AccountResolver,
   LlmProvidersResolver,
   ChatResolver,
   SendMessageResolver,

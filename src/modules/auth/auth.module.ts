@@ -11,6 +11,7 @@ import {
 } from './session-ended';
 import type { RateLimits } from '../../rate-limit/rate-limits';
 import type { Models } from '../models';
+import { AccountClosure } from './account-closure';
 import { AccessTokens } from './access-token';
 import { AuthPayloads } from './auth-payloads';
 import { AuthResolver } from './auth.resolver';
@@ -52,6 +53,8 @@ export interface AuthModule extends AppModule {
   verifiedGuard: EmailVerifiedGuard;
   /** Every ended session, from any instance: the WebSocket gateway closes their sockets. */
   sessionsEnded: SessionEndedFeed;
+  /** Password check and sign-out of every device, for deleting an account. */
+  accountClosure: AccountClosure;
 }
 
 /** Accounts and sessions: register, login, refresh, email verification, passwords. */
@@ -92,6 +95,7 @@ export function createAuthModule(deps: AuthModuleDependencies): AuthModule {
     authenticator: new Authenticator(accessTokens, sessions),
     sessionsEnded,
     verifiedGuard: new EmailVerifiedGuard(models, config.auth),
+    accountClosure: new AccountClosure(models, hasher, sessions, rateLimits),
     resolvers: [
       resolverOf(
         AuthResolver,

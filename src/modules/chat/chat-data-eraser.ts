@@ -1,0 +1,20 @@
+import type { Models } from '../models';
+import type { StopGenerationService } from './stop-generation.service';
+
+/** Everything chat keeps of one user, removed when the account is deleted. */
+export class ChatDataEraser {
+  constructor(
+    private readonly models: Models,
+    private readonly stops: StopGenerationService,
+  ) {}
+
+  async eraseUser(userId: string): Promise<void> {
+    // Links first: none may outlive the account even if a later step fails.
+    await this.models.ChatShare.deleteMany({ userId });
+    const chats = await this.models.Chat.find({ userId }, { _id: 1 }).lean();
+    // Replies still being written stop (here or on their instance) before their chat goes.
+    for (const { _id } of chats) await this.stops.stopChat(String(_id), 'deleted');
+    await this.models.Message.deleteMany({ userId });
+    await this.models.Chat.deleteMany({ userId });
+  }
+}
