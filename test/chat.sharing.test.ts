@@ -235,6 +235,24 @@ describe('shared links', () => {
     }
   });
 
+  it('should revoke a link once when it is unshared several times at once', async () => {
+    const user = await registerUser(app);
+    const token = user.auth.accessToken;
+    const { chatId } = await chatWith(user, [['race me', 'ok']]);
+    const links = await Promise.all([1, 2, 3].map(() => share(user, chatId)));
+    expect(new Set(links.map((link) => link.token)).size).toBe(3);
+    const results = await Promise.all(
+      [1, 2, 3, 4].map(() =>
+        app.http().request(UnshareChatDocument, { shareId: links[0]!.id }, { token }),
+      ),
+    );
+    const outcomes = results.map((result) => errorCode(result) ?? 'revoked').sort();
+    expect(outcomes).toEqual(['NOT_FOUND', 'NOT_FOUND', 'NOT_FOUND', 'revoked']);
+    expect(errorCode(await readShared(links[0]!.token))).toBe('NOT_FOUND');
+    for (const link of links.slice(1))
+      expect(errorCode(await readShared(link.token))).toBeUndefined();
+  });
+
   it('should rate-limit link reads per client address', async () => {
     const limited = await TestApp.start({
       rateLimits: { sharedChatPerIp: { points: 3, durationSeconds: 60 } },

@@ -186,6 +186,113 @@ describe('client packages against Palaver', () => {
       });
     });
 
+    it('should edit, regenerate, switch branches and share a link, with the cache kept right', async () => {
+      const BRANCH = apolloGql`
+        fragment Turn on Message { id parentId role content status siblingIds siblingIndex }
+        query Branch($chatId: ID!) {
+          chat(id: $chatId) { id messageCount messages { ...Turn } }
+        }
+      `;
+      const EDIT = apolloGql`
+        mutation Edit($id: ID!, $text: String!, $key: String) {
+          editMessage(input: { messageId: $id, prompt: $text, clientMessageId: $key }) {
+            userMessage { id parentId }
+            assistantMessage { id status }
+          }
+        }
+      `;
+      const AGAIN = apolloGql`
+        mutation Again($id: ID!) {
+          regenerateReply(input: { messageId: $id }) { assistantMessage { id parentId } }
+        }
+      `;
+      const SWITCH = apolloGql`
+        mutation Switch($id: ID!) { switchBranch(messageId: $id) { id messageCount } }
+      `;
+      const SHARE = apolloGql`
+        mutation Share($chatId: ID!) { shareChat(id: $chatId) { id token url } }
+      `;
+      const waitForEnd = async (replyId: string) => {
+        const events = await follow(replyId);
+        expect(events.at(-1)!.done).toBe(true);
+      };
+      const branchOf = async (chatId: string) =>
+        (
+          await client.query<{
+            chat: {
+              messageCount: number;
+              messages: Array<{
+                id: string;
+                content: string;
+                siblingIds: string[];
+                siblingIndex: number;
+              }>;
+            };
+          }>({ query: BRANCH, variables: { chatId }, fetchPolicy: 'network-only' })
+        ).data!.chat;
+
+      app.openai.enqueue({ chunks: ['first answer'] });
+      const asked = await client.mutate<{
+        sendMessage: { chat: { id: string }; assistantMessage: { id: string } };
+      }>({ mutation: ASK, variables: { text: 'Branch me' } });
+      const chatId = asked.data!.sendMessage.chat.id;
+      await waitForEnd(asked.data!.sendMessage.assistantMessage.id);
+      const original = (await branchOf(chatId)).messages;
+
+      app.openai.enqueue({ chunks: ['edited answer'] });
+      const edited = await client.mutate<{
+        editMessage: { userMessage: { id: string }; assistantMessage: { id: string } };
+      }>({
+        mutation: EDIT,
+        variables: { id: original[0]!.id, text: 'Branch me, edited', key: 'apollo-e1' },
+      });
+      await waitForEnd(edited.data!.editMessage.assistantMessage.id);
+      let shown = await branchOf(chatId);
+      expect(shown.messages.map((m) => m.content)).toEqual(['Branch me, edited', 'edited answer']);
+      expect(shown.messages[0]).toMatchObject({
+        siblingIds: [original[0]!.id, edited.data!.editMessage.userMessage.id],
+        siblingIndex: 1,
+      });
+
+      app.openai.enqueue({ chunks: ['another answer'] });
+      const again = await client.mutate<{ regenerateReply: { assistantMessage: { id: string } } }>({
+        mutation: AGAIN,
+        variables: { id: edited.data!.editMessage.assistantMessage.id },
+      });
+      await waitForEnd(again.data!.regenerateReply.assistantMessage.id);
+      shown = await branchOf(chatId);
+      expect(shown.messageCount).toBe(5);
+      expect(shown.messages[1]).toMatchObject({ content: 'another answer', siblingIndex: 1 });
+
+      await client.mutate({ mutation: SWITCH, variables: { id: original[0]!.id } });
+      shown = await branchOf(chatId);
+      expect(shown.messages.map((m) => m.content)).toEqual(['Branch me', 'first answer']);
+      // The normalized cache holds the first prompt with its new sibling list.
+      const cached = client.cache.extract() as Record<string, { siblingIds?: string[] }>;
+      expect(cached[`Message:${original[0]!.id}`]!.siblingIds).toHaveLength(2);
+
+      const share = await client.mutate<{ shareChat: { token: string; url: string } }>({
+        mutation: SHARE,
+        variables: { chatId },
+      });
+      const reader = new ApolloClient({
+        cache: new InMemoryCache(),
+        link: new HttpLink({ uri: app.url }),
+      });
+      const read = await reader.query<{
+        sharedChat: { title: string; messages: Array<{ role: string; content: string }> };
+      }>({
+        query: apolloGql`
+          query Read($token: String!) { sharedChat(token: $token) { title messages { role content } } }
+        `,
+        variables: { token: share.data!.shareChat.token },
+      });
+      expect(read.data!.sharedChat.messages.map((m) => m.content)).toEqual([
+        'Branch me',
+        'first answer',
+      ]);
+    });
+
     it('should run automatic persisted queries through PersistedQueryLink (hash first, then the text once)', async () => {
       const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
       const sent: Array<{ hasQuery: boolean }> = [];
