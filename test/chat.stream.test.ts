@@ -277,6 +277,28 @@ describe('sending a prompt and streaming the reply', () => {
     expect(app.openai.streamingRequests().length - before).toBe(1);
   });
 
+  it('should read events and UTF-8 characters cut anywhere by the network, exactly', async () => {
+    const chunks = ['Grüße ', '🌍🚀 ', 'naïve ', '日本語', ' done'];
+    app.openai.enqueue({ chunks, writeInPiecesOf: 3 });
+    const payload = await sendMessage(app, token(), { prompt: 'pieces' });
+    const events = await streamToEnd(socket, payload.assistantMessage.id);
+    expect(events.at(-1)!.message).toMatchObject({ status: 'COMPLETE', content: chunks.join('') });
+  });
+
+  it.each([
+    ['an unreadable chunk', 'data: {"choices": [oops\n\n'],
+    ['an error event', 'event: error\ndata: {"error":{"message":"overloaded"}}\n\n'],
+    ['an error chunk', 'data: {"error":{"message":"overloaded","type":"server_error"}}\n\n'],
+  ])('should end FAILED with the text so far when the upstream sends %s', async (_name, text) => {
+    app.openai.enqueue({ chunks: ['before ', 'after'], rawAfterChunks: { after: 1, text } });
+    const payload = await sendMessage(app, token(), { prompt: 'broken stream' });
+    const events = await streamToEnd(socket, payload.assistantMessage.id);
+    const done = events.at(-1)!;
+    expect(done.message).toMatchObject({ status: 'FAILED', content: 'before ' });
+    expect(done.message!.error).toBeTruthy();
+    expect(done.message!.error).not.toMatch(/overloaded|oops/); // upstream text is not shown
+  });
+
   it('should end FAILED with the text so far when the upstream goes quiet mid-reply', async () => {
     app.openai.enqueue({ chunks: ['half ', 'a ', 'thought'], stallAfterChunks: 2 });
     const payload = await sendMessage(app, token(), { prompt: 'stall' });

@@ -98,6 +98,9 @@ async function main(): Promise<void> {
     // Both instances must sign and check tokens with one key: the local setup's own.
     SECRET_KEY: process.env.SECRET_KEY ?? localSecret(),
     HOST: '127.0.0.1',
+    // A cluster to watch: each instance serves /metrics (HAProxy passes it through here only
+    // because everything listens on loopback; keep it off a public balancer in production).
+    METRICS_ENABLED: process.env.METRICS_ENABLED ?? 'true',
   };
   INSTANCE_PORTS.forEach((port, i) =>
     run(`palaver-${i + 1}`, process.execPath, [MAIN], { ...shared, PORT: String(port) }),

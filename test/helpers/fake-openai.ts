@@ -21,6 +21,13 @@ export interface FakeReply {
   startGate?: Promise<void>;
   /** Stream `count` chunks whose text is made at send time (benchmarks put a timestamp in it). */
   generated?: { count: number; text: (index: number) => string };
+  /** Written as is after this many chunks, then the reply ends (a broken or erroring stream). */
+  rawAfterChunks?: { after: number; text: string };
+  /**
+   * Each event goes out in byte pieces of this size, with a pause between, so the client reads
+   * events (and UTF-8 characters) cut anywhere.
+   */
+  writeInPiecesOf?: number;
   /** Reported in a final usage chunk when the client asked for it (stream_options.include_usage). */
   usage?: { prompt_tokens: number; completion_tokens: number };
 }
@@ -141,7 +148,19 @@ export class FakeOpenAi {
       return;
     }
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-    const send = (payload: unknown) => res.write(`data: ${JSON.stringify(payload)}\n\n`);
+    let writes = Promise.resolve();
+    const send = (payload: unknown) => {
+      const bytes = Buffer.from(`data: ${JSON.stringify(payload)}\n\n`, 'utf8');
+      const size = reply.writeInPiecesOf;
+      if (!size) return void res.write(bytes);
+      for (let offset = 0; offset < bytes.length; offset += size) {
+        const piece = bytes.subarray(offset, offset + size);
+        writes = writes.then(async () => {
+          if (!res.destroyed) res.write(piece);
+          await sleep(1);
+        });
+      }
+    };
     const base = {
       id: 'chatcmpl-fake',
       object: 'chat.completion.chunk',
@@ -174,6 +193,11 @@ export class FakeOpenAi {
         return;
       }
       if (reply.stallAfterChunks !== undefined && i >= reply.stallAfterChunks) return;
+      if (reply.rawAfterChunks && i >= reply.rawAfterChunks.after) {
+        await writes;
+        res.end(reply.rawAfterChunks.text);
+        return;
+      }
       if (reply.delayMs) await sleep(reply.delayMs);
       if (res.destroyed) return;
       send({
@@ -194,6 +218,7 @@ export class FakeOpenAi {
         },
       });
     }
+    await writes;
     res.end('data: [DONE]\n\n');
   }
 
