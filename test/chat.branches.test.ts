@@ -284,6 +284,26 @@ describe('branches', () => {
         { token },
       );
     expect(errorCode(empty)).toBe('BAD_USER_INPUT');
+    // The validation each input shares with sendMessage holds for edits and regenerations too.
+    const badKey = await app
+      .http()
+      .request(
+        RegenerateReplyDocument,
+        {
+          input: { messageId: streaming.assistantMessage.id, clientMessageId: 'no spaces allowed' },
+        },
+        { token },
+      );
+    expect(errorCode(badKey)).toBe('BAD_USER_INPUT');
+    expect(badKey.errors![0]!.extensions!.fields).toHaveProperty('clientMessageId');
+    const tooLong = await app
+      .http()
+      .request(
+        EditMessageDocument,
+        { input: { messageId: streaming.userMessage.id, prompt: 'x'.repeat(32_001) } },
+        { token },
+      );
+    expect(errorCode(tooLong)).toBe('BAD_USER_INPUT');
     // Nothing was saved by any refusal.
     expect((await branch(user, streaming.chat.id)).length).toBe(2);
   });

@@ -44,13 +44,13 @@ export type CreateChatInput = {
 
 /** A new version of an earlier prompt: it becomes a sibling of that prompt, and a reply streams under it. The old branch stays. */
 export type EditMessageInput = {
-  /** Any id the client picks; a retry with the same id returns the first payload. */
+  /** Any id the client picks per prompt; a retry with the same id returns the first payload. */
   clientMessageId?: string | null | undefined;
   /** This reply's model; else the chat's, else the server's. */
   config?: LlmConfigInput | null | undefined;
   /** The prompt (a USER message) to edit. */
   messageId: string | number;
-  /** The new prompt, up to 32000 characters. */
+  /** The prompt, up to 32000 characters. */
   prompt: string;
   /** Instructions for this reply; else the chat's. */
   systemInstructions?: string | null | undefined;
@@ -103,9 +103,9 @@ export type MessageStatus =
 
 /** Another reply to the same prompt: a sibling of that reply, streamed. */
 export type RegenerateReplyInput = {
-  /** Any id the client picks; a retry with the same id returns the first payload. */
+  /** Any id the client picks per prompt; a retry with the same id returns the first payload. */
   clientMessageId?: string | null | undefined;
-  /** The new reply's model; else the chat's, else the server's. */
+  /** This reply's model; else the chat's, else the server's. */
   config?: LlmConfigInput | null | undefined;
   /** The reply (an ASSISTANT message) to write again. */
   messageId: string | number;

@@ -102,24 +102,9 @@ export class ChatFilter {
   tag?: string | null;
 }
 
-@InputType({ description: 'A prompt. Without chatId a new chat is created for it.' })
-export class SendMessageInput {
-  @Field(() => ID, {
-    nullable: true,
-    description: 'The chat to continue; a new one when left out.',
-  })
-  @IsOptional()
-  chatId?: string | null;
-
-  @Field(() => String, {
-    description: `The prompt, up to ${CHAT_LIMITS.maxPromptLength} characters.`,
-  })
-  @IsNotEmpty({ message: 'Write a prompt.' })
-  @MaxLength(CHAT_LIMITS.maxPromptLength, {
-    message: `A prompt may be at most ${CHAT_LIMITS.maxPromptLength} characters.`,
-  })
-  prompt!: string;
-
+/** What every call that starts a reply takes: its model, and an id that makes it idempotent. */
+@InputType('ReplyRequestInput', { description: 'Shared by the inputs that start a reply.' })
+abstract class ReplyRequestInput {
   @Field(() => LlmConfigInput, {
     nullable: true,
     description: "This reply's model; else the chat's, else the server's.",
@@ -127,14 +112,6 @@ export class SendMessageInput {
   @IsOptional()
   @ValidateNested()
   config?: LlmConfigInput | null;
-
-  @Field(() => String, {
-    nullable: true,
-    description: "Instructions for this reply (and a new chat's); else the chat's.",
-  })
-  @IsOptional()
-  @MaxLength(CHAT_LIMITS.maxSystemInstructionsLength)
-  systemInstructions?: string | null;
 
   @Field(() => String, {
     nullable: true,
@@ -147,30 +124,44 @@ export class SendMessageInput {
   clientMessageId?: string | null;
 }
 
-@InputType({
-  description:
-    'A new version of an earlier prompt: it becomes a sibling of that prompt, and a reply streams under it. The old branch stays.',
-})
-export class EditMessageInput {
-  @Field(() => ID, { description: 'The prompt (a USER message) to edit.' })
-  messageId!: string;
-
+/** A reply request that brings a prompt of its own (sendMessage, editMessage). */
+@InputType('PromptRequestInput', { description: 'Shared by the inputs that bring a prompt.' })
+abstract class PromptRequestInput extends ReplyRequestInput {
   @Field(() => String, {
-    description: `The new prompt, up to ${CHAT_LIMITS.maxPromptLength} characters.`,
+    description: `The prompt, up to ${CHAT_LIMITS.maxPromptLength} characters.`,
   })
   @IsNotEmpty({ message: 'Write a prompt.' })
   @MaxLength(CHAT_LIMITS.maxPromptLength, {
     message: `A prompt may be at most ${CHAT_LIMITS.maxPromptLength} characters.`,
   })
   prompt!: string;
+}
 
-  @Field(() => LlmConfigInput, {
+@InputType({ description: 'A prompt. Without chatId a new chat is created for it.' })
+export class SendMessageInput extends PromptRequestInput {
+  @Field(() => ID, {
     nullable: true,
-    description: "This reply's model; else the chat's, else the server's.",
+    description: 'The chat to continue; a new one when left out.',
   })
   @IsOptional()
-  @ValidateNested()
-  config?: LlmConfigInput | null;
+  chatId?: string | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description: "Instructions for this reply (and a new chat's); else the chat's.",
+  })
+  @IsOptional()
+  @MaxLength(CHAT_LIMITS.maxSystemInstructionsLength)
+  systemInstructions?: string | null;
+}
+
+@InputType({
+  description:
+    'A new version of an earlier prompt: it becomes a sibling of that prompt, and a reply streams under it. The old branch stays.',
+})
+export class EditMessageInput extends PromptRequestInput {
+  @Field(() => ID, { description: 'The prompt (a USER message) to edit.' })
+  messageId!: string;
 
   @Field(() => String, {
     nullable: true,
@@ -179,38 +170,12 @@ export class EditMessageInput {
   @IsOptional()
   @MaxLength(CHAT_LIMITS.maxSystemInstructionsLength)
   systemInstructions?: string | null;
-
-  @Field(() => String, {
-    nullable: true,
-    description: 'Any id the client picks; a retry with the same id returns the first payload.',
-  })
-  @IsOptional()
-  @Matches(/^[A-Za-z0-9._:-]+$/, { message: 'Use letters, digits and . _ : - only.' })
-  @MaxLength(CHAT_LIMITS.maxClientMessageIdLength)
-  clientMessageId?: string | null;
 }
 
 @InputType({
   description: 'Another reply to the same prompt: a sibling of that reply, streamed.',
 })
-export class RegenerateReplyInput {
+export class RegenerateReplyInput extends ReplyRequestInput {
   @Field(() => ID, { description: 'The reply (an ASSISTANT message) to write again.' })
   messageId!: string;
-
-  @Field(() => LlmConfigInput, {
-    nullable: true,
-    description: "The new reply's model; else the chat's, else the server's.",
-  })
-  @IsOptional()
-  @ValidateNested()
-  config?: LlmConfigInput | null;
-
-  @Field(() => String, {
-    nullable: true,
-    description: 'Any id the client picks; a retry with the same id returns the first payload.',
-  })
-  @IsOptional()
-  @Matches(/^[A-Za-z0-9._:-]+$/, { message: 'Use letters, digits and . _ : - only.' })
-  @MaxLength(CHAT_LIMITS.maxClientMessageIdLength)
-  clientMessageId?: string | null;
 }
