@@ -285,15 +285,13 @@ describe('branches', () => {
       );
     expect(errorCode(empty)).toBe('BAD_USER_INPUT');
     // The validation each input shares with sendMessage holds for edits and regenerations too.
-    const badKey = await app
-      .http()
-      .request(
-        RegenerateReplyDocument,
-        {
-          input: { messageId: streaming.assistantMessage.id, clientMessageId: 'no spaces allowed' },
-        },
-        { token },
-      );
+    const badKey = await app.http().request(
+      RegenerateReplyDocument,
+      {
+        input: { messageId: streaming.assistantMessage.id, clientMessageId: 'no spaces allowed' },
+      },
+      { token },
+    );
     expect(errorCode(badKey)).toBe('BAD_USER_INPUT');
     expect(badKey.errors![0]!.extensions!.fields).toHaveProperty('clientMessageId');
     const tooLong = await app
