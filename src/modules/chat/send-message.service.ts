@@ -15,7 +15,8 @@ import type { ChatEvents } from './chat-events';
 import { ChatEventType, MessageRole, MessageStatus } from './chat-enums';
 import type { EditMessageInput, RegenerateReplyInput, SendMessageInput } from './chat.inputs';
 import { TitleSource, type ChatRecord, type StoredLlmConfig } from './chat.model';
-import type { Placement, ReplyPlacement } from './branches/reply-placement';
+import type { NewMessages, Placement, ReplyPlacement } from './branches/reply-placement';
+import type { LlmConfigInput } from './llm-config.type';
 import type { ChatService } from './chat.service';
 import { buildPrompt, HISTORY_MAX_MESSAGES } from './history';
 import type { MessageRecord } from './message.model';
@@ -88,16 +89,8 @@ export class SendMessageService {
       viewer,
       input.clientMessageId,
       async (idempotencyKey) => {
-        const { userId } = viewer;
-        const original = await this.branchable(userId, input.messageId, MessageRole.USER);
-        const chat = await this.chats.get(userId, String(original.chatId));
-        const config = this.chats.resolveConfig(input.config, chat.config);
-        return this.placement.editOf(
-          chat,
-          original,
-          { userId, config, idempotencyKey },
-          input.prompt,
-        );
+        const from = await this.branchFrom(viewer, input, MessageRole.USER, idempotencyKey);
+        return this.placement.editOf(from.chat, from.original, from.message, input.prompt);
       },
       input.systemInstructions,
     );
@@ -105,25 +98,26 @@ export class SendMessageService {
 
   regenerate(viewer: Viewer, input: RegenerateReplyInput): Promise<SendResult> {
     return this.idempotent(viewer, input.clientMessageId, async (idempotencyKey) => {
-      const { userId } = viewer;
-      const original = await this.branchable(userId, input.messageId, MessageRole.ASSISTANT);
-      const chat = await this.chats.get(userId, String(original.chatId));
-      const config = this.chats.resolveConfig(input.config, chat.config);
-      return this.placement.regenerationOf(chat, original, { userId, config, idempotencyKey });
+      const from = await this.branchFrom(viewer, input, MessageRole.ASSISTANT, idempotencyKey);
+      return this.placement.regenerationOf(from.chat, from.original, from.message);
     });
   }
 
-  /** A message the caller owns, of the role a branch may start from, that has finished. */
-  private async branchable(
-    userId: string,
-    messageId: string,
+  /**
+   * Where an edit or a regeneration starts: a finished message the caller owns, of the role
+   * the call branches from, its chat, and the new messages' model.
+   */
+  private async branchFrom(
+    { userId }: Viewer,
+    input: { messageId: string; config?: LlmConfigInput | null },
     role: MessageRole,
-  ): Promise<MessageRecord> {
-    const message = await this.messages.getOwned(userId, messageId);
-    if (message.status === MessageStatus.STREAMING) {
+    idempotencyKey: string | undefined,
+  ): Promise<{ original: MessageRecord; chat: ChatRecord; message: NewMessages }> {
+    const original = await this.messages.getOwned(userId, input.messageId);
+    if (original.status === MessageStatus.STREAMING) {
       throw new ConflictError('This reply is still being written; stop it or wait for it to end.');
     }
-    if (message.role !== role) {
+    if (original.role !== role) {
       throw new BadUserInputError({
         messageId:
           role === MessageRole.USER
@@ -131,7 +125,9 @@ export class SendMessageService {
             : 'Only a reply can be regenerated; use editMessage for a prompt.',
       });
     }
-    return message;
+    const chat = await this.chats.get(userId, String(original.chatId));
+    const config = this.chats.resolveConfig(input.config, chat.config);
+    return { original, chat, message: { userId, config, idempotencyKey } };
   }
 
   /**

@@ -5,6 +5,7 @@ import { ChatEventType } from '../chat-enums';
 import type { ChatRecord } from '../chat.model';
 import type { ChatService } from '../chat.service';
 import type { MessageService } from '../message.service';
+import { activeBranch } from './active-branch';
 
 /** switchBranch: which branch of a chat the user sees (and the next prompt continues). */
 export class BranchService {
@@ -24,7 +25,7 @@ export class BranchService {
     const updated = await this.models.Chat.findOneAndUpdate(
       { _id: chat._id, userId },
       // The branch the user sees is not a change of the chat: keep its place in the list.
-      { $set: { activePath: path, activeLeafId: path[path.length - 1] } },
+      { $set: activeBranch(path) },
       { returnDocument: 'after', timestamps: false },
     ).lean();
     if (!updated) throw new NotFoundError('Chat');

@@ -1,6 +1,7 @@
 import type { Logger } from '../../../log/logger';
 import type { Models } from '../../models';
 import { op } from '../../../db/trusted';
+import { activeBranch } from './active-branch';
 
 /**
  * Chats written before branches existed have no `activePath` and their messages no
@@ -26,7 +27,7 @@ export async function migrateLegacyChats(models: Models, logger: Logger): Promis
     const path = messages.map((message) => message._id);
     await models.Chat.updateOne(
       { _id: chatId },
-      { $set: { activePath: path, activeLeafId: path[path.length - 1] ?? null } },
+      { $set: activeBranch(path) },
       { timestamps: false },
     );
   }

@@ -5,6 +5,7 @@ import { BadUserInputError, ConflictError, NotFoundError } from '../../../errors
 import { MessageRole, MessageStatus } from '../chat-enums';
 import { TitleSource, type ChatRecord, type StoredLlmConfig } from '../chat.model';
 import { titleFromPrompt } from '../titles';
+import { activeBranch } from './active-branch';
 import type { MessageRecord } from '../message.model';
 import type { MessageService } from '../message.service';
 
@@ -59,8 +60,7 @@ export class ReplyPlacement {
         systemInstructions: systemInstructions || null,
         config: message.config,
         messageCount: 2,
-        activePath: [userMessage._id, assistantMessage._id],
-        activeLeafId: assistantMessage._id,
+        ...activeBranch([userMessage._id, assistantMessage._id]),
       })
     ).toObject();
     return {
@@ -89,10 +89,7 @@ export class ReplyPlacement {
       const updated = await this.models.Chat.findOneAndUpdate(
         { _id: chat._id, activeLeafId: leaf },
         {
-          $set: {
-            activePath: [...path, userMessage._id, assistantMessage._id],
-            activeLeafId: assistantMessage._id,
-          },
+          $set: activeBranch([...path, userMessage._id, assistantMessage._id]),
           $inc: { messageCount: 2 },
         },
         { returnDocument: 'after' },
@@ -211,7 +208,7 @@ export class ReplyPlacement {
     const updated = await this.models.Chat.findOneAndUpdate(
       { _id: chat._id },
       {
-        $set: { activePath: path, activeLeafId: path[path.length - 1] },
+        $set: activeBranch(path),
         $inc: { messageCount: added },
       },
       { returnDocument: 'after' },

@@ -220,6 +220,10 @@ export class ClusterReplies {
       const alive = new Set(
         others.filter((owner, index) => this.stillAlive(owner, leases[index] === 1)),
       );
+      // Owners with nothing streaming any more (gone for good, or back) are forgotten.
+      for (const owner of this.leaseMissingSince.keys()) {
+        if (!others.includes(owner)) this.leaseMissingSince.delete(owner);
+      }
       for (const [index, messageId] of ids.entries()) {
         const owner = owners[index] as string | null;
         if (owner && alive.has(owner)) continue;
