@@ -2,7 +2,7 @@ import { spawn, type ChildProcess, execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
@@ -41,9 +41,12 @@ export class LocalDatabaseUnavailableError extends Error {
   override name = 'LocalDatabaseUnavailableError';
 }
 
+/** A hash of the module's sources: go.mod, go.sum and every .go file. */
 async function sourceStamp(): Promise<string> {
   const hash = createHash('sha256');
-  for (const file of ['go.mod', 'go.sum', 'main.go']) {
+  const goFiles = (await readdir(MODULE_DIR)).filter((file) => file.endsWith('.go')).sort();
+  for (const file of ['go.mod', 'go.sum', ...goFiles]) {
+    hash.update(file);
     hash.update(await readFile(path.join(MODULE_DIR, file)));
   }
   return hash.digest('hex');

@@ -64,6 +64,9 @@ func main() {
 		}()
 	}
 
+	// FerretDB's lookups by _id miss its own _id index (see idindex.go): add one they use.
+	go keepIDLookupIndexes(ctx, *dir, logger)
+
 	fmt.Printf("READY %s\n", db.MongoDBURI())
 
 	if err := db.Run(ctx); err != nil {
