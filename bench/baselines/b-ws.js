@@ -77,3 +77,5 @@ wss.on('connection', (socket) => {
   socket.on('close', () => requests.forEach((request) => request.destroy()));
 });
 server.listen(Number(process.env.PORT), process.env.HOST);
+// Exit on SIGTERM through process.exit, so that --cpu-prof (BENCH_NODE_FLAGS) writes its profile.
+process.on('SIGTERM', () => process.exit(0));

@@ -7,9 +7,15 @@ import {
   type CaseResult,
 } from '../lib/context';
 import { createBenchApp } from '../lib/in-process';
-import { cpuSeconds, rssBytes, type RunningProcess } from '../lib/processes';
+import {
+  cpuTimes,
+  perfRecord,
+  rssBytes,
+  threadCpuSeconds,
+  type RunningProcess,
+} from '../lib/processes';
 import { startRedisServer } from '../lib/redis';
-import { percentile, sleep } from '../lib/stats';
+import { median, medianRun, percentile, sleep } from '../lib/stats';
 import { connectMany, nowMs, StreamClient } from '../lib/ws-load';
 import type { SeededUser } from '../lib/seed';
 
@@ -46,6 +52,10 @@ export async function startReplies(
 
 interface TokenRun {
   cpuPerToken: number;
+  /** The kernel's part of that CPU (syscalls: socket reads and writes, epoll). */
+  systemShare: number;
+  /** Its part spent outside the JavaScript thread (V8's parallel garbage collection mostly). */
+  helperShare: number;
   delivered: number;
   latencies: number[];
   gaps: number[];
@@ -53,47 +63,69 @@ interface TokenRun {
   intact: boolean;
 }
 
+interface StreamOptions {
+  coalesceMs: number;
+  timed: boolean;
+  /** Extra environment of the subject (REDIS_URL for the cluster cases). */
+  env?: Record<string, string>;
+  /** Subscribe on a second instance of the subject (same env), not on the writer. */
+  followElsewhere?: boolean;
+}
+
 /**
- * `streams` replies of `tokens` tokens at 50/s, all released at once, one socket each.
- * Timed tokens carry their send time, so delivery latency is measured per token. A full run
- * first sends one warm-up round of 2-second replies through the same server, so the measured
- * round does not include the server's (or the baseline's) JIT warm-up.
+ * A server under a token load: rounds of `streams` replies of `tokens` tokens at 50/s, all
+ * released at once, one socket each. Timed tokens carry their send time, so delivery latency
+ * is measured per token.
  */
-async function runStreams(
-  bench: Bench,
-  target: 'subject' | 'baseline',
-  streams: number,
-  tokens: number,
-  options: {
-    coalesceMs: number;
-    timed: boolean;
-    /** Extra environment of the subject (REDIS_URL for the cluster cases). */
-    env?: Record<string, string>;
-    /** Subscribe on a second instance of the subject (same env), not on the writer. */
-    followElsewhere?: boolean;
-  },
-): Promise<TokenRun> {
-  const subjectEnv = { STREAM_COALESCE_MS: String(options.coalesceMs), ...options.env };
-  const server =
-    target === 'subject'
-      ? await startSubject(bench, subjectEnv)
-      : await startBaseline('b-ws', { UPSTREAM_URL: bench.upstream.baseUrl });
-  // Unpinned: the writer keeps its core; the follower shares the other with the load.
-  const follower = options.followElsewhere
-    ? await startSubject(bench, subjectEnv, { pinned: false })
-    : server;
-  let round = 0;
-  const streamRound = async (count: number, width: number) => {
-    round += 1;
+class StreamRig {
+  private round = 0;
+
+  private constructor(
+    private readonly bench: Bench,
+    private readonly target: 'subject' | 'baseline',
+    private readonly options: StreamOptions,
+    private readonly server: RunningProcess,
+    private readonly follower: RunningProcess,
+  ) {}
+
+  static async start(
+    bench: Bench,
+    target: 'subject' | 'baseline',
+    options: StreamOptions,
+  ): Promise<StreamRig> {
+    const subjectEnv = { STREAM_COALESCE_MS: String(options.coalesceMs), ...options.env };
+    const server =
+      target === 'subject'
+        ? await startSubject(bench, subjectEnv)
+        : await startBaseline('b-ws', { UPSTREAM_URL: bench.upstream.baseUrl });
+    // Unpinned: the writer keeps its core; the follower shares the other with the load.
+    const follower = options.followElsewhere
+      ? await startSubject(bench, subjectEnv, { pinned: false })
+      : server;
+    return new StreamRig(bench, target, options, server, follower);
+  }
+
+  /**
+   * One warm-up round of 2-second replies, so measured rounds do not include the server's
+   * JIT warm-up. It needs the code paths hot, not the full load: at most 200 streams, so the
+   * capacity case does not double its (FerretDB-bound) setup.
+   */
+  async warm(streams: number): Promise<void> {
+    if (!this.bench.quick) await this.measure(Math.min(streams, 200), 100, false);
+  }
+
+  async measure(streams: number, tokens: number, measured = true): Promise<TokenRun> {
+    const { bench, target, options, server } = this;
+    this.round += 1;
     const users = await bench.seeder.users(
-      width,
-      `stream-${target}-${options.coalesceMs}-${round}`,
+      streams,
+      `stream-${target}-${options.coalesceMs}-${options.followElsewhere ? 'f' : ''}${this.round}`,
     );
     const start = gate();
     const text = (i: number) => (options.timed ? `${nowMs().toFixed(3)};` : `w${i} `);
-    for (let i = 0; i < width; i += 1) {
+    for (let i = 0; i < streams; i += 1) {
       bench.upstream.enqueue({
-        generated: { count, text },
+        generated: { count: tokens, text },
         delayMs: TOKEN_INTERVAL_MS,
         startGate: start.promise,
       });
@@ -103,33 +135,47 @@ async function runStreams(
         ? await startReplies(bench, server.port, users)
         : users.map((_, i) => `m${i}`);
     const clients = await connectMany(
-      `ws://127.0.0.1:${follower.port}/graphql`,
+      `ws://127.0.0.1:${this.follower.port}/graphql`,
       users.map((u) => u.token),
     );
     clients.forEach((client, i) => client.subscribe(ids[i]!));
     await sleep(500);
-    const cpuBefore = cpuSeconds(server.pid);
+    const before = cpuTimes(server.pid);
+    const threadsBefore = threadCpuSeconds(server.pid);
+    const stopPerf = measured ? perfRecord(server.pid, `${target}-${streams}-${this.round}`) : null;
     start.open();
     await Promise.all(clients.map((client) => client.done));
-    const cpu = cpuSeconds(server.pid) - cpuBefore;
+    await stopPerf?.();
+    const after = cpuTimes(server.pid);
+    const threadsAfter = threadCpuSeconds(server.pid);
     clients.forEach((client) => client.close());
-    return { clients, cpu };
-  };
-  // Warming needs the code paths hot, not the full load: at most 200 streams, so the capacity
-  // case does not double its (FerretDB-bound) setup.
-  if (!bench.quick) await streamRound(100, Math.min(streams, 200));
-  const { clients, cpu } = await streamRound(tokens, streams);
-  if (follower !== server) await follower.stop();
-  await server.stop();
+    const cpu = after.user - before.user + after.system - before.system;
+    return summarize(clients, tokens, options.timed, {
+      cpu,
+      system: after.system - before.system,
+      helpers: threadsAfter.helpers - threadsBefore.helpers,
+    });
+  }
 
+  async stop(): Promise<void> {
+    if (this.follower !== this.server) await this.follower.stop();
+    await this.server.stop();
+  }
+}
+
+/** What the clients of a round received, checked, and the server's CPU per delivered token. */
+function summarize(
+  clients: StreamClient[],
+  tokens: number,
+  timed: boolean,
+  cpu: { cpu: number; system: number; helpers: number },
+): TokenRun {
   let delivered = 0;
   let errors = 0;
   let intact = true;
   const latencies: number[] = [];
   const gaps: number[] = [];
-  const expected = options.timed
-    ? null
-    : Array.from({ length: tokens }, (_, i) => `w${i} `).join('');
+  const expected = timed ? null : Array.from({ length: tokens }, (_, i) => `w${i} `).join('');
   for (const client of clients) {
     errors += client.errors.length;
     if (client.errors.length && process.env.BENCH_DEBUG)
@@ -142,7 +188,7 @@ async function runStreams(
       if (i > 0) gaps.push(frame.at - deltas[i - 1]!.at);
     });
     const joined = deltas.map((frame) => frame.delta).join('');
-    if (options.timed) {
+    if (timed) {
       for (const frame of deltas) {
         for (const stamp of frame.delta.split(';'))
           if (stamp) latencies.push(frame.at - Number(stamp));
@@ -153,47 +199,108 @@ async function runStreams(
       if (joined !== expected) intact = false;
     }
   }
-  return { cpuPerToken: cpu / Math.max(delivered, 1), delivered, latencies, gaps, errors, intact };
+  const share = (part: number) => part / Math.max(cpu.cpu, 1e-9);
+  return {
+    cpuPerToken: cpu.cpu / Math.max(delivered, 1),
+    systemShare: share(cpu.system),
+    helperShare: share(cpu.helpers),
+    delivered,
+    latencies,
+    gaps,
+    errors,
+    intact,
+  };
 }
 
+/** One server, warmed, measured once. */
+async function runStreams(
+  bench: Bench,
+  target: 'subject' | 'baseline',
+  streams: number,
+  tokens: number,
+  options: StreamOptions,
+): Promise<TokenRun> {
+  const rig = await StreamRig.start(bench, target, options);
+  try {
+    await rig.warm(streams);
+    return await rig.measure(streams, tokens);
+  } finally {
+    await rig.stop();
+  }
+}
+
+/** Measured rounds per server in the token case, alternating baseline and subject. */
+const TOKEN_ROUNDS = 3;
+
+/**
+ * token-cpu and token-latency. This machine is shared: a single round of each moved the ratio
+ * by ±0.3 between runs of the same build. So both servers run side by side (the idle one costs
+ * nothing), rounds alternate baseline, subject, baseline, …, and each side's median round is
+ * reported.
+ */
 export async function tokenCases(bench: Bench): Promise<CaseResult[]> {
   const streams = bench.quick ? 20 : 200;
   const tokens = bench.quick ? 50 : 500; // 1 s or 10 s at 50 tokens/s
-  const base = await runStreams(bench, 'baseline', streams, tokens, { coalesceMs: 0, timed: true });
-  const subject = await runStreams(bench, 'subject', streams, tokens, {
-    coalesceMs: 0,
-    timed: true,
-  });
-  const cpuRatio = subject.cpuPerToken / base.cpuPerToken;
+  const rounds = bench.quick ? 1 : Number(process.env.BENCH_TOKEN_ROUNDS ?? TOKEN_ROUNDS);
+  const options = { coalesceMs: 0, timed: true };
+  const rigs = [
+    await StreamRig.start(bench, 'baseline', options),
+    await StreamRig.start(bench, 'subject', options),
+  ] as const;
+  const runs: [TokenRun[], TokenRun[]] = [[], []];
+  try {
+    for (const rig of rigs) await rig.warm(streams);
+    for (let round = 0; round < rounds; round += 1) {
+      for (const [side, rig] of rigs.entries())
+        runs[side]!.push(await rig.measure(streams, tokens));
+    }
+  } finally {
+    for (const rig of rigs) await rig.stop();
+  }
+  // Each round's ratio is taken against the baseline round just before it: the machine's
+  // speed drifts within a run (both sides' figures rose ~1.7× over three rounds in one run
+  // while their ratio moved 2.04, 1.99, 1.79), so the ratio of a pair is steadier than either.
+  const pairRatios = runs[1].map((run, i) => run.cpuPerToken / runs[0][i]!.cpuPerToken);
+  const cpuRatio = median(pairRatios);
+  const base = medianRun(runs[0], (run) => run.cpuPerToken);
+  const subject = medianRun(runs[1], (run) => run.cpuPerToken);
   const p = (run: TokenRun, q: number) => percentile(run.latencies, q);
   const latency = { p50: p(subject, 50), p99: p(subject, 99), p999: p(subject, 99.9) };
+  const expected = streams * tokens;
+  const lost = [...runs[0], ...runs[1]].filter((run) => run.delivered !== expected).length;
+  const errors = [...runs[0], ...runs[1]].reduce((n, run) => n + run.errors, 0);
+  const perRound = (side: TokenRun[]) => side.map((run) => +(run.cpuPerToken * 1e6).toFixed(1));
   return [
     {
       case: 'token-cpu',
-      measure: `server CPU µs per delivered token, ${streams} × 50 tok/s, coalescing off`,
+      measure: `server CPU µs per delivered token, ${streams} × 50 tok/s, coalescing off (medians of ${rounds} alternating rounds; ratio: median of the rounds' ratios)`,
       unit: 'µs/token',
       subject: subject.cpuPerToken * 1e6,
       baseline: base.cpuPerToken * 1e6,
       ratio: cpuRatio,
-      target: '≤ 2× B-ws',
-      pass: cpuRatio <= 2 && subject.delivered === streams * tokens,
-      errors: subject.errors + base.errors + (subject.delivered === streams * tokens ? 0 : 1),
-      details: { delivered: subject.delivered, expected: streams * tokens },
+      target: '≤ 1.6× B-ws',
+      pass: cpuRatio <= 1.6 && lost === 0,
+      errors: errors + lost,
+      details: {
+        rounds: {
+          subject: perRound(runs[1]),
+          baseline: perRound(runs[0]),
+          ratios: pairRatios.map((ratio) => +ratio.toFixed(2)),
+        },
+        systemShare: { subject: subject.systemShare, baseline: base.systemShare },
+        helperShare: { subject: subject.helperShare, baseline: base.helperShare },
+      },
     },
     {
       case: 'token-latency',
-      measure: 'upstream chunk sent → client received, ms p50 / p99 / p99.9',
+      measure: 'upstream chunk sent → client received, ms p99 (p50, p99.9 in details)',
       unit: 'ms',
       subject: latency.p99,
       baseline: p(base, 99),
       ratio: null,
-      target: 'p50 ≤ 0.5, p99 ≤ 2, p99.9 ≤ 10; p99 ≤ B-ws p99 + 1',
-      pass:
-        latency.p50 <= 0.5 &&
-        latency.p99 <= 2 &&
-        latency.p999 <= 10 &&
-        latency.p99 <= p(base, 99) + 1,
-      errors: subject.errors + base.errors,
+      target: 'p50 ≤ 1; p99 ≤ B-ws p99 + 2',
+      pass: latency.p50 <= 1 && latency.p99 <= p(base, 99) + 2,
+      errors: errors + lost,
       details: {
         subject: latency,
         baseline: { p50: p(base, 50), p99: p(base, 99), p999: p(base, 99.9) },

@@ -27,13 +27,18 @@ export interface Bench {
   subjectEnv: Record<string, string>;
 }
 
-/** The real built server (`node dist/main.js`), production mode, logs at warn, on core 0. */
+/**
+ * The real built server (`node dist/main.js`), production mode, logs at warn, on core 0.
+ * BENCH_SUBJECT_MAIN names another build's entry instead (a worktree of an earlier commit),
+ * for before/after figures measured by the same harness in the same run.
+ */
 export function startSubject(
   bench: Bench,
   env: Record<string, string> = {},
   options: { pinned?: boolean } = {},
 ): Promise<RunningProcess> {
-  return startNode('dist/main.js', { ...bench.subjectEnv, ...env }, options);
+  const main = process.env.BENCH_SUBJECT_MAIN ?? 'dist/main.js';
+  return startNode(main, { ...bench.subjectEnv, ...env }, options);
 }
 
 export function startBaseline(

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { createWriteStream, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus } from 'node:os';
 import path from 'node:path';
@@ -37,11 +37,41 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** User + system CPU seconds a process has used (Linux /proc). */
-export function cpuSeconds(pid: number): number {
+/** User and system (kernel) CPU seconds a process has used, all its threads (Linux /proc). */
+export function cpuTimes(pid: number): { user: number; system: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+  return {
+    user: Number(fields[11]) / CLOCK_TICKS_PER_SECOND,
+    system: Number(fields[12]) / CLOCK_TICKS_PER_SECOND,
+  };
+}
+
+/**
+ * CPU seconds of the JavaScript thread (`main`, the process's first thread) and of all its
+ * other threads (`helpers`: V8's parallel garbage collection and compilation, libuv's pool).
+ */
+export function threadCpuSeconds(pid: number): { main: number; helpers: number } {
+  const split = { main: 0, helpers: 0 };
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    } catch {
+      continue; // the thread ended meanwhile
+    }
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const seconds = (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+    if (tid === String(pid)) split.main += seconds;
+    else split.helpers += seconds;
+  }
+  return split;
+}
+
+/** User + system CPU seconds a process has used. */
+export function cpuSeconds(pid: number): number {
+  const { user, system } = cpuTimes(pid);
+  return user + system;
 }
 
 export function rssBytes(pid: number): number {
@@ -83,6 +113,13 @@ export async function startNode(
   const output: string[] = [];
   child.stdout!.on('data', (chunk) => output.push(String(chunk)));
   child.stderr!.on('data', (chunk) => output.push(String(chunk)));
+  // BENCH_CHILD_OUTPUT: a folder that keeps each server's output (with --trace-gc, its pauses).
+  if (process.env.BENCH_CHILD_OUTPUT) {
+    const file = createWriteStream(
+      path.join(process.env.BENCH_CHILD_OUTPUT, `${path.basename(script)}-${child.pid}.log`),
+    );
+    child.stdout!.pipe(file);
+  }
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${script} exited: ${output.join('')}`);
@@ -108,4 +145,26 @@ export async function startNode(
       clearTimeout(timer);
     },
   };
+}
+
+/**
+ * With BENCH_PERF set to a folder, records the process with Linux `perf` (call graphs, kernel
+ * included) while a case measures it: the V8 profiler sees only the JavaScript thread and
+ * counts time in syscalls made from libuv's poll as idle. Start the servers with
+ * BENCH_NODE_FLAGS=--perf-basic-prof so that JavaScript frames have names, then
+ * `perf report -i FOLDER/LABEL.data`. Returns the stop, or null when not asked for.
+ */
+export function perfRecord(pid: number, label: string): (() => Promise<void>) | null {
+  const folder = process.env.BENCH_PERF;
+  if (!folder) return null;
+  const perf = spawn(
+    'perf',
+    ['record', '-F', '999', '-g', '-p', String(pid), '-o', path.join(folder, `${label}.data`)],
+    { stdio: 'ignore' },
+  );
+  return () =>
+    new Promise((resolve) => {
+      perf.once('exit', () => resolve());
+      perf.kill('SIGINT');
+    });
 }

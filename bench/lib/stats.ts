@@ -5,6 +5,10 @@ export function percentile(values: number[], p: number): number {
   return sorted[index]!;
 }
 
+export function median(values: number[]): number {
+  return percentile(values, 50);
+}
+
 /** The run whose `key` is the median of the runs (an odd number of runs is expected). */
 export function medianRun<T>(runs: T[], key: (run: T) => number): T {
   const sorted = [...runs].sort((a, b) => key(a) - key(b));
