@@ -1,4 +1,4 @@
-import type { ModelClient, LlmRequest, LlmStreamEvent } from './provider';
+import type { ModelClient, LlmRequest, ReplySink } from './provider';
 
 /** Pause between words: slow enough to watch a reply stream in the IDE, fast enough for tests. */
 const DEFAULT_WORD_DELAY_MS = 25;
@@ -28,23 +28,20 @@ export class EchoProvider implements ModelClient {
     return `You said: ${prompt.trim()}`;
   }
 
-  async *stream(request: LlmRequest): AsyncIterable<LlmStreamEvent> {
+  async stream(request: LlmRequest, sink: ReplySink): Promise<void> {
     const prompt = [...request.messages].reverse().find((m) => m.role === 'user')?.content ?? '';
     const reply = EchoProvider.replyTo(prompt);
     const words = reply.split(/(?<=\s)/);
     for (const word of words) {
       await sleep(this.wordDelayMs, request.signal);
-      yield { type: 'delta', text: word };
+      sink.delta(word);
     }
     const promptTokens = request.messages.reduce((n, m) => n + m.content.split(/\s+/).length, 0);
-    yield {
-      type: 'usage',
-      usage: {
-        promptTokens,
-        completionTokens: words.length,
-        totalTokens: promptTokens + words.length,
-      },
-    };
+    sink.usage({
+      promptTokens,
+      completionTokens: words.length,
+      totalTokens: promptTokens + words.length,
+    });
   }
 
   async complete(request: LlmRequest): Promise<string> {

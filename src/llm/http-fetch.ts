@@ -1,4 +1,4 @@
-import http from 'node:http';
+import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 
 const agents = {
@@ -9,13 +9,30 @@ const agents = {
 const abortError = (signal: AbortSignal) =>
   signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
 
+/** Responses of httpFetch, with the Node stream their body comes from (see nodeBodyOf). */
+const nodeBodies = new WeakMap<Response, { stream: IncomingMessage; use: 'node' | 'web' | null }>();
+
 /**
- * The `fetch` the openai SDK is given: node:http with keep-alive underneath, and a plain
- * ReadableStream fed from the response. Node 20's global fetch (undici) reads a streamed reply
- * through several web-stream layers; per token that was ~12% of the server's CPU in
- * `npm run bench -- --only token`. Anything beyond a URL with a text or byte body goes to the
- * global fetch, unchanged. Failures look like fetch's (TypeError, or the abort reason), so the
- * SDK classifies them as it always does.
+ * The body of a response of httpFetch as Node's own stream, for a reader that needs no web
+ * stream around it (the token path: see OpenAiProvider.stream). Null when the response came
+ * from the global fetch or its body was already read as a web stream; once taken here, the
+ * web body stays empty.
+ */
+export function nodeBodyOf(response: Response): IncomingMessage | null {
+  const body = nodeBodies.get(response);
+  if (!body || body.use === 'web') return null;
+  body.use = 'node';
+  return body.stream;
+}
+
+/**
+ * The `fetch` the openai SDK is given: node:http with keep-alive underneath. Node 20's global
+ * fetch (undici) reads a streamed reply through several web-stream layers; per token that was
+ * ~12% of the server's CPU in `npm run bench -- --only token`. The response's web body is made
+ * only when someone reads it (the SDK does for error bodies and plain completions); a streamed
+ * reply is read from Node's stream itself (nodeBodyOf). Anything beyond a URL with a text or
+ * byte body goes to the global fetch, unchanged. Failures look like fetch's (TypeError, or the
+ * abort reason), so the SDK classifies them as it always does.
  */
 export const httpFetch: typeof fetch = async (input, init = {}) => {
   const plainInput = typeof input === 'string' || input instanceof URL;
@@ -52,49 +69,57 @@ export const httpFetch: typeof fetch = async (input, init = {}) => {
       );
     });
     request.once('response', (response) => {
+      // The signal keeps aborting the body, whoever reads it, until it has ended.
+      response.once('close', stopListening);
       const status = response.statusCode ?? 0;
       const responseHeaders = new Headers();
       for (let i = 0; i < response.rawHeaders.length; i += 2) {
         responseHeaders.append(response.rawHeaders[i]!, response.rawHeaders[i + 1]!);
       }
       const hasBody = status !== 204 && status !== 304 && init.method !== 'HEAD';
-      const stream = hasBody
-        ? new ReadableStream<Uint8Array>({
-            start(controller) {
-              response.on('data', (chunk: Buffer) => {
-                controller.enqueue(chunk);
-                if ((controller.desiredSize ?? 1) <= 0) response.pause();
-              });
-              response.once('end', () => {
-                stopListening();
-                controller.close();
-              });
-              response.once('error', (error) => {
-                stopListening();
-                controller.error(signal?.aborted ? abortError(signal) : error);
-              });
-            },
-            pull() {
-              response.resume();
-            },
-            cancel() {
-              stopListening();
-              response.destroy();
-            },
-          })
-        : null;
-      if (!hasBody) {
-        stopListening();
-        response.resume();
-      }
-      resolve(
-        new Response(stream, {
-          status,
-          statusText: response.statusMessage ?? '',
-          headers: responseHeaders,
-        }),
-      );
+      if (!hasBody) response.resume();
+      const owner = { stream: response, use: null as 'node' | 'web' | null };
+      const webBody = hasBody ? webStreamOf(owner, signal) : null;
+      const result = new Response(webBody, {
+        status,
+        statusText: response.statusMessage ?? '',
+        headers: responseHeaders,
+      });
+      if (hasBody) nodeBodies.set(result, owner);
+      resolve(result);
     });
     request.end(body ?? undefined);
   });
 };
+
+/**
+ * A web stream over the response, wired on the first read (highWaterMark 0: nothing is pulled
+ * before someone asks), so a body read through nodeBodyOf has no second reader.
+ */
+function webStreamOf(
+  owner: { stream: IncomingMessage; use: 'node' | 'web' | null },
+  signal: AbortSignal | undefined,
+): ReadableStream<Uint8Array> {
+  const response = owner.stream;
+  return new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        if (owner.use === 'web') return void response.resume();
+        if (owner.use === 'node') return controller.error(new TypeError('Body is unusable'));
+        owner.use = 'web';
+        response.on('data', (chunk: Buffer) => {
+          controller.enqueue(chunk);
+          if ((controller.desiredSize ?? 1) <= 0) response.pause();
+        });
+        response.once('end', () => controller.close());
+        response.once('error', (error) =>
+          controller.error(signal?.aborted ? abortError(signal) : error),
+        );
+      },
+      cancel() {
+        response.destroy();
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}

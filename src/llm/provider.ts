@@ -10,8 +10,15 @@ export interface TokenUsage {
   totalTokens: number;
 }
 
-/** What a streaming reply yields: text as it comes, and usage once, when the provider reports it. */
-export type LlmStreamEvent = { type: 'delta'; text: string } | { type: 'usage'; usage: TokenUsage };
+/**
+ * Where a streaming reply goes: text as it comes, and usage once, when the provider reports
+ * it. Called synchronously, as each piece is read: a reply is the hot path of a chat server,
+ * and a promise per token (an async iterator) measured as a visible share of its CPU.
+ */
+export interface ReplySink {
+  delta(text: string): void;
+  usage(usage: TokenUsage): void;
+}
 
 export interface LlmRequest {
   model: string;
@@ -22,11 +29,15 @@ export interface LlmRequest {
 
 /**
  * The client of one family of chat models (the GraphQL enum LlmProvider names the family).
- * Implementations talk to one upstream; callers own cancellation
- * through `signal`, never through iterator `return()` (a pending `next()` would delay it).
+ * Implementations talk to one upstream; callers own cancellation through `signal`.
  */
 export interface ModelClient {
-  stream(request: LlmRequest): AsyncIterable<LlmStreamEvent>;
+  /**
+   * Streams the reply into `sink`. Settles when the reply has ended: resolves when it is
+   * complete, rejects with an LlmError when the model failed, or with the signal's reason as
+   * soon as the signal aborts. Nothing reaches `sink` after it settles.
+   */
+  stream(request: LlmRequest, sink: ReplySink): Promise<void>;
   /** A short non-streaming completion (chat titles). */
   complete(request: LlmRequest & { maxTokens: number }): Promise<string>;
 }

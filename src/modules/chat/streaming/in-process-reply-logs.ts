@@ -7,9 +7,14 @@ import type { ReplyLog, ReplyLogListener, ReplyLogRead, ReplyLogs } from './repl
 /** How long an ended log stays for late followers before they read the database. */
 export const ENDED_LOG_RETENTION_MS = 60_000;
 
-/** A reply's log kept in this process's memory: followers on other instances cannot see it. */
+/**
+ * A reply's log kept in this process's memory: followers on other instances cannot see it.
+ * It keeps the deltas' texts only; an event is built when someone listens (once, shared by
+ * every listener) or reads. Keeping an event object per token for the reply's life made each
+ * token cost the garbage collector three objects to copy instead of one.
+ */
 class InProcessReplyLog implements ReplyLog {
-  private readonly deltas: MessageStreamEvent[] = [];
+  private readonly texts: string[] = [];
   private readonly listeners = new Set<ReplyLogListener>();
   private doneEvent: MessageStreamEvent | null = null;
 
@@ -20,15 +25,10 @@ class InProcessReplyLog implements ReplyLog {
   ) {}
 
   append(text: string): void {
-    const event: MessageStreamEvent = {
-      messageId: this.messageId,
-      seq: this.deltas.length + 1,
-      delta: text,
-      done: false,
-      message: null,
-    };
-    this.deltas.push(event);
+    this.texts.push(text);
     this.metrics?.deltas.inc();
+    if (this.listeners.size === 0) return;
+    const event = deltaEvent(this.messageId, this.texts.length, text);
     for (const listener of this.listeners) listener(event);
   }
 
@@ -36,7 +36,7 @@ class InProcessReplyLog implements ReplyLog {
     if (this.doneEvent) return;
     const done: MessageStreamEvent = {
       messageId: this.messageId,
-      seq: this.deltas.length + 1,
+      seq: this.texts.length + 1,
       delta: '',
       done: true,
       message: record ? toMessage(record) : null,
@@ -47,16 +47,21 @@ class InProcessReplyLog implements ReplyLog {
   }
 
   read(afterSeq: number): Promise<ReplyLogRead> {
-    return Promise.resolve({
-      deltas: this.deltas.slice(Math.max(0, afterSeq)),
-      done: this.doneEvent,
-    });
+    const deltas: MessageStreamEvent[] = [];
+    for (let seq = Math.max(0, afterSeq) + 1; seq <= this.texts.length; seq += 1) {
+      deltas.push(deltaEvent(this.messageId, seq, this.texts[seq - 1]!));
+    }
+    return Promise.resolve({ deltas, done: this.doneEvent });
   }
 
   listen(listener: ReplyLogListener): () => void {
     if (!this.doneEvent) this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
+}
+
+function deltaEvent(messageId: string, seq: number, delta: string): MessageStreamEvent {
+  return { messageId, seq, delta, done: false, message: null };
 }
 
 /** The reply logs of this process. */

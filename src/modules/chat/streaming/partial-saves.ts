@@ -20,7 +20,8 @@ const CONNECTED = 1;
  * Skipped rounds lose nothing: the next batch carries the latest text, the final save all.
  */
 export class PartialSaves {
-  private readonly sources = new Map<string, { read: () => string; saved: string }>();
+  /** Each reply's text, and how much of it is saved (a reply's text only grows). */
+  private readonly sources = new Map<string, { read: () => string; savedLength: number }>();
   private inFlight: Promise<void> | null = null;
   private nextBatchAt = 0;
   /** The last batch failed (logged once per outage). */
@@ -45,7 +46,7 @@ export class PartialSaves {
 
   /** `read` gives the reply's text so far; it is read only when a batch is made. */
   track(messageId: string, read: () => string): void {
-    this.sources.set(messageId, { read, saved: read() });
+    this.sources.set(messageId, { read, savedLength: read().length });
   }
 
   /**
@@ -62,7 +63,7 @@ export class PartialSaves {
     const changed: Array<{ messageId: string; content: string }> = [];
     for (const [messageId, source] of this.sources) {
       const content = source.read();
-      if (content !== source.saved) changed.push({ messageId, content });
+      if (content.length !== source.savedLength) changed.push({ messageId, content });
     }
     if (changed.length === 0) return;
     const started = performance.now();
@@ -73,7 +74,7 @@ export class PartialSaves {
       .then(() => {
         for (const { messageId, content } of changed) {
           const source = this.sources.get(messageId);
-          if (source) source.saved = content;
+          if (source) source.savedLength = content.length;
         }
         // A batch that waited out a lost connection (sent while it was down, or losing it on
         // the way) measured the outage, not the database's work: it sets no wait, so saves
