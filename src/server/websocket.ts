@@ -1,7 +1,13 @@
 import type { Server as HttpServer, IncomingMessage } from 'node:http';
-import { GraphQLError, type ExecutionArgs, type GraphQLSchema } from 'graphql';
+import {
+  GraphQLError,
+  type ExecutionArgs,
+  type ExecutionResult,
+  type GraphQLSchema,
+} from 'graphql';
+import { MessageType } from 'graphql-ws';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../log/logger';
 import type { Authenticator } from '../modules/auth/authenticator';
 import type { ContextFactory } from '../graphql/context-factory';
@@ -10,6 +16,7 @@ import { assertWithinQueryLimits } from '../graphql/query-limits';
 import type { SessionEndedFeed } from '../modules/auth/session-ended';
 import { clientIpOf, compileTrust, type TrustProxy } from './client-ip';
 import { CompiledSubscriptions } from './compiled-subscriptions';
+import type { SendResult } from './direct-subscriptions';
 import { DocumentCache } from './document-cache';
 import { boundUnreadBytes } from './slow-readers';
 import { batchRepliesPerTurn } from './write-batching';
@@ -46,6 +53,8 @@ export class WebSocketGateway {
   private readonly trust: ReturnType<typeof compileTrust>;
   private readonly states = new WeakMap<object, SocketState>();
   private readonly stopSessionListener: () => Promise<void>;
+  /** By operation context: sends that operation's results straight to its socket. */
+  private readonly senders = new WeakMap<object, SendResult>();
 
   constructor(
     private readonly options: {
@@ -101,9 +110,10 @@ export class WebSocketGateway {
     this.dispose = useServer<Record<string, unknown>, Record<PropertyKey, never>>(
       {
         schema: options.schema,
-        subscribe: (args) => this.subscriptions.subscribe(args),
+        subscribe: (args) =>
+          this.subscriptions.subscribe(args, this.senders.get(args.contextValue as object)),
         onConnect: (ctx) => this.onConnect(ctx.extra, ctx.connectionParams),
-        onSubscribe: (ctx, _id, payload) => {
+        onSubscribe: (ctx, id, payload) => {
           // graphql-ws has already reserved this operation's id: it counts itself.
           if (Object.keys(ctx.subscriptions).length > MAX_OPERATIONS_PER_SOCKET) {
             return [
@@ -112,13 +122,9 @@ export class WebSocketGateway {
               ),
             ];
           }
-          return this.onSubscribe(ctx.extra, payload);
+          return this.onSubscribe(ctx.extra, id, payload);
         },
-        onNext: (_ctx, _id, _payload, args, result) => {
-          if (!result.errors) return;
-          const requestId = (args.contextValue as { requestId?: string } | undefined)?.requestId;
-          return { ...result, errors: result.errors.map((error) => this.format(error, requestId)) };
-        },
+        onNext: (_ctx, _id, _payload, args, result) => this.masked(result, args.contextValue),
         onError: (_ctx, _id, _payload, errors) => errors.map((error) => this.format(error)),
       },
       this.wss,
@@ -154,6 +160,7 @@ export class WebSocketGateway {
 
   private async onSubscribe(
     extra: Extra,
+    id: string,
     payload: {
       query: string;
       operationName?: string | null;
@@ -183,16 +190,30 @@ export class WebSocketGateway {
       return [new UnauthenticatedError('sessionEnded')];
     }
     const auth = { viewer, expiresAt: state.expiresAt, error: null };
+    const contextValue = this.options.contextFactory.forSocket(
+      extra.request,
+      state.ip ?? 'unknown',
+      auth,
+    );
+    this.senders.set(contextValue, (result) =>
+      sendNext(extra.socket, id, this.masked(result, contextValue) ?? result),
+    );
     return {
       schema: this.options.schema,
       document: prepared.document,
       operationName: payload.operationName,
       variableValues: payload.variables,
-      contextValue: this.options.contextFactory.forSocket(
-        extra.request,
-        state.ip ?? 'unknown',
-        auth,
-      ),
+      contextValue,
+    };
+  }
+
+  /** A result with its errors formatted and masked; undefined when it has none. */
+  private masked(result: ExecutionResult, contextValue: unknown): ExecutionResult | undefined {
+    if (!result.errors) return undefined;
+    const requestId = (contextValue as { requestId?: string } | undefined)?.requestId;
+    return {
+      ...result,
+      errors: result.errors.map((error) => this.format(error, requestId)) as never,
     };
   }
 
@@ -219,6 +240,15 @@ export class WebSocketGateway {
   get connectionCount(): number {
     return this.wss.clients.size;
   }
+}
+
+/**
+ * A `next` message, as graphql-ws would write it (its adapter for ws also skips a socket that
+ * is no longer open).
+ */
+function sendNext(socket: WebSocket, id: string, payload: ExecutionResult): void {
+  if (socket.readyState !== socket.OPEN) return;
+  socket.send(JSON.stringify({ id, type: MessageType.Next, payload }));
 }
 
 /**

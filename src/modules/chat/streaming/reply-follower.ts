@@ -4,7 +4,7 @@ import { toMessage } from '../chat.mappers';
 import type { MessageStreamEvent } from '../chat.types';
 import type { MessageRecord } from '../message.model';
 import type { MessageService } from '../message.service';
-import { Channel } from './channel';
+import { Channel } from '../../../util/channel';
 import type { ReplyLog, ReplyLogs } from './reply-log';
 
 /** A reply STREAMING with no log yet is looked up again this many times, this far apart. */

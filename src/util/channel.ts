@@ -1,4 +1,21 @@
 /**
+ * An async iterator that can also hand its values on as they come: a consumer that takes them
+ * through pushTo() pays no promise per value (a streamed reply's tokens, see
+ * server/direct-subscriptions.ts).
+ */
+export interface PushSource<T> extends AsyncIterableIterator<T> {
+  /**
+   * From now on every value goes to `value` as it is pushed, those already waiting first, and
+   * `end` follows the last; next() is not used any more. `return()` still closes the source.
+   */
+  pushTo(value: (value: T) => void, end: () => void): void;
+}
+
+export function isPushSource<T>(source: AsyncIterable<T>): source is PushSource<T> {
+  return typeof (source as Partial<PushSource<T>>).pushTo === 'function';
+}
+
+/**
  * An async iterator fed by push(). Unlike a bare async generator, `return()` settles a pending
  * `next()` at once and runs the cleanup right away: a client that unsubscribes while waiting for
  * the next token frees its listener immediately, not when the next token happens to arrive.
@@ -9,16 +26,19 @@
  * ~90 µs; and a Repeater refuses more than 1,024 pushes waiting for a reader (a replay of a
  * long reply is pushed in one turn) unless given a buffer sized for the longest replay.
  */
-export class Channel<T> implements AsyncIterableIterator<T> {
+export class Channel<T> implements PushSource<T> {
   private readonly buffered: T[] = [];
   private pending: ((result: IteratorResult<T>) => void) | null = null;
   private closed = false;
+  private consumer: { value: (value: T) => void; end: () => void } | null = null;
 
   constructor(private readonly onClose: () => void = () => undefined) {}
 
   push(value: T): void {
     if (this.closed) return;
-    if (this.pending) {
+    if (this.consumer) {
+      this.consumer.value(value);
+    } else if (this.pending) {
       const resolve = this.pending;
       this.pending = null;
       resolve({ value, done: false });
@@ -32,7 +52,9 @@ export class Channel<T> implements AsyncIterableIterator<T> {
     if (this.closed) return;
     this.closed = true;
     this.onClose();
-    if (this.pending && this.buffered.length === 0) {
+    if (this.consumer) {
+      this.consumer.end();
+    } else if (this.pending && this.buffered.length === 0) {
       const resolve = this.pending;
       this.pending = null;
       resolve({ value: undefined, done: true });
@@ -44,6 +66,13 @@ export class Channel<T> implements AsyncIterableIterator<T> {
     if (value !== undefined) return Promise.resolve({ value, done: false });
     if (this.closed) return Promise.resolve({ value: undefined, done: true });
     return new Promise((resolve) => (this.pending = resolve));
+  }
+
+  pushTo(value: (value: T) => void, end: () => void): void {
+    this.consumer = { value, end };
+    const buffered = this.buffered.splice(0);
+    for (const item of buffered) value(item);
+    if (this.closed) end();
   }
 
   return(): Promise<IteratorResult<T>> {
