@@ -12,6 +12,7 @@ import { LocalDatabaseServer } from '../src/db/local-server';
 import { FakeOpenAi } from '../test/helpers/fake-openai';
 import { chatsCase, meCase, providersCase } from './cases/http-cases';
 import { hostileCases } from './cases/hostile-cases';
+import { jobCase } from './cases/job-case';
 import { loginCase, subscribeCase } from './cases/other-cases';
 import {
   capacityCase,
@@ -32,6 +33,7 @@ const CASES: Record<string, { names: string[]; run: CaseRunner }> = {
   chats: { names: ['chats'], run: chatsCase },
   token: { names: ['token-cpu', 'token-latency'], run: tokenCases },
   cluster: { names: ['redis-token-cpu', 'follower-latency'], run: clusterCases },
+  job: { names: ['job'], run: jobCase },
   capacity: { names: ['capacity'], run: capacityCase },
   writes: { names: ['writes'], run: writesCase },
   'idle-sub': { names: ['idle-sub'], run: idleSubCase },

@@ -9,6 +9,7 @@ export interface StreamFrame {
   delta: string;
   done: boolean;
   content?: string;
+  status?: string;
 }
 
 /** Wall-clock milliseconds with sub-millisecond precision, comparable across processes. */
@@ -72,6 +73,7 @@ export class StreamClient {
               delta: event.delta,
               done: event.done,
               content: event.message?.content,
+              status: event.message?.status,
             });
         } else if (message.type === 'error') {
           client.errors.push(message.payload);

@@ -1,0 +1,143 @@
+import { graphql, startSubject, type Bench, type CaseResult } from '../lib/context';
+import { cpuTimes } from '../lib/processes';
+import { median, percentile } from '../lib/stats';
+import { connectMany, nowMs, type StreamClient } from '../lib/ws-load';
+
+const CHUNK_INTERVAL_MS = 20;
+const SEND_NEW_CHAT =
+  'mutation($input: SendMessageInput!) { sendMessage(input: $input) { chat { id title } assistantMessage { id status } } }';
+
+interface JobRun {
+  cpuPerToken: number;
+  delivered: number;
+  latencies: number[];
+  gaps: number[];
+  seconds: number;
+  /** Replies that arrived whole: every delta once and in order, equal to the saved COMPLETE content. */
+  intact: number;
+  errors: number;
+}
+
+/**
+ * job: the whole work of a chat server, end to end, as an outside probe measured it. Each of
+ * `users` users sends a prompt (sendMessage over HTTP, without a chat: a new chat each, named
+ * by the model), subscribes to the reply on their own socket and follows it to its done event;
+ * the upstream streams `chunks` chunks 20 ms apart per reply. The server's CPU from the first
+ * send to the last done event, per delivered token, with the server's default settings
+ * (coalescing on). Every reply is checked.
+ */
+export async function jobCase(bench: Bench): Promise<CaseResult> {
+  const users = bench.quick ? 20 : 200;
+  const chunks = bench.quick ? 20 : 100;
+  const rounds = bench.quick ? 1 : 3;
+  const subject = await startSubject(bench);
+  const runs: JobRun[] = [];
+  try {
+    if (!bench.quick) await runJob(bench, subject.port, subject.pid, users, chunks, 'warm');
+    for (let round = 0; round < rounds; round += 1) {
+      runs.push(await runJob(bench, subject.port, subject.pid, users, chunks, `job${round}`));
+    }
+  } finally {
+    await subject.stop();
+  }
+  const run = [...runs].sort((a, b) => a.cpuPerToken - b.cpuPerToken)[Math.floor(runs.length / 2)]!;
+  const expected = users * chunks;
+  const whole = runs.every((r) => r.intact === users && r.delivered === expected);
+  const errors = runs.reduce((n, r) => n + r.errors, 0) + (whole ? 0 : 1);
+  return {
+    case: 'job',
+    measure: `server CPU µs per delivered token over a whole job: ${users} sendMessage, each reply ${chunks} chunks 20 ms apart, followed to done (median of ${rounds})`,
+    unit: 'µs/token',
+    subject: run.cpuPerToken * 1e6,
+    baseline: null,
+    ratio: null,
+    target: '≤ 90 µs per delivered token, every reply whole',
+    pass: run.cpuPerToken * 1e6 <= 90 && whole,
+    errors,
+    details: {
+      rounds: runs.map((r) => +(r.cpuPerToken * 1e6).toFixed(1)),
+      jobSeconds: median(runs.map((r) => r.seconds)),
+      latencyMs: {
+        p50: percentile(run.latencies, 50),
+        p99: percentile(run.latencies, 99),
+      },
+      frameGapMsP99: percentile(run.gaps, 99),
+    },
+  };
+}
+
+async function runJob(
+  bench: Bench,
+  port: number,
+  pid: number,
+  count: number,
+  chunks: number,
+  label: string,
+): Promise<JobRun> {
+  const users = await bench.seeder.users(count, `job-${label}`);
+  for (let i = 0; i < count; i += 1) {
+    bench.upstream.enqueue({
+      generated: { count: chunks, text: () => `${nowMs().toFixed(3)};` },
+      delayMs: CHUNK_INTERVAL_MS,
+    });
+  }
+  // A client's socket is open before it sends (an app connects once, then chats).
+  const clients = await connectMany(
+    `ws://127.0.0.1:${port}/graphql`,
+    users.map((user) => user.token),
+  );
+  let errors = 0;
+  const startedAt = nowMs();
+  const before = cpuTimes(pid);
+  await Promise.all(
+    users.map(async (user, i) => {
+      const client = clients[i]!;
+      try {
+        const data = await graphql(port, user.token, SEND_NEW_CHAT, {
+          input: { prompt: `job ${label} prompt ${i}` },
+        });
+        client.subscribe(data.sendMessage.assistantMessage.id as string);
+        await client.done;
+      } catch (error) {
+        errors += 1;
+        if (process.env.BENCH_DEBUG) console.error(error);
+      }
+    }),
+  );
+  const after = cpuTimes(pid);
+  const seconds = (nowMs() - startedAt) / 1000;
+  clients.forEach((client) => client.close());
+  const checked = clients.map((client) => checkReply(client, chunks));
+  const delivered = checked.reduce((n, c) => n + c.tokens, 0);
+  const cpu = after.user - before.user + after.system - before.system;
+  return {
+    cpuPerToken: cpu / Math.max(delivered, 1),
+    delivered,
+    latencies: checked.flatMap((c) => c.latencies),
+    gaps: checked.flatMap((c) => c.gaps),
+    seconds,
+    intact: checked.filter((c) => c.intact).length,
+    errors: errors + clients.reduce((n, client) => n + client.errors.length, 0),
+  };
+}
+
+/** A reply as its client got it: seq in order, the deltas' text equal to the saved content. */
+function checkReply(client: StreamClient, chunks: number) {
+  const deltas = client.frames.filter((frame) => !frame.done);
+  const done = client.frames.at(-1);
+  const joined = deltas.map((frame) => frame.delta).join('');
+  const latencies: number[] = [];
+  const gaps: number[] = [];
+  deltas.forEach((frame, i) => {
+    if (i > 0) gaps.push(frame.at - deltas[i - 1]!.at);
+    for (const stamp of frame.delta.split(';')) if (stamp) latencies.push(frame.at - Number(stamp));
+  });
+  const tokens = joined.split(';').length - 1;
+  const intact =
+    deltas.every((frame, i) => frame.seq === i + 1) &&
+    !!done?.done &&
+    done.status === 'COMPLETE' &&
+    done.content === joined &&
+    tokens === chunks;
+  return { tokens, latencies, gaps, intact };
+}
