@@ -24,6 +24,14 @@ const READINESS_PING_TIMEOUT_MS = 1_000;
 
 export type DatabaseKind = 'mongodb' | 'ferretdb';
 
+/** The server behind each connection made here (by-id.ts reads by it on FerretDB). */
+const kinds = new WeakMap<Connection, DatabaseKind>();
+
+/** What `connectDatabase` found behind `connection`; MongoDB for one made elsewhere. */
+export function databaseKindOf(connection: Connection): DatabaseKind {
+  return kinds.get(connection) ?? 'mongodb';
+}
+
 export interface Database {
   connection: Connection;
   kind: DatabaseKind;
@@ -53,6 +61,7 @@ export async function connectDatabase(
     await connection.close();
     connection = await mongoose.createConnection(url, base).asPromise();
   }
+  kinds.set(connection, kind);
   logger.info(
     {
       database: dbName,

@@ -11,6 +11,7 @@ import type { CreateChatInput, UpdateChatInput } from './chat.inputs';
 import { TitleSource, type ChatRecord, type StoredLlmConfig } from './chat.model';
 import type { LlmConfigInput } from './llm-config.type';
 import type { StopGenerationService } from './stop-generation.service';
+import { updateByIdIf } from '../../db/by-id';
 
 export const CHAT_LIST_LIMITS = {
   minLimit: 1,
@@ -107,11 +108,7 @@ export class ChatService {
     }
     if (input.tags != null) Object.assign($set, normalizeTags(input.tags));
     if (Object.keys($set).length === 0) return current;
-    const updated = await this.models.Chat.findOneAndUpdate(
-      { _id: chatId, userId },
-      { $set },
-      { returnDocument: 'after' },
-    ).lean();
+    const updated = await updateByIdIf(this.models.Chat, chatId, { userId }, { $set });
     if (!updated) throw new NotFoundError('Chat');
     this.events.publish(userId, { type: ChatEventType.UPDATED, chatId });
     return updated;
@@ -124,7 +121,8 @@ export class ChatService {
     // Shares first: a link must not outlive the chat even if a later step fails.
     await this.models.ChatShare.deleteMany({ chatId, userId });
     await this.models.Message.deleteMany({ chatId, userId });
-    const result = await this.models.Chat.deleteOne({ _id: chatId, userId });
+    // By _id alone (FerretDB looks up nothing else, see db/by-id.ts): get() proved the owner.
+    const result = await this.models.Chat.deleteOne({ _id: chatId });
     if (result.deletedCount === 0) throw new NotFoundError('Chat');
     this.events.publish(userId, { type: ChatEventType.DELETED, chatId });
     return true;

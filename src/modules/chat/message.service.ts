@@ -4,6 +4,7 @@ import { op } from '../../db/trusted';
 import { BadUserInputError, NotFoundError } from '../../errors/errors';
 import { MessageTree } from './branches/message-tree';
 import type { MessageRecord } from './message.model';
+import { findByIds } from '../../db/by-id';
 
 export const MESSAGE_PAGE_LIMITS = { min: 1, max: 200 } as const;
 
@@ -60,13 +61,9 @@ export class MessageService {
     );
   }
 
-  /** Messages by id, in one query; ids that match nothing (yet) are left out. */
-  async byIds(ids: readonly string[]): Promise<Map<string, MessageRecord>> {
-    const unique = [...new Set(ids)];
-    const found = unique.length
-      ? await this.models.Message.find({ _id: op({ $in: unique }) }).lean()
-      : [];
-    return new Map(found.map((message) => [String(message._id), message]));
+  /** Messages by id (see db/by-id.ts); ids that match nothing (yet) are left out. */
+  byIds(ids: readonly string[]): Promise<Map<string, MessageRecord>> {
+    return findByIds(this.models.Message, ids);
   }
 
   /** The messages on a path, root first (the history of a reply). */

@@ -23,6 +23,7 @@ import type { MessageRecord } from './message.model';
 import type { MessageService } from './message.service';
 import type { GenerationManager, PendingSlot } from './streaming/generation-manager';
 import { titleFromPrompt, type TitleImprover } from './titles';
+import { updateByIdIf } from '../../db/by-id';
 
 const DUPLICATE_KEY = 11000;
 /** Replies one user may have streaming at once. */
@@ -275,8 +276,10 @@ export class SendMessageService {
   ): Promise<void> {
     if (chat.title === 'New chat') {
       chat.title = titleFromPrompt(prompt);
-      await this.models.Chat.updateOne(
-        { _id: chat._id, titleSource: TitleSource.PROMPT },
+      await updateByIdIf(
+        this.models.Chat,
+        chat._id,
+        { titleSource: TitleSource.PROMPT },
         { $set: { title: chat.title } },
       );
     }

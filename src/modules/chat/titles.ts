@@ -4,6 +4,7 @@ import type { ModelClient } from '../../llm/provider';
 import type { ChatEvents } from './chat-events';
 import { TitleSource } from './chat.model';
 import { ChatEventType } from './chat-enums';
+import { updateByIdIf } from '../../db/by-id';
 
 export const TITLE_LIMITS = {
   fromPromptChars: 60,
@@ -81,11 +82,12 @@ export class TitleImprover {
     });
     const title = cleanTitle(suggestion);
     if (!title) return;
-    const updated = await this.models.Chat.updateOne(
-      { _id: chatId, titleSource: TitleSource.PROMPT },
+    const updated = await updateByIdIf(
+      this.models.Chat,
+      chatId,
+      { titleSource: TitleSource.PROMPT },
       { $set: { title, titleSource: TitleSource.MODEL } },
     );
-    if (updated.modifiedCount === 1)
-      this.events.publish(userId, { type: ChatEventType.UPDATED, chatId });
+    if (updated) this.events.publish(userId, { type: ChatEventType.UPDATED, chatId });
   }
 }

@@ -6,6 +6,7 @@ import type { ChatRecord } from '../chat.model';
 import type { ChatService } from '../chat.service';
 import type { MessageService } from '../message.service';
 import { activeBranch } from './active-branch';
+import { updateByIdIf } from '../../../db/by-id';
 
 /** switchBranch: which branch of a chat the user sees (and the next prompt continues). */
 export class BranchService {
@@ -22,12 +23,14 @@ export class BranchService {
     const chat = await this.chats.get(userId, String(message.chatId));
     const path = (await this.messages.tree(String(chat._id))).pathThroughLatest(messageId);
     if (path.length === 0) throw new NotFoundError('Message');
-    const updated = await this.models.Chat.findOneAndUpdate(
-      { _id: chat._id, userId },
+    const updated = await updateByIdIf(
+      this.models.Chat,
+      chat._id,
+      { userId },
       // The branch the user sees is not a change of the chat: keep its place in the list.
       { $set: activeBranch(path) },
-      { returnDocument: 'after', timestamps: false },
-    ).lean();
+      { timestamps: false },
+    );
     if (!updated) throw new NotFoundError('Chat');
     this.events.publish(userId, { type: ChatEventType.UPDATED, chatId: String(chat._id) });
     return updated;

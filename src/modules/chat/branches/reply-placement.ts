@@ -8,6 +8,7 @@ import { titleFromPrompt } from '../titles';
 import { activeBranch } from './active-branch';
 import type { MessageRecord } from '../message.model';
 import type { MessageService } from '../message.service';
+import { updateByIdIf } from '../../../db/by-id';
 
 /** A send re-reads the chat this many times when other sends keep moving its leaf. */
 const MAX_LEAF_RACES = 10;
@@ -86,14 +87,15 @@ export class ReplyPlacement {
     );
     for (let race = 0; race < MAX_LEAF_RACES; race++) {
       const path = current.activePath ?? [];
-      const updated = await this.models.Chat.findOneAndUpdate(
-        { _id: chat._id, activeLeafId: leaf },
+      const updated = await updateByIdIf(
+        this.models.Chat,
+        chat._id,
+        { activeLeafId: leaf },
         {
           $set: activeBranch([...path, userMessage._id, assistantMessage._id]),
           $inc: { messageCount: 2 },
         },
-        { returnDocument: 'after' },
-      ).lean();
+      );
       if (updated) {
         return {
           chat: updated,
@@ -205,14 +207,13 @@ export class ReplyPlacement {
 
   /** Makes `path` the chat's active branch and counts the `added` new messages. */
   private async activate(chat: ChatRecord, path: string[], added: number): Promise<ChatRecord> {
-    const updated = await this.models.Chat.findOneAndUpdate(
-      { _id: chat._id },
-      {
-        $set: activeBranch(path),
-        $inc: { messageCount: added },
-      },
-      { returnDocument: 'after' },
-    ).lean();
+    // Through the same lock as a send's compare-and-set of the leaf (by-id.ts).
+    const updated = await updateByIdIf(
+      this.models.Chat,
+      chat._id,
+      {},
+      { $set: activeBranch(path), $inc: { messageCount: added } },
+    );
     if (!updated) throw new NotFoundError('Chat');
     return updated;
   }

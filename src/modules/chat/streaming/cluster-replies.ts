@@ -14,6 +14,7 @@ import {
   replyKeys,
   type ReplyBatch,
 } from './redis-reply-keys';
+import { updateByIdIf } from '../../../db/by-id';
 
 export interface ClusterTiming {
   /** The lease lapses this long after the last heartbeat: then others take the replies over. */
@@ -149,12 +150,13 @@ export class ClusterReplies {
     if (!claimed) return this.savedRecord(messageId);
     const [text, lastSeq] = claimed;
     const record = status
-      ? await this.models.Message.findOneAndUpdate(
-          { _id: messageId, status: MessageStatus.STREAMING },
+      ? await updateByIdIf(
+          this.models.Message,
+          messageId,
+          { status: MessageStatus.STREAMING },
           // The log holds every delta sent to followers, more than the last partial save.
           { $set: { content: text, status } },
-          { returnDocument: 'after' },
-        ).lean()
+        )
       : null;
     const end: ReplyBatch = { id: messageId, e: '', d: [], x: lastSeq + 1 };
     if (!status) end.del = 1;
@@ -267,8 +269,10 @@ export class ClusterReplies {
     for (const [index, messageId] of candidates.entries()) {
       if (known[index] === 1) continue;
       if (this.unknownAtLastCheck.has(messageId)) {
-        await this.models.Message.updateOne(
-          { _id: messageId, status: MessageStatus.STREAMING },
+        await updateByIdIf(
+          this.models.Message,
+          messageId,
+          { status: MessageStatus.STREAMING },
           { $set: { status: MessageStatus.INTERRUPTED } },
         );
         this.logger.warn({ messageId }, 'a reply unknown to redis is now INTERRUPTED');

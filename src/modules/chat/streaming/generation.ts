@@ -11,6 +11,7 @@ import type { MessageRecord } from '../message.model';
 import { Coalescer } from './coalescer';
 import type { PartialSaves } from './partial-saves';
 import type { ReplyLog } from './reply-log';
+import { updateByIdIf } from '../../../db/by-id';
 
 /** Why a generation ended early; `deleted` means there is nothing left to save. */
 export type StopReason = 'stopped' | 'interrupted' | 'deleted';
@@ -187,11 +188,12 @@ export class Generation {
     let delay = FINAL_SAVE_FIRST_RETRY_MS;
     for (let attempt = 1; ; attempt += 1) {
       try {
-        return await this.models.Message.findOneAndUpdate(
-          { _id: this.request.messageId, status: MessageStatus.STREAMING },
+        return await updateByIdIf(
+          this.models.Message,
+          this.request.messageId,
+          { status: MessageStatus.STREAMING },
           { $set: { content: this.content, status, error, usage: this.usage } },
-          { returnDocument: 'after' },
-        ).lean();
+        );
       } catch (caught) {
         const context = { err: caught, messageId: this.request.messageId, attempt };
         if (this.stopRetrying.aborted) {

@@ -1,0 +1,115 @@
+import { Types } from 'mongoose';
+import { registerUser } from './helpers/accounts';
+import { sendMessage, streamToEnd } from './helpers/chat';
+import { useTestApp } from './helpers/test-app';
+import { updateByIdIf } from '../src/db/by-id';
+import { MessageRole, MessageStatus } from '../src/modules/chat/chat-enums';
+
+const onLocalDatabase = !process.env.MONGODB_URL;
+
+/**
+ * The local FerretDB answers from an index only a filter that is exactly `{ _id: <id> }`
+ * (db/by-id.ts); anything else reads the whole collection. These tests hold the paths that must
+ * stay flat as data grows — a send, its reply's saves — to that shape, and the local database to
+ * using its index for it (tools/localdb/idindex.go).
+ */
+describe('lookups by _id', () => {
+  const app = useTestApp();
+
+  (onLocalDatabase ? it : it.skip)(
+    'should find a document by _id from an index on the local database, not by reading the collection',
+    async () => {
+      const collection = app.connection.connection.db!.collection('lookup_probe');
+      for (let i = 0; i < 20; i += 1) {
+        await collection.insertMany(Array.from({ length: 1_000 }, (_, j) => ({ n: i * 1_000 + j })));
+      }
+      const last = new Types.ObjectId();
+      await collection.insertOne({ _id: last, n: -1 });
+      // The local server adds its lookup index to a new collection within a second.
+      let plan = '';
+      for (let attempt = 0; attempt < 30 && !plan.includes('USING INDEX'); attempt += 1) {
+        const explained = await app.connection.connection.db!.command({
+          explain: { find: 'lookup_probe', filter: { _id: last } },
+        });
+        plan = JSON.stringify(explained.queryPlanner);
+        if (!plan.includes('USING INDEX')) await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      expect(plan).toMatch(/SEARCH \S+ USING INDEX \S+_palaver_id_lookup/);
+      await collection.drop();
+    },
+  );
+  if (!onLocalDatabase) console.log('skipped: the lookup index is the local database\'s own');
+
+  (onLocalDatabase ? it : it.skip)(
+    'should filter messages and chats by _id alone while a prompt is sent and its reply streamed and saved',
+    async () => {
+      const user = await registerUser(app);
+      const token = user.auth.accessToken;
+      const first = await sendMessage(app, token, { prompt: 'first' });
+      const socket = app.socket(token);
+      await streamToEnd(socket, first.assistantMessage.id);
+      app.openai.enqueue({ chunks: ['a ', 'b ', 'c'], delayMs: 5 });
+      const filters: Array<{ command: string; collection: string; filter: unknown }> = [];
+      const client = app.connection.connection.getClient();
+      const listener = (event: { commandName: string; command: Record<string, any> }) => {
+        const { commandName: name, command } = event;
+        const collection = command[name];
+        if (collection !== 'messages' && collection !== 'chats') return;
+        const of = (filter: unknown) => filters.push({ command: name, collection, filter });
+        if (name === 'find' || name === 'count') of(command.filter ?? command.query ?? {});
+        if (name === 'findAndModify') of(command.query);
+        if (name === 'update') for (const u of command.updates) of(u.q);
+        if (name === 'delete') for (const d of command.deletes) of(d.q);
+        if (name === 'aggregate') of(command.pipeline);
+      };
+      client.on('commandStarted', listener);
+      try {
+        const second = await sendMessage(app, token, {
+          chatId: first.chat.id,
+          prompt: 'second, with history',
+        });
+        const events = await streamToEnd(socket, second.assistantMessage.id);
+        expect(events.at(-1)!.message).toMatchObject({ status: 'COMPLETE', content: 'a b c' });
+        await new Promise((resolve) => setTimeout(resolve, 200)); // the title, if any
+      } finally {
+        client.off('commandStarted', listener);
+        await socket.dispose();
+      }
+      expect(filters.length).toBeGreaterThan(0);
+      for (const { filter } of filters) {
+        expect(Object.keys(filter as object)).toEqual(['_id']);
+        expect((filter as { _id: unknown })._id).toBeInstanceOf(Types.ObjectId);
+      }
+      // The reply's final save and the chat's new leaf were among them.
+      expect(filters.map((f) => `${f.command} ${f.collection}`)).toEqual(
+        expect.arrayContaining(['findAndModify messages', 'findAndModify chats']),
+      );
+    },
+  );
+
+  it('should let exactly one of 16 concurrent conditional updates of one reply win', async () => {
+    const { Message } = app.app.models;
+    const reply = await Message.create({
+      chatId: new Types.ObjectId(),
+      userId: new Types.ObjectId(),
+      position: 1,
+      role: MessageRole.ASSISTANT,
+      content: '',
+      status: MessageStatus.STREAMING,
+    });
+    const outcomes = await Promise.all(
+      Array.from({ length: 16 }, (_, i) =>
+        updateByIdIf(
+          Message,
+          reply._id,
+          { status: MessageStatus.STREAMING },
+          { $set: { status: MessageStatus.COMPLETE, content: `winner ${i}` } },
+        ),
+      ),
+    );
+    const winners = outcomes.filter((outcome) => outcome !== null);
+    expect(winners).toHaveLength(1);
+    const saved = await Message.findById(reply._id).lean();
+    expect(saved).toMatchObject({ status: 'COMPLETE', content: winners[0]!.content });
+  });
+});
