@@ -13,6 +13,7 @@ import { FakeOpenAi } from '../test/helpers/fake-openai';
 import { chatsCase, meCase, providersCase } from './cases/http-cases';
 import { hostileCases } from './cases/hostile-cases';
 import { jobCase } from './cases/job-case';
+import { growthCase } from './cases/growth-case';
 import { loginCase, subscribeCase } from './cases/other-cases';
 import {
   capacityCase,
@@ -35,6 +36,7 @@ const CASES: Record<string, { names: string[]; run: CaseRunner }> = {
   cluster: { names: ['redis-token-cpu', 'follower-latency'], run: clusterCases },
   job: { names: ['job'], run: jobCase },
   capacity: { names: ['capacity'], run: capacityCase },
+  growth: { names: ['growth', 'growth-list'], run: growthCase },
   writes: { names: ['writes'], run: writesCase },
   'idle-sub': { names: ['idle-sub'], run: idleSubCase },
   login: { names: ['login'], run: loginCase },

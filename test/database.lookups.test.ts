@@ -21,7 +21,9 @@ describe('lookups by _id', () => {
     async () => {
       const collection = app.connection.connection.db!.collection('lookup_probe');
       for (let i = 0; i < 20; i += 1) {
-        await collection.insertMany(Array.from({ length: 1_000 }, (_, j) => ({ n: i * 1_000 + j })));
+        await collection.insertMany(
+          Array.from({ length: 1_000 }, (_, j) => ({ n: i * 1_000 + j })),
+        );
       }
       const last = new Types.ObjectId();
       await collection.insertOne({ _id: last, n: -1 });
@@ -38,7 +40,7 @@ describe('lookups by _id', () => {
       await collection.drop();
     },
   );
-  if (!onLocalDatabase) console.log('skipped: the lookup index is the local database\'s own');
+  if (!onLocalDatabase) console.log("skipped: the lookup index is the local database's own");
 
   (onLocalDatabase ? it : it.skip)(
     'should filter messages and chats by _id alone while a prompt is sent and its reply streamed and saved',

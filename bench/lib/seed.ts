@@ -127,6 +127,54 @@ export class Seeder {
     return chats.map((chat) => String(chat._id));
   }
 
+  /**
+   * Adds chats of `perChat` messages (prompt and answer in turn, one branch, as sends leave
+   * them), their owners taken in turn, until the messages collection holds `total`.
+   */
+  async growTo(owners: SeededUser[], total: number, perChat = 10): Promise<void> {
+    const have = await this.models.Message.estimatedDocumentCount();
+    const chats = Math.ceil(Math.max(0, total - have) / perChat);
+    const BATCH_CHATS = 100; // 1,000 messages a command
+    for (let start = 0; start < chats; start += BATCH_CHATS) {
+      const chatDocs: Array<Record<string, unknown>> = [];
+      const messageDocs: Array<Record<string, unknown>> = [];
+      for (let c = start; c < Math.min(chats, start + BATCH_CHATS); c += 1) {
+        const owner = new Types.ObjectId(owners[c % owners.length]!.id);
+        const chatId = new Types.ObjectId();
+        const ids = Array.from({ length: perChat }, () => new Types.ObjectId());
+        const at = new Date(Date.now() - (chats - c) * 1000);
+        ids.forEach((_id, i) =>
+          messageDocs.push({
+            _id,
+            chatId,
+            userId: owner,
+            parentId: i === 0 ? null : ids[i - 1],
+            position: i + 1,
+            role: i % 2 === 0 ? MessageRole.USER : MessageRole.ASSISTANT,
+            content: i % 2 === 0 ? `Question ${c}.${i}?` : `An answer of a few words, ${c}.${i}.`,
+            status: MessageStatus.COMPLETE,
+            createdAt: at,
+            updatedAt: at,
+          }),
+        );
+        chatDocs.push({
+          _id: chatId,
+          userId: owner,
+          title: `Grown chat ${c}`,
+          titleSource: TitleSource.USER,
+          config: { llm: LlmProvider.OPEN_AI, chatModel: 'gpt-bench' },
+          messageCount: perChat,
+          activePath: ids,
+          activeLeafId: ids[ids.length - 1],
+          createdAt: at,
+          updatedAt: at,
+        });
+      }
+      await this.models.Message.collection.insertMany(messageDocs);
+      await this.models.Chat.collection.insertMany(chatDocs);
+    }
+  }
+
   async close(): Promise<void> {
     await this.database.close();
   }

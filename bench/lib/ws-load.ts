@@ -12,6 +12,15 @@ export interface StreamFrame {
   status?: string;
 }
 
+/** One reply followed to its end by subscribeOnceToDone. */
+export interface ReplyCollector {
+  deltas: string;
+  status?: string;
+  /** When the done event arrived (nowMs). */
+  at: number;
+  resolve: (collector: ReplyCollector) => void;
+}
+
 /** Wall-clock milliseconds with sub-millisecond precision, comparable across processes. */
 export const nowMs = () => performance.timeOrigin + performance.now();
 
@@ -31,6 +40,7 @@ export class StreamClient {
   >();
   done!: Promise<void>;
   private finish!: () => void;
+  private readonly collectors = new Map<string, ReplyCollector>();
 
   static async connect(url: string, token: string): Promise<StreamClient> {
     const client = new StreamClient();
@@ -50,6 +60,21 @@ export class StreamClient {
         const message = JSON.parse(String(raw));
         if (message.type === 'connection_ack') return resolve();
         if (message.type === 'ping') return socket.send('{"type":"pong"}');
+        const collector = client.collectors.get(message.id);
+        if (collector) {
+          const event = message.payload?.data?.messageStream;
+          if (message.type === 'next' && event && !event.done) collector.deltas += event.delta;
+          if (message.type === 'next' && event?.done) {
+            collector.status = event.message?.status;
+            collector.at = nowMs();
+          }
+          if (message.type === 'error') client.errors.push(message.payload);
+          if (message.type === 'complete' || message.type === 'error') {
+            client.collectors.delete(message.id);
+            collector.resolve(collector);
+          }
+          return;
+        }
         const waiter = client.waiters.get(message.id);
         if (
           waiter &&
@@ -107,6 +132,22 @@ export class StreamClient {
   subscribeOnce(messageId: string): Promise<number> {
     const id = String((this.nextId += 1));
     const done = new Promise<number>((resolve) => this.waiters.set(id, { resolve }));
+    this.socket.send(
+      JSON.stringify({
+        id,
+        type: 'subscribe',
+        payload: { query: MESSAGE_STREAM_QUERY, variables: { messageId } },
+      }),
+    );
+    return done;
+  }
+
+  /** Subscribes on this socket and resolves when the reply is done: its text, status and when. */
+  subscribeOnceToDone(messageId: string): Promise<ReplyCollector> {
+    const id = String((this.nextId += 1));
+    const done = new Promise<ReplyCollector>((resolve) =>
+      this.collectors.set(id, { deltas: '', at: NaN, resolve }),
+    );
     this.socket.send(
       JSON.stringify({
         id,
