@@ -7,6 +7,7 @@ import {
   type GenerationRequest,
   type StopReason,
 } from './generation';
+import { LoadGauge } from './load-gauge';
 import { PartialSaves } from './partial-saves';
 import type { ReplyLogs } from './reply-log';
 import type { ReplySlot, ReplySlots } from './reply-slots';
@@ -38,6 +39,8 @@ export class GenerationManager {
   /** Aborted once the shutdown grace is over: saves that keep failing stop retrying. */
   private readonly retries = new AbortController();
   private readonly partials: PartialSaves;
+  /** How busy this process is: replies coalesce their tokens only when it is (Coalescer). */
+  private readonly load = new LoadGauge();
 
   constructor(
     private readonly models: Models,
@@ -66,6 +69,7 @@ export class GenerationManager {
       this.partials,
       this.logger,
       this.retries.signal,
+      () => this.load.busyness(),
     );
     this.running.set(request.messageId, generation);
     // start() never rejects; what runs after it is guarded too, so no rejection goes unhandled.
@@ -150,6 +154,7 @@ export class GenerationManager {
       [...this.running.values()].map((generation) => generation.stop('interrupted')),
     );
     this.partials.close();
+    this.load.close();
   }
 
   get size(): number {

@@ -17,7 +17,7 @@ import { updateByIdIf } from '../../../db/by-id';
 export type StopReason = 'stopped' | 'interrupted' | 'deleted';
 
 export interface GenerationOptions {
-  /** Deltas are joined over this window (0: one delta per token). */
+  /** Deltas are joined over up to this window, as busy as the server is (0: one delta per token). */
   coalesceMs: number;
   /** Partial text is saved at most this often while streaming. */
   saveIntervalMs: number;
@@ -74,6 +74,8 @@ export class Generation {
     private readonly logger: Logger,
     /** Aborted when retries must end (the shutdown grace is over): one more try, then give up. */
     private readonly stopRetrying: AbortSignal = new AbortController().signal,
+    /** How busy the server is, 0 to 1: the share of the coalescing window to use (LoadGauge). */
+    private readonly busyness: () => number = () => 1,
   ) {}
 
   /**
@@ -107,7 +109,9 @@ export class Generation {
   }
 
   private async run(): Promise<MessageRecord | null> {
-    const coalescer = new Coalescer(this.options.coalesceMs, (text) => this.log.append(text));
+    const coalescer = new Coalescer(this.options.coalesceMs, this.busyness, (text) =>
+      this.log.append(text),
+    );
     this.partials.track(this.request.messageId, () => this.content);
     let status = MessageStatus.COMPLETE;
     let error: string | null = null;
