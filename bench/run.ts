@@ -35,7 +35,7 @@ const CASES: Record<string, { names: string[]; run: CaseRunner }> = {
   token: { names: ['token-cpu', 'token-latency'], run: tokenCases },
   cluster: { names: ['redis-token-cpu', 'follower-latency'], run: clusterCases },
   job: { names: ['job'], run: jobCase },
-  capacity: { names: ['capacity'], run: capacityCase },
+  capacity: { names: ['capacity', 'coalesce-idle'], run: capacityCase },
   growth: { names: ['growth', 'growth-list'], run: growthCase },
   writes: { names: ['writes'], run: writesCase },
   'idle-sub': { names: ['idle-sub'], run: idleSubCase },

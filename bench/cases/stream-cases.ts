@@ -309,23 +309,67 @@ export async function tokenCases(bench: Bench): Promise<CaseResult[]> {
   ];
 }
 
-export async function capacityCase(bench: Bench): Promise<CaseResult> {
-  const streams = bench.quick ? 50 : 1_000;
+/** The gap between a stream's frames that capacity holds to, and the count it must hold it at. */
+const CAPACITY_GAP_P99_MS = 60;
+const CAPACITY_TARGET_STREAMS = 1_000;
+/** Tried after a miss at the target, largest first, to report the largest count that holds. */
+const CAPACITY_FALLBACKS = [750, 500, 250];
+
+/**
+ * capacity: concurrent streams at 50 tok/s with the server's coalescing (adaptive, up to
+ * 30 ms): the client's frame gap p99 must stay within 60 ms with nothing lost or reordered.
+ * 1,000 streams first; after a miss, fewer, to report the largest count that holds. Then the
+ * other end: 20 streams on a server that is mostly idle, where coalescing must cost no
+ * latency (chunk sent → client received p50 ≤ 1 ms).
+ */
+export async function capacityCase(bench: Bench): Promise<CaseResult[]> {
   const tokens = bench.quick ? 50 : 500;
-  const run = await runStreams(bench, 'subject', streams, tokens, { coalesceMs: 30, timed: false });
-  const gapP99 = percentile(run.gaps, 99);
-  return {
-    case: 'capacity',
-    measure: `${streams} concurrent streams at 50 tok/s, coalesced: client frame gap p99 (ms)`,
-    unit: 'ms',
-    subject: gapP99,
-    baseline: null,
-    ratio: null,
-    target: '≥ 1,000 streams with gap p99 ≤ 60 ms, nothing lost or reordered',
-    pass: streams >= 1_000 && gapP99 <= 60 && run.intact,
-    errors: run.errors + (run.intact ? 0 : 1),
-    details: { streams, intact: run.intact, gapP50: percentile(run.gaps, 50) },
-  };
+  const counts = bench.quick ? [50] : [CAPACITY_TARGET_STREAMS, ...CAPACITY_FALLBACKS];
+  const tried: Array<{ streams: number; gapP99: number; gapP50: number; intact: boolean }> = [];
+  let errors = 0;
+  for (const streams of counts) {
+    const run = await runStreams(bench, 'subject', streams, tokens, {
+      coalesceMs: 30,
+      timed: false,
+    });
+    errors += run.errors + (run.intact ? 0 : 1);
+    const gapP99 = percentile(run.gaps, 99);
+    tried.push({ streams, gapP99, gapP50: percentile(run.gaps, 50), intact: run.intact });
+    if (gapP99 <= CAPACITY_GAP_P99_MS && run.intact) break;
+  }
+  const held = tried.find((t) => t.gapP99 <= CAPACITY_GAP_P99_MS && t.intact);
+  const first = tried[0]!;
+  const idle = await runStreams(bench, 'subject', 20, bench.quick ? 50 : 250, {
+    coalesceMs: 30,
+    timed: true,
+  });
+  const idleP50 = percentile(idle.latencies, 50);
+  return [
+    {
+      case: 'capacity',
+      measure: `concurrent streams at 50 tok/s, coalesced: client frame gap p99 (ms) at ${first.streams} streams; largest count holding ${CAPACITY_GAP_P99_MS} ms in details`,
+      unit: 'ms',
+      subject: first.gapP99,
+      baseline: null,
+      ratio: null,
+      target: `≥ ${CAPACITY_TARGET_STREAMS} streams with gap p99 ≤ ${CAPACITY_GAP_P99_MS} ms, nothing lost or reordered`,
+      pass: !bench.quick && held?.streams === CAPACITY_TARGET_STREAMS,
+      errors,
+      details: { largestHeld: held?.streams ?? null, tried },
+    },
+    {
+      case: 'coalesce-idle',
+      measure: '20 streams at 50 tok/s on an idle server, coalescing on: chunk → client ms p50',
+      unit: 'ms',
+      subject: idleP50,
+      baseline: null,
+      ratio: null,
+      target: 'p50 ≤ 1 ms (an idle server sends each token at once)',
+      pass: idleP50 <= 1 && idle.intact,
+      errors: idle.errors,
+      details: { p99: percentile(idle.latencies, 99) },
+    },
+  ];
 }
 
 export async function writesCase(bench: Bench): Promise<CaseResult> {
