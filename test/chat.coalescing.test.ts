@@ -8,7 +8,11 @@ const endOfTurn = () => new Promise((resolve) => setImmediate(resolve));
 describe('coalescing a reply’s tokens', () => {
   it('should send each token at the end of the turn it arrived in when the server is idle', async () => {
     const sent: string[] = [];
-    const coalescer = new Coalescer(30, () => 0, (text) => sent.push(text));
+    const coalescer = new Coalescer(
+      30,
+      () => 0,
+      (text) => sent.push(text),
+    );
     coalescer.push('a');
     coalescer.push('b'); // the same network read: one delta
     expect(sent).toEqual([]);
@@ -21,7 +25,11 @@ describe('coalescing a reply’s tokens', () => {
 
   it('should join the tokens of a burst over the window when the server is busy', async () => {
     const sent: string[] = [];
-    const coalescer = new Coalescer(40, () => 1, (text) => sent.push(text));
+    const coalescer = new Coalescer(
+      40,
+      () => 1,
+      (text) => sent.push(text),
+    );
     coalescer.push('a');
     await endOfTurn();
     expect(sent).toEqual(['a']); // after a quiet spell: at once
@@ -36,7 +44,11 @@ describe('coalescing a reply’s tokens', () => {
 
   it('should send one delta per token, at once, with coalescing off', () => {
     const sent: string[] = [];
-    const coalescer = new Coalescer(0, () => 1, (text) => sent.push(text));
+    const coalescer = new Coalescer(
+      0,
+      () => 1,
+      (text) => sent.push(text),
+    );
     coalescer.push('a');
     coalescer.push('b');
     expect(sent).toEqual(['a', 'b']);
