@@ -2,7 +2,7 @@ import { Types } from 'mongoose';
 import { registerUser } from './helpers/accounts';
 import { sendMessage, streamToEnd } from './helpers/chat';
 import { useTestApp } from './helpers/test-app';
-import { updateByIdIf } from '../src/db/by-id';
+import { insertRecords, updateByIdIf } from '../src/db/by-id';
 import { MessageRole, MessageStatus } from '../src/modules/chat/chat-enums';
 
 const onLocalDatabase = !process.env.MONGODB_URL;
@@ -113,5 +113,56 @@ describe('lookups by _id', () => {
     expect(winners).toHaveLength(1);
     const saved = await Message.findById(reply._id).lean();
     expect(saved).toMatchObject({ status: 'COMPLETE', content: winners[0]!.content });
+  });
+
+  it("should store documents through insertRecords exactly as the model's create would", async () => {
+    const { Message, Chat } = app.app.models;
+    const message = {
+      chatId: new Types.ObjectId(),
+      userId: new Types.ObjectId(),
+      parentId: null,
+      position: 2,
+      role: MessageRole.ASSISTANT,
+      content: '',
+      status: MessageStatus.STREAMING,
+      config: { llm: 'OPEN_AI', chatModel: 'gpt-test' },
+      idempotencyKey: undefined,
+    };
+    const chat = {
+      userId: new Types.ObjectId(),
+      title: 'Shapes',
+      titleSource: 'PROMPT',
+      systemInstructions: null,
+      config: { llm: 'OPEN_AI', chatModel: 'gpt-test' },
+      messageCount: 2,
+      activePath: [new Types.ObjectId()],
+      activeLeafId: new Types.ObjectId(),
+    };
+    const stored = async (model: typeof Message | typeof Chat, id: unknown) =>
+      (await model.collection.findOne({ _id: id as Types.ObjectId }))!;
+    /** Every field with its type, ids and dates as their kind (they differ by design). */
+    const shape = (doc: Record<string, unknown>) =>
+      Object.fromEntries(
+        Object.entries(doc).map(([key, value]) => [
+          key,
+          value instanceof Types.ObjectId || value instanceof Date
+            ? value.constructor.name
+            : key === '_id'
+              ? 'id'
+              : value,
+        ]),
+      );
+    for (const [model, doc] of [
+      [Message, message],
+      [Chat, chat],
+    ] as const) {
+      const created = await (model as typeof Message).create(doc as never);
+      const [inserted] = await insertRecords(model as typeof Message, [doc]);
+      const viaCreate = await stored(model, created._id);
+      const viaInsert = await stored(model, (inserted as { _id: unknown })._id);
+      expect(Object.keys(viaInsert).sort()).toEqual(Object.keys(viaCreate).sort());
+      expect(shape(viaInsert)).toEqual(shape(viaCreate));
+      expect(shape(inserted as unknown as Record<string, unknown>)).toEqual(shape(viaCreate));
+    }
   });
 });

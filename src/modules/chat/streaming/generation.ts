@@ -195,7 +195,8 @@ export class Generation {
         return await updateByIdIf(
           this.models.Message,
           this.request.messageId,
-          { status: MessageStatus.STREAMING },
+          // Unless another instance may have ended it (a takeover), it is still STREAMING.
+          this.log.exclusive ? {} : { status: MessageStatus.STREAMING },
           { $set: { content: this.content, status, error, usage: this.usage } },
         );
       } catch (caught) {

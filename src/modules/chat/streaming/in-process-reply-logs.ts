@@ -14,6 +14,7 @@ export const ENDED_LOG_RETENTION_MS = 60_000;
  * token cost the garbage collector three objects to copy instead of one.
  */
 class InProcessReplyLog implements ReplyLog {
+  readonly exclusive = true;
   private readonly texts: string[] = [];
   private readonly listeners = new Set<ReplyLogListener>();
   private doneEvent: MessageStreamEvent | null = null;

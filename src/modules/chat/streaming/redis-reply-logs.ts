@@ -85,6 +85,8 @@ export class RedisReplyLogs implements ReplyLogs {
     return {
       messageId,
       userId,
+      // In a cluster another instance may end it (takeover): its final save stays conditional.
+      exclusive: false,
       append: (text) => {
         local.append(text);
         seq += 1;
@@ -267,6 +269,7 @@ type StreamEntry = [string, string[]];
  * silence, it reads the log for what it may have missed (the end included).
  */
 class RemoteReplyLog implements ReplyLog {
+  readonly exclusive = false;
   private listener: ReplyLogListener | null = null;
   /** Highest seq handed on in order; null until the follower's first read. */
   private delivered: number | null = null;

@@ -25,6 +25,11 @@ export interface ReplyLog {
   readonly messageId: string;
   /** The owner: a follower proven to be them needs no database read. */
   readonly userId: string;
+  /**
+   * Only the writer's instance can end this reply (one process, no cluster): nothing else ends
+   * it meanwhile, so its final save needs no condition (one command fewer on the local database).
+   */
+  readonly exclusive: boolean;
   /** Adds a delta of text (writer only). */
   append(text: string): void;
   /** Ends the log with the saved record, null when the chat was deleted meanwhile (writer only). */
