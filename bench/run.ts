@@ -12,7 +12,7 @@ import { LocalDatabaseServer } from '../src/db/local-server';
 import { FakeOpenAi } from '../test/helpers/fake-openai';
 import { chatsCase, meCase, providersCase } from './cases/http-cases';
 import { hostileCases } from './cases/hostile-cases';
-import { jobCase } from './cases/job-case';
+import { jobCases } from './cases/job-case';
 import { growthCase } from './cases/growth-case';
 import { loginCase, subscribeCase } from './cases/other-cases';
 import {
@@ -34,7 +34,7 @@ const CASES: Record<string, { names: string[]; run: CaseRunner }> = {
   chats: { names: ['chats'], run: chatsCase },
   token: { names: ['token-cpu', 'token-latency'], run: tokenCases },
   cluster: { names: ['redis-token-cpu', 'follower-latency'], run: clusterCases },
-  job: { names: ['job'], run: jobCase },
+  job: { names: ['job', 'job-follow-up'], run: jobCases },
   capacity: { names: ['capacity', 'coalesce-idle'], run: capacityCase },
   growth: { names: ['growth', 'growth-list'], run: growthCase },
   writes: { names: ['writes'], run: writesCase },

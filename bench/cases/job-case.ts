@@ -1,5 +1,5 @@
 import { graphql, startSubject, type Bench, type CaseResult } from '../lib/context';
-import { cpuTimes } from '../lib/processes';
+import { cpuTimes, type RunningProcess } from '../lib/processes';
 import { median, percentile } from '../lib/stats';
 import { connectMany, nowMs, type StreamClient } from '../lib/ws-load';
 
@@ -18,25 +18,32 @@ interface JobRun {
   errors: number;
 }
 
+/** A conversation's first prompt (a new chat, which the model also names) or a later one. */
+type JobKind = 'new-chat' | 'follow-up';
+
 /**
  * job: the whole work of a chat server, end to end, as an outside probe measured it. Each of
- * `users` users sends a prompt (sendMessage over HTTP, without a chat: a new chat each, named
- * by the model), subscribes to the reply on their own socket and follows it to its done event;
- * the upstream streams `chunks` chunks 20 ms apart per reply. The server's CPU from the first
- * send to the last done event, per delivered token, with the server's default settings
- * (coalescing on). Every reply is checked.
+ * `users` users sends a prompt (sendMessage over HTTP), subscribes to the reply on their own
+ * socket and follows it to its done event; the upstream streams `chunks` chunks 20 ms apart per
+ * reply. The server's CPU from the first send to the last done event, per delivered token,
+ * with the server's default settings (coalescing on). Every reply is checked. Two jobs: each
+ * prompt opening a new chat (which the model is also asked to name: a second upstream request)
+ * and each prompt following up in a chat of ten messages (whose history goes to the model).
  */
-export async function jobCase(bench: Bench): Promise<CaseResult> {
+export async function jobCases(bench: Bench): Promise<CaseResult[]> {
+  return [await jobCase(bench, 'new-chat'), await jobCase(bench, 'follow-up')];
+}
+
+async function jobCase(bench: Bench, kind: JobKind): Promise<CaseResult> {
   const users = bench.quick ? 20 : 200;
   const chunks = bench.quick ? 20 : 100;
   const rounds = bench.quick ? 1 : 3;
   const subject = await startSubject(bench);
   const runs: JobRun[] = [];
+  const job = (label: string) => runJob(bench, subject, kind, users, chunks, label);
   try {
-    if (!bench.quick) await runJob(bench, subject.port, subject.pid, users, chunks, 'warm');
-    for (let round = 0; round < rounds; round += 1) {
-      runs.push(await runJob(bench, subject.port, subject.pid, users, chunks, `job${round}`));
-    }
+    if (!bench.quick) await job('warm');
+    for (let round = 0; round < rounds; round += 1) runs.push(await job(`${kind}-${round}`));
   } finally {
     await subject.stop();
   }
@@ -45,8 +52,8 @@ export async function jobCase(bench: Bench): Promise<CaseResult> {
   const whole = runs.every((r) => r.intact === users && r.delivered === expected);
   const errors = runs.reduce((n, r) => n + r.errors, 0) + (whole ? 0 : 1);
   return {
-    case: 'job',
-    measure: `server CPU µs per delivered token over a whole job: ${users} sendMessage, each reply ${chunks} chunks 20 ms apart, followed to done (median of ${rounds})`,
+    case: kind === 'new-chat' ? 'job' : 'job-follow-up',
+    measure: `server CPU µs per delivered token over a whole job: ${users} sendMessage (${kind === 'new-chat' ? 'each a new chat, named by the model' : 'each into a chat of 10 messages'}), each reply ${chunks} chunks 20 ms apart, followed to done (median of ${rounds})`,
     unit: 'µs/token',
     subject: run.cpuPerToken * 1e6,
     baseline: null,
@@ -68,13 +75,14 @@ export async function jobCase(bench: Bench): Promise<CaseResult> {
 
 async function runJob(
   bench: Bench,
-  port: number,
-  pid: number,
+  { port, pid }: RunningProcess,
+  kind: JobKind,
   count: number,
   chunks: number,
   label: string,
 ): Promise<JobRun> {
   const users = await bench.seeder.users(count, `job-${label}`);
+  const chatIds = kind === 'follow-up' ? await bench.seeder.conversations(users, 10) : [];
   for (let i = 0; i < count; i += 1) {
     bench.upstream.enqueue({
       generated: { count: chunks, text: () => `${nowMs().toFixed(3)};` },
@@ -94,7 +102,7 @@ async function runJob(
       const client = clients[i]!;
       try {
         const data = await graphql(port, user.token, SEND_NEW_CHAT, {
-          input: { prompt: `job ${label} prompt ${i}` },
+          input: { prompt: `job ${label} prompt ${i}`, chatId: chatIds[i] },
         });
         client.subscribe(data.sendMessage.assistantMessage.id as string);
         await client.done;

@@ -325,7 +325,14 @@ const CAPACITY_FALLBACKS = [750, 500, 250];
 export async function capacityCase(bench: Bench): Promise<CaseResult[]> {
   const tokens = bench.quick ? 50 : 500;
   const counts = bench.quick ? [50] : [CAPACITY_TARGET_STREAMS, ...CAPACITY_FALLBACKS];
-  const tried: Array<{ streams: number; gapP99: number; gapP50: number; intact: boolean }> = [];
+  const tried: Array<{
+    streams: number;
+    gapP99: number;
+    gapP50: number;
+    intact: boolean;
+    /** Of the server's one core, the share the streams used: near 1, the server is the limit. */
+    serverCore: number;
+  }> = [];
   let errors = 0;
   for (const streams of counts) {
     const run = await runStreams(bench, 'subject', streams, tokens, {
@@ -334,7 +341,13 @@ export async function capacityCase(bench: Bench): Promise<CaseResult[]> {
     });
     errors += run.errors + (run.intact ? 0 : 1);
     const gapP99 = percentile(run.gaps, 99);
-    tried.push({ streams, gapP99, gapP50: percentile(run.gaps, 50), intact: run.intact });
+    tried.push({
+      streams,
+      gapP99,
+      gapP50: percentile(run.gaps, 50),
+      intact: run.intact,
+      serverCore: +(run.cpuPerToken * streams * (1000 / TOKEN_INTERVAL_MS)).toFixed(2),
+    });
     if (gapP99 <= CAPACITY_GAP_P99_MS && run.intact) break;
   }
   const held = tried.find((t) => t.gapP99 <= CAPACITY_GAP_P99_MS && t.intact);

@@ -140,46 +140,60 @@ export class Seeder {
     this.grown += chats * perChat;
     const BATCH_CHATS = 100; // 1,000 messages a command
     for (let start = 0; start < chats; start += BATCH_CHATS) {
-      const chatDocs: Array<Record<string, unknown>> = [];
-      const messageDocs: Array<Record<string, unknown>> = [];
+      const batch = [];
       for (let c = start; c < Math.min(chats, start + BATCH_CHATS); c += 1) {
-        const owner = new Types.ObjectId(owners[c % owners.length]!.id);
-        const chatId = new Types.ObjectId();
-        const ids = Array.from({ length: perChat }, () => new Types.ObjectId());
         const at = new Date(Date.now() - (chats - c) * 1000);
-        ids.forEach((_id, i) =>
-          messageDocs.push({
-            _id,
-            chatId,
-            userId: owner,
-            parentId: i === 0 ? null : ids[i - 1],
-            position: i + 1,
-            role: i % 2 === 0 ? MessageRole.USER : MessageRole.ASSISTANT,
-            content: i % 2 === 0 ? `Question ${c}.${i}?` : `An answer of a few words, ${c}.${i}.`,
-            status: MessageStatus.COMPLETE,
-            createdAt: at,
-            updatedAt: at,
-          }),
-        );
-        chatDocs.push({
-          _id: chatId,
-          userId: owner,
-          title: `Grown chat ${c}`,
-          titleSource: TitleSource.USER,
-          config: { llm: LlmProvider.OPEN_AI, chatModel: 'gpt-bench' },
-          messageCount: perChat,
-          activePath: ids,
-          activeLeafId: ids[ids.length - 1],
-          createdAt: at,
-          updatedAt: at,
-        });
+        batch.push(conversation(owners[c % owners.length]!, `Grown chat ${c}`, perChat, at));
       }
-      await this.models.Message.collection.insertMany(messageDocs);
-      await this.models.Chat.collection.insertMany(chatDocs);
+      await this.insertConversations(batch);
     }
+  }
+
+  /** One chat of `perChat` messages per user; returns their ids in order. */
+  async conversations(users: SeededUser[], perChat: number): Promise<string[]> {
+    const batch = users.map((user, i) => conversation(user, `Conversation ${i}`, perChat));
+    await this.insertConversations(batch);
+    return batch.map(({ chat }) => String(chat._id));
+  }
+
+  private async insertConversations(batch: ReturnType<typeof conversation>[]): Promise<void> {
+    await this.models.Message.collection.insertMany(batch.flatMap(({ messages }) => messages));
+    await this.models.Chat.collection.insertMany(batch.map(({ chat }) => chat));
   }
 
   async close(): Promise<void> {
     await this.database.close();
   }
+}
+
+/** A chat of `perChat` messages, prompt and answer in turn, as one branch of sends leaves it. */
+function conversation(owner: SeededUser, title: string, perChat: number, at = new Date()) {
+  const userId = new Types.ObjectId(owner.id);
+  const chatId = new Types.ObjectId();
+  const ids = Array.from({ length: perChat }, () => new Types.ObjectId());
+  const messages = ids.map((_id, i) => ({
+    _id,
+    chatId,
+    userId,
+    parentId: i === 0 ? null : ids[i - 1]!,
+    position: i + 1,
+    role: i % 2 === 0 ? MessageRole.USER : MessageRole.ASSISTANT,
+    content: i % 2 === 0 ? `Question ${i} of ${title}?` : `An answer of a few words, ${i}.`,
+    status: MessageStatus.COMPLETE,
+    createdAt: at,
+    updatedAt: at,
+  }));
+  const chat = {
+    _id: chatId,
+    userId,
+    title,
+    titleSource: TitleSource.USER,
+    config: { llm: LlmProvider.OPEN_AI, chatModel: 'gpt-bench' },
+    messageCount: perChat,
+    activePath: ids,
+    activeLeafId: ids[ids.length - 1] ?? null,
+    createdAt: at,
+    updatedAt: at,
+  };
+  return { chat, messages };
 }
