@@ -1,4 +1,5 @@
 import { Types } from 'mongoose';
+import { ChatDocument } from './gql/graphql';
 import { registerUser } from './helpers/accounts';
 import { sendMessage, streamToEnd } from './helpers/chat';
 import { useTestApp } from './helpers/test-app';
@@ -43,8 +44,14 @@ describe('lookups by _id', () => {
   if (!onLocalDatabase) console.log("skipped: the lookup index is the local database's own");
 
   (onLocalDatabase ? it : it.skip)(
-    'should filter messages and chats by _id alone while a prompt is sent and its reply streamed and saved',
+    'should filter messages and chats by _id alone while a prompt is sent, its reply streamed and saved, and the chat read, in a large collection',
     async () => {
+      // Large enough that lookups by _id cost less than reading the collection (db/by-id.ts).
+      await app.connection.connection
+        .db!.collection('messages')
+        .insertMany(
+          Array.from({ length: 2_000 }, (_, i) => ({ chatId: new Types.ObjectId(), n: i })),
+        );
       const user = await registerUser(app);
       const token = user.auth.accessToken;
       const first = await sendMessage(app, token, { prompt: 'first' });
@@ -72,6 +79,13 @@ describe('lookups by _id', () => {
         });
         const events = await streamToEnd(socket, second.assistantMessage.id);
         expect(events.at(-1)!.message).toMatchObject({ status: 'COMPLETE', content: 'a b c' });
+        const { chat } = await app.http().data(ChatDocument, { id: first.chat.id }, { token });
+        expect(chat.messages.map((m) => m.content)).toEqual([
+          'first',
+          expect.any(String),
+          'second, with history',
+          'a b c',
+        ]);
         await new Promise((resolve) => setTimeout(resolve, 200)); // the title, if any
       } finally {
         client.off('commandStarted', listener);
