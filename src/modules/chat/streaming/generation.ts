@@ -62,6 +62,8 @@ export class Generation {
    * visible share of a streaming server's garbage collection.
    */
   private readonly parts: string[] = [];
+  /** The length of the text so far, kept as it grows: partial saves look at it every second. */
+  private length = 0;
   private usage: TokenUsage | null = null;
   private finished: Promise<MessageRecord | null> | null = null;
 
@@ -112,7 +114,10 @@ export class Generation {
     const coalescer = new Coalescer(this.options.coalesceMs, this.busyness, (text) =>
       this.log.append(text),
     );
-    this.partials.track(this.request.messageId, () => this.content);
+    this.partials.track(this.request.messageId, {
+      length: () => this.length,
+      text: () => this.content,
+    });
     let status = MessageStatus.COMPLETE;
     let error: string | null = null;
     let overDeadline = false;
@@ -130,6 +135,7 @@ export class Generation {
         {
           delta: (text) => {
             this.parts.push(text);
+            this.length += text.length;
             coalescer.push(text);
           },
           usage: (usage) => (this.usage = usage),
