@@ -164,21 +164,38 @@ const collectionSizes = new CollectionSizes();
  * Inserts new documents as the model's `create` would store them (its casting and defaults,
  * timestamps, `__v`), in one command and in order (the first that fails stops the rest), without
  * a document's save machinery: measured here, `create` cost ~1.4 ms of the server's CPU per
- * document and this ~0.75 ms for one or two. Returns the stored documents.
+ * document and this ~0.75 ms for one or two. The records are cast as plain objects
+ * (`castObject`, `applyDefaults`) rather than built as mongoose documents and turned back into
+ * objects: ~7 µs against ~25 µs a record alone, and under a job's load a document cost ~200 µs
+ * (most of it `$set` running each path's setters), a tenth of a reply's whole CPU. A value
+ * that does not cast throws here (the callers pass their own, typed values). Returns the
+ * stored documents.
  */
 export async function insertRecords<T>(
   model: Model<T>,
   docs: ReadonlyArray<Record<string, unknown>>,
 ): Promise<T[]> {
   const now = new Date();
-  const records = docs.map((doc) => {
-    const record = new model({ createdAt: now, updatedAt: now, ...doc }).toObject() as Record<
-      string,
-      unknown
-    >;
-    record.__v = 0;
-    return record;
-  });
+  const records = docs.map((doc) => recordOf(model, doc, now));
   await model.collection.insertMany(records, { ordered: true });
   return records as T[];
+}
+
+function recordOf<T>(
+  model: Model<T>,
+  doc: Record<string, unknown>,
+  now: Date,
+): Record<string, unknown> {
+  const record = model.castObject({ createdAt: now, updatedAt: now, ...doc }) as Record<
+    string,
+    unknown
+  >;
+  // castObject leaves out what is null; a document keeps a null it was given.
+  for (const [path, value] of Object.entries(doc)) {
+    if (value === null && model.schema.path(path)) record[path] = null;
+  }
+  model.applyDefaults(record);
+  record._id ??= new Types.ObjectId();
+  record.__v = 0;
+  return record;
 }
