@@ -5,7 +5,7 @@
  * Raw numbers go to bench/results/latest.json; a full run also rewrites bench/RESULTS.md.
  */
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile, mkdir, readFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { LocalDatabaseServer } from '../src/db/local-server';
@@ -196,8 +196,11 @@ async function main(): Promise<void> {
     path.join(ROOT, 'bench', 'results', 'latest.json'),
     JSON.stringify({ meta, results }, null, 2),
   );
-  if (!quick && !only)
-    await writeFile(path.join(ROOT, 'bench', 'RESULTS.md'), resultsMarkdown(meta, report));
+  if (!quick && !only) {
+    const file = path.join(ROOT, 'bench', 'RESULTS.md');
+    const previous = await readFile(file, 'utf8').catch(() => '');
+    await writeFile(file, resultsMarkdown(meta, report, keptSections(previous)));
+  }
 
   const broken = results.filter((r) => r.errors > 0 || Number.isNaN(r.subject));
   if (broken.length > 0) {
@@ -208,7 +211,16 @@ async function main(): Promise<void> {
     console.log('quick run: every case ran with 0 errors (timings in quick mode are not judged)');
 }
 
-function resultsMarkdown(meta: Record<string, unknown>, report: string): string {
+/**
+ * The sections of RESULTS.md below the table (each from a line starting with `## `): the
+ * history of single cases and earlier figures, which a full run keeps after its own table.
+ */
+function keptSections(previous: string): string {
+  const start = previous.search(/^## /m);
+  return start < 0 ? '' : `\n${previous.slice(start).trimEnd()}\n`;
+}
+
+function resultsMarkdown(meta: Record<string, unknown>, report: string, kept: string): string {
   return `# Benchmark results
 
 The last full \`npm run bench\` on ${String(meta.date).slice(0, 10)}: ${String(meta.cpu)}, ${String(meta.cores)} cores,
@@ -223,10 +235,11 @@ ${report}
 
 The database-bound cases (me, chats) are judged against B-db on the same database server with
 the same pool setting, which isolates Palaver's own cost. On the local FerretDB every command
-costs about a millisecond and every update scans its collection; on MongoDB the absolute
-figures will be far higher and the ratios will differ. This machine is shared and noisy: the
-token and subscribe ratios moved by ±0.2 between runs of the same code.
-`;
+costs about a millisecond and any filter but \`{ _id }\` reads its whole collection; on MongoDB
+the absolute figures will be far higher and the ratios will differ. This machine is shared and
+noisy: single rounds of the token and subscribe cases moved by ±0.2 between runs of the same
+code, so the stream cases alternate rounds with their baseline and report medians.
+${kept}`;
 }
 
 main().catch((error) => {
