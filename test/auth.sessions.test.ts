@@ -275,6 +275,19 @@ describe('access tokens that must not pass', () => {
     ).toBeUndefined();
   });
 
+  it('should refuse a token it accepted a moment ago once that token has expired', async () => {
+    // Verified tokens are remembered (access-token.ts): a token seen before must still expire.
+    const exp = Math.floor(Date.now() / 1000) + 2;
+    const shortLived = jwt.sign({ ...claimsOf(accessToken), exp, jti: 'short-lived' }, secret());
+    expect(
+      (await app.http().request(MeDocument, {}, { token: shortLived })).errors,
+    ).toBeUndefined();
+    await new Promise((resolve) => setTimeout(resolve, exp * 1000 - Date.now() + 50));
+    const result = await app.http().request(MeDocument, {}, { token: shortLived });
+    expect(errorCode(result)).toBe('UNAUTHENTICATED');
+    expect(errorReason(result)).toBe('TOKEN_EXPIRED');
+  });
+
   it('should refuse a malformed Authorization header with UNAUTHENTICATED', async () => {
     const result = await app
       .http()
