@@ -1,6 +1,30 @@
 import { spawn } from 'node:child_process';
 import { createConnection, createServer } from 'node:net';
+import { Redis } from 'ioredis';
 import { sleep } from './stats';
+
+/** What a Redis server has done so far: its CPU and the calls of each command. */
+export interface RedisStats {
+  cpuSeconds: number;
+  calls: Record<string, number>;
+}
+
+/** Reads INFO cpu and commandstats (commands a script calls count there too). */
+export async function redisStats(url: string): Promise<RedisStats> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    const info = await redis.info('all');
+    const field = (name: string) =>
+      Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
+    const calls: Record<string, number> = {};
+    for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm))
+      calls[match[1]!] = +match[2]!;
+    return { cpuSeconds: field('used_cpu_sys') + field('used_cpu_user'), calls };
+  } finally {
+    redis.disconnect();
+  }
+}
 
 /** A redis-server of the bench's own on a free loopback port, nothing persisted. */
 export async function startRedisServer(): Promise<{ url: string; stop: () => Promise<void> }> {
