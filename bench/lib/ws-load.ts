@@ -119,26 +119,14 @@ export class StreamClient {
   }
 
   subscribe(messageId: string, extra: Record<string, unknown> = {}): void {
-    this.socket.send(
-      JSON.stringify({
-        id: '1',
-        type: 'subscribe',
-        payload: { query: MESSAGE_STREAM_QUERY, variables: { messageId, ...extra } },
-      }),
-    );
+    this.sendSubscribe('1', { messageId, ...extra });
   }
 
   /** Subscribes on this socket and resolves when that subscription completes, with its first event's arrival. */
   subscribeOnce(messageId: string): Promise<number> {
     const id = String((this.nextId += 1));
     const done = new Promise<number>((resolve) => this.waiters.set(id, { resolve }));
-    this.socket.send(
-      JSON.stringify({
-        id,
-        type: 'subscribe',
-        payload: { query: MESSAGE_STREAM_QUERY, variables: { messageId } },
-      }),
-    );
+    this.sendSubscribe(id, { messageId });
     return done;
   }
 
@@ -148,14 +136,18 @@ export class StreamClient {
     const done = new Promise<ReplyCollector>((resolve) =>
       this.collectors.set(id, { deltas: '', at: NaN, resolve }),
     );
+    this.sendSubscribe(id, { messageId });
+    return done;
+  }
+
+  private sendSubscribe(id: string, variables: Record<string, unknown>): void {
     this.socket.send(
       JSON.stringify({
         id,
         type: 'subscribe',
-        payload: { query: MESSAGE_STREAM_QUERY, variables: { messageId } },
+        payload: { query: MESSAGE_STREAM_QUERY, variables },
       }),
     );
-    return done;
   }
 
   close(): void {
