@@ -190,6 +190,35 @@ describe('conversations', () => {
     }
   });
 
+  it("should never let the model's title overwrite one the user set while the model was still answering", async () => {
+    const user = await registerUser(app);
+    const token = user.auth.accessToken;
+    app.openai.completionText = 'The Model Title';
+    app.openai.completionDelayMs = 600;
+    const since = app.openai.requests.length;
+    try {
+      const payload = await sendMessage(app, token, { prompt: 'name this chat, slowly' });
+      const { updateChat } = await app
+        .http()
+        .data(UpdateChatDocument, { id: payload.chat.id, input: { title: 'Mine' } }, { token });
+      expect(updateChat.title).toBe('Mine');
+      // Until the suggestion has come back and been refused.
+      const deadline = Date.now() + 5_000;
+      while (
+        !app.openai.requests.slice(since).some((r) => !r.body.stream && r.closedAt !== undefined)
+      ) {
+        if (Date.now() > deadline) throw new Error('the title request never finished');
+        await sleep(20);
+      }
+      await sleep(300);
+      const { chat } = await app.http().data(ChatDocument, { id: payload.chat.id }, { token });
+      expect(chat.title).toBe('Mine');
+    } finally {
+      app.openai.completionText = 'A Fine Title';
+      app.openai.completionDelayMs = 0;
+    }
+  });
+
   it('should keep the first title when the title suggestion fails, and never call the model for ECHO', async () => {
     const user = await registerUser(app);
     app.openai.completionStatus = 500;

@@ -64,8 +64,10 @@ export class FakeOpenAi {
   };
   /** Non-streaming calls (title suggestions) answer with this text… */
   completionText = 'A Fine Title';
-  /** …or with this HTTP error status when set. */
+  /** …or with this HTTP error status when set… */
   completionStatus: number | null = null;
+  /** …after this long. */
+  completionDelayMs = 0;
   private readonly open = new Set<ServerResponse>();
 
   private constructor(private readonly server: Server) {}
@@ -108,6 +110,9 @@ export class FakeOpenAi {
       record.closedEarly = !res.writableEnded;
     });
 
+    if (!record.body.stream && this.completionDelayMs > 0) {
+      await new Promise((resolve) => setTimeout(resolve, this.completionDelayMs));
+    }
     if (!record.body.stream && this.completionStatus) {
       res.writeHead(this.completionStatus, { 'content-type': 'application/json' });
       res.end(
