@@ -48,7 +48,8 @@ export interface ReplyBatch {
  * Writes the batches of one event-loop turn, every reply's in one call: for each, checks that
  * this instance still owns the reply at that epoch, appends its entries (an id already written
  * by an earlier attempt is skipped), ends it, refreshes the TTLs, and publishes the batch on
- * the reply's channel. Returns, per reply, 1 when written and 0 when refused (no longer ours).
+ * the reply's channel. Returns, per reply, 2 when written and heard by a follower on another
+ * instance, 1 when written, and 0 when refused (no longer ours).
  * KEYS: log, meta, live for each reply, then the streaming set. ARGV: owner, streaming TTL,
  * ended TTL, then one JSON ReplyBatch per reply.
  */
@@ -86,7 +87,7 @@ for i = 1, replies do
       redis.call('PEXPIRE', log, ARGV[2])
       redis.call('PEXPIRE', meta, ARGV[2])
     end
-    redis.call('PUBLISH', live, raw)
+    if redis.call('PUBLISH', live, raw) > 0 then ok = 2 end
   end
   results[i] = ok
 end

@@ -22,6 +22,18 @@ const SILENCE_CHECK_MS = 1_000;
 const SUBSCRIBE_WAIT_MS = 2_000;
 /** Batches that failed to reach Redis are tried again after this. */
 const WRITE_RETRY_MS = 500;
+/**
+ * The entries of replies that nobody follows on another instance are gathered over this long
+ * (a call at most this often; the first after a quiet spell goes at once). Their followers here
+ * read the process's own log, so only the Redis log lags, by this much at most (a follower that
+ * arrives from elsewhere subscribes first, so the next publish brings it the rest). A reply
+ * whose last publish reached a follower elsewhere is written every turn. Measured with
+ * `npm run bench -- --only cluster` (200 × 50 tok/s, followers on the writer's instance):
+ * one call per turn made 0.095 calls per token, and Redis added ~11 µs of the writer's CPU per
+ * token (1.26–1.32×) and cost redis-server 15–17 µs; gathered over 10 ms, 0.019 calls, ~5 µs
+ * (1.24×) and 10.5 µs (over 2 ms: 0.064 calls, no visible gain).
+ */
+const UNFOLLOWED_WINDOW_MS = 10;
 
 /** Reads a saved reply for a done event (null: gone with its chat). */
 export type RecordLoader = (messageId: string) => Promise<MessageRecord | null>;
@@ -48,7 +60,12 @@ export class RedisReplyLogs implements ReplyLogs {
   private readonly written = new Set<string>();
   /** Replies another instance has ended: their later entries are not sent. */
   private readonly disowned = new Set<string>();
+  /** Replies whose last publish reached a follower on another instance: written every turn. */
+  private readonly followedElsewhere = new Set<string>();
   private flushScheduled = false;
+  /** The flush waiting out the window, while only unfollowed replies have entries pending. */
+  private flushTimer: NodeJS.Timeout | undefined;
+  private lastFlushAt = 0;
   /** One script call at a time: a later batch must never land before an earlier one's retry. */
   private inFlight: Promise<void> | null = null;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -81,7 +98,7 @@ export class RedisReplyLogs implements ReplyLogs {
     // The meta goes out at once, before any delta: other instances can follow and stop the
     // reply while it waits for its first token, and the database check knows it is alive.
     this.batchOf(messageId, epoch);
-    this.scheduleFlush();
+    this.scheduleFlush(true);
     return {
       messageId,
       userId,
@@ -92,7 +109,7 @@ export class RedisReplyLogs implements ReplyLogs {
         seq += 1;
         if (this.disowned.has(messageId)) return;
         this.batchOf(messageId, epoch).d.push([seq, text]);
-        this.scheduleFlush();
+        this.scheduleFlush(this.followedElsewhere.has(messageId));
       },
       finish: (record) => {
         local.finish(record);
@@ -102,7 +119,7 @@ export class RedisReplyLogs implements ReplyLogs {
         const batch = this.batchOf(messageId, epoch);
         batch.x = seq + 1;
         if (!record) batch.del = 1;
-        this.scheduleFlush();
+        this.scheduleFlush(true);
       },
       read: (afterSeq) => local.read(afterSeq),
       listen: (listener) => local.listen(listener),
@@ -131,6 +148,7 @@ export class RedisReplyLogs implements ReplyLogs {
   close(): void {
     this.closed = true;
     clearTimeout(this.retryTimer);
+    clearTimeout(this.flushTimer);
     this.local.close();
   }
 
@@ -152,6 +170,9 @@ export class RedisReplyLogs implements ReplyLogs {
   /** Writes what is pending now (shutdown waits for the last batches). */
   async flush(): Promise<void> {
     this.flushScheduled = false;
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    this.lastFlushAt = performance.now();
     while (this.inFlight) await this.inFlight;
     if (this.pending.size === 0) return;
     this.inFlight = this.write().finally(() => (this.inFlight = null));
@@ -188,6 +209,8 @@ export class RedisReplyLogs implements ReplyLogs {
         ...batches.map((batch) => JSON.stringify(batch)),
       )) as number[];
       batches.forEach((batch, index) => {
+        if (results[index] === 2) this.followedElsewhere.add(batch.id);
+        else this.followedElsewhere.delete(batch.id);
         if (results[index] === 0) {
           // Another instance ended it (the sweep took this instance for dead): stop here too.
           this.disowned.add(batch.id);
@@ -199,6 +222,7 @@ export class RedisReplyLogs implements ReplyLogs {
         } else if (batch.x) {
           this.written.delete(batch.id);
           this.replies.delete(batch.id);
+          this.followedElsewhere.delete(batch.id);
         } else this.written.add(batch.id);
       });
     } catch (error) {
@@ -219,13 +243,23 @@ export class RedisReplyLogs implements ReplyLogs {
     return batch;
   }
 
-  private scheduleFlush(): void {
-    if (this.flushScheduled || this.closed) return;
+  /**
+   * `urgent`: a reply's start or end, or an entry of a reply followed on another instance, goes
+   * out at the end of this turn; other entries wait for the window (UNFOLLOWED_WINDOW_MS).
+   */
+  private scheduleFlush(urgent: boolean): void {
+    if (this.closed) return;
+    if (this.flushScheduled) {
+      if (!urgent || !this.flushTimer) return;
+      clearTimeout(this.flushTimer);
+      this.flushTimer = undefined;
+      setImmediate(() => void this.flush());
+      return;
+    }
     this.flushScheduled = true;
-    // One call per event-loop turn. A 2 ms window (fewer, larger calls) was measured and
-    // changed nothing (`npm run bench -- --only cluster`: 1.23× against 1.21× per turn, within
-    // this machine's noise), while adding up to 2 ms for followers elsewhere.
-    setImmediate(() => void this.flush());
+    const wait = urgent ? 0 : this.lastFlushAt + UNFOLLOWED_WINDOW_MS - performance.now();
+    if (wait <= 0) setImmediate(() => void this.flush());
+    else this.flushTimer = setTimeout(() => void this.flush(), wait);
   }
 
   /** Failed batches go back in front of what came since, so the log keeps its order. */
