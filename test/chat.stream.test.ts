@@ -201,6 +201,32 @@ describe('sending a prompt and streaming the reply', () => {
     expect(again.stopGeneration.content).toBe(stopGeneration.content);
   });
 
+  it('should settle a reply that streams in no process as STOPPED, keeping its text, when stopped by several calls at once', async () => {
+    // A reply whose writer is gone without a restart to mark it (no generation holds it here).
+    const payload = await sendMessage(app, token(), { prompt: 'short' });
+    await streamToEnd(socket, payload.assistantMessage.id);
+    await app.app.models.Message.collection.updateOne(
+      { _id: new Types.ObjectId(payload.assistantMessage.id) },
+      { $set: { status: MessageStatus.STREAMING, content: 'half of it' } },
+    );
+    const stops = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        app
+          .http()
+          .data(
+            StopGenerationDocument,
+            { messageId: payload.assistantMessage.id },
+            { token: token() },
+          ),
+      ),
+    );
+    for (const { stopGeneration } of stops) {
+      expect(stopGeneration).toMatchObject({ status: 'STOPPED', content: 'half of it' });
+    }
+    const stored = await app.app.models.Message.findById(payload.assistantMessage.id).lean();
+    expect(stored).toMatchObject({ status: MessageStatus.STOPPED, content: 'half of it' });
+  });
+
   it('should retry an upstream 500 that comes before the first token', async () => {
     app.openai.enqueue({ status: 500 }, { chunks: ['recovered'] });
     const payload = await sendMessage(app, token(), { prompt: 'flaky' });

@@ -1,3 +1,4 @@
+import { updateByIdIf } from '../../db/by-id';
 import type { Models } from '../models';
 import { MessageStatus } from './chat-enums';
 import type { MessageRecord } from './message.model';
@@ -27,12 +28,15 @@ export class StopGenerationService {
     if (generation) return (await generation.stop('stopped')) ?? message;
     const remote = await this.cluster?.stopRemote(messageId, 'stopped');
     if (remote) return remote;
-    // Streaming in no process (an instance that died): settle it as stopped.
-    const settled = await this.models.Message.findOneAndUpdate(
-      { _id: messageId, userId, status: MessageStatus.STREAMING },
+    // Streaming in no process (an instance that died): settle it as stopped. By _id with the
+    // status checked (db/by-id.ts: any other filter reads every message on the local
+    // database); getOwned proved the owner.
+    const settled = await updateByIdIf(
+      this.models.Message,
+      messageId,
+      { status: MessageStatus.STREAMING },
       { $set: { status: MessageStatus.STOPPED } },
-      { returnDocument: 'after' },
-    ).lean();
+    );
     return settled ?? (await this.messages.getOwned(userId, messageId));
   }
 
