@@ -53,6 +53,8 @@ export interface ChatTuning extends Partial<GenerationOptions> {
   shutdownGraceMs?: number;
   /** Lease, sweep and stop timing in a cluster. */
   cluster?: Partial<ClusterTiming>;
+  /** In a cluster: how long entries of replies nobody follows elsewhere wait to be written. */
+  replyLogWindowMs?: number;
 }
 
 export interface ChatModuleDependencies {
@@ -97,6 +99,7 @@ export async function createChatModule(deps: ChatModuleDependencies): Promise<Ch
         logger,
         (messageId) => disowned(messageId),
         metrics,
+        tuning.replyLogWindowMs,
       )
     : new InProcessReplyLogs(metrics);
   const slots: ReplySlots = redis ? new RedisReplySlots(redis.commands) : new LocalReplySlots();

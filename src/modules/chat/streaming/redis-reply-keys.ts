@@ -2,13 +2,15 @@
  * Where a cluster keeps what it shares about replies (REDIS_URL set). Every key of a reply
  * starts with its message id, so one reply's state is easy to find with redis-cli.
  */
+const REPLY = 'palaver:reply:';
+
 export const replyKeys = {
   /** The replay log: a Redis Stream with entry id `<seq>-0`, so `after` maps onto XRANGE. */
-  log: (messageId: string) => `palaver:reply:${messageId}:log`,
+  log: (messageId: string) => `${REPLY}${messageId}:log`,
   /** Hash: userId, owner (instance id), epoch (one per start), state (streaming | ended). */
-  meta: (messageId: string) => `palaver:reply:${messageId}:meta`,
+  meta: (messageId: string) => `${REPLY}${messageId}:meta`,
   /** Pub/sub channel of the live entries, published in the same script as they are logged. */
-  live: (messageId: string) => `palaver:reply:${messageId}:live`,
+  live: (messageId: string) => `${REPLY}${messageId}:live`,
   /** Asked to stop (its value: the reason); the owner also polls it on its heartbeat. */
   stop: (messageId: string) => `palaver:reply:${messageId}:stop`,
   /** Set of the ids of every reply streaming somewhere in the cluster: what the sweep visits. */
@@ -17,6 +19,8 @@ export const replyKeys = {
   lease: (instanceId: string) => `palaver:instance:${instanceId}:lease`,
   /** Pub/sub channel of the commands sent to an instance (stop a reply it owns). */
   control: (instanceId: string) => `palaver:instance:${instanceId}:control`,
+  /** Pub/sub channel on which followers elsewhere tell an instance which of its replies they follow. */
+  followed: (instanceId: string) => `palaver:instance:${instanceId}:followed`,
   /** Sorted set of a user's held reply slots, scored by when each lapses. */
   slots: (userId: string) => `palaver:user:${userId}:reply-slots`,
 };
@@ -44,24 +48,33 @@ export interface ReplyBatch {
   del?: 1;
 }
 
+/** Separates the batches of one write call: JSON.stringify never emits a raw newline. */
+export const BATCH_SEPARATOR = '\n';
+
 /**
- * Writes the batches of one event-loop turn, every reply's in one call: for each, checks that
- * this instance still owns the reply at that epoch, appends its entries (an id already written
- * by an earlier attempt is skipped), ends it, refreshes the TTLs, and publishes the batch on
- * the reply's channel. Returns, per reply, 2 when written and heard by a follower on another
- * instance, 1 when written, and 0 when refused (no longer ours).
- * KEYS: log, meta, live for each reply, then the streaming set. ARGV: owner, streaming TTL,
- * ended TTL, then one JSON ReplyBatch per reply.
+ * Writes the pending batches of every reply in one call: for each, checks that this instance
+ * still owns the reply at that epoch, appends its entries (an id already written by an earlier
+ * attempt is skipped), ends it, refreshes the TTLs, and publishes the batch on the reply's
+ * channel. Returns one digit per reply, in order: 2 when written and heard by a follower on
+ * another instance, 1 when written, 0 when refused (no longer ours).
+ *
+ * The reply keys are made here from the ids rather than passed as KEYS: a call writes the keys
+ * of many replies, which a Redis Cluster could not do anyway (they hash to different slots), so
+ * Palaver needs one Redis (with replicas) and declaring them bought nothing. Passing three keys
+ * and an argument per reply made the writer's ioredis encode ~400 arguments a call; one joined
+ * argument cut the writer's CPU per token (see bench/FINDINGS.md).
+ * KEYS: the streaming set. ARGV: owner, streaming TTL, ended TTL, the ReplyBatch JSONs joined
+ * by BATCH_SEPARATOR.
  */
 export const WRITE_BATCHES_LUA = `
 local owner = ARGV[1]
-local replies = (#KEYS - 1) / 3
-local streaming = KEYS[#KEYS]
+local streaming = KEYS[1]
 local results = {}
-for i = 1, replies do
-  local log, meta, live = KEYS[3 * i - 2], KEYS[3 * i - 1], KEYS[3 * i]
-  local raw = ARGV[3 + i]
+for raw in string.gmatch(ARGV[4], '[^\\n]+') do
   local batch = cjson.decode(raw)
+  local log = '${REPLY}' .. batch.id .. ':log'
+  local meta = '${REPLY}' .. batch.id .. ':meta'
+  local live = '${REPLY}' .. batch.id .. ':live'
   local current = redis.call('HMGET', meta, 'owner', 'epoch', 'state')
   local ok = 0
   if not current[1] then
@@ -89,9 +102,9 @@ for i = 1, replies do
     end
     if redis.call('PUBLISH', live, raw) > 0 then ok = 2 end
   end
-  results[i] = ok
+  results[#results + 1] = ok
 end
-return results
+return table.concat(results)
 `;
 
 /**

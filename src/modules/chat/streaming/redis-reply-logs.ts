@@ -8,6 +8,7 @@ import type { MessageRecord } from '../message.model';
 import { InProcessReplyLogs } from './in-process-reply-logs';
 import { LiveChannels } from './live-channels';
 import {
+  BATCH_SEPARATOR,
   ENDED_LOG_TTL_MS,
   replyKeys,
   STREAMING_LOG_TTL_MS,
@@ -23,17 +24,19 @@ const SUBSCRIBE_WAIT_MS = 2_000;
 /** Batches that failed to reach Redis are tried again after this. */
 const WRITE_RETRY_MS = 500;
 /**
- * The entries of replies that nobody follows on another instance are gathered over this long
- * (a call at most this often; the first after a quiet spell goes at once). Their followers here
- * read the process's own log, so only the Redis log lags, by this much at most (a follower that
- * arrives from elsewhere subscribes first, so the next publish brings it the rest). A reply
- * whose last publish reached a follower elsewhere is written every turn. Measured with
- * `npm run bench -- --only cluster` (200 × 50 tok/s, followers on the writer's instance):
- * one call per turn made 0.095 calls per token and cost redis-server 15–17 µs of CPU per token;
- * gathered over 10 ms, 0.019 calls and 10.5–13 µs. The writer's own ratio to no Redis (1.26–
- * 1.65× in six runs before, 1.24× and 1.37× in two after) moves less than its rounds do (±0.2).
+ * The entries of replies that nobody follows on another instance, and their ends, are gathered
+ * over this long (a call at most this often; the first after a quiet spell goes at once). Their
+ * followers here read the process's own log, so only the Redis log lags, by this much at most:
+ * a crash loses at most this much of such a reply (a follower that arrives from elsewhere
+ * subscribes first, so the next publish brings it the rest). A reply whose last publish reached
+ * a follower elsewhere is written every turn. Each call costs the writer about the same whatever
+ * it carries (~150 µs of CPU here, most of it the socket's write, wake-up and read), so the
+ * window sets the cost. `npm run bench -- --only cluster`, 200 × 50 tok/s, followers on the
+ * writer: one call per turn gave 0.095 calls per token and the writer 1.26–1.65× its CPU without
+ * Redis; 10 ms, 0.019 calls and 1.17–1.38×; 25 ms (and one argument a call), 0.010–0.011 calls
+ * and 1.14× and 1.05×.
  */
-const UNFOLLOWED_WINDOW_MS = 10;
+const UNFOLLOWED_WINDOW_MS = 25;
 
 /** Reads a saved reply for a done event (null: gone with its chat). */
 export type RecordLoader = (messageId: string) => Promise<MessageRecord | null>;
@@ -42,8 +45,8 @@ export type RecordLoader = (messageId: string) => Promise<MessageRecord | null>;
  * Reply logs shared by the instances of a cluster through Redis. The writer's own process
  * keeps the log in memory too (InProcessReplyLogs), so followers on the writer's instance cost
  * nothing more than with one process; other instances read the Redis Stream and listen on the
- * reply's channel. Writes of one event-loop turn go out in one script call for every reply
- * (see WRITE_BATCHES_LUA): measured ~3× cheaper than a call per entry.
+ * reply's channel. Pending writes go out in one script call for every reply (see
+ * WRITE_BATCHES_LUA): measured ~3× cheaper than a call per entry.
  *
  * Redis away does not stop a reply: it streams to followers on its own instance and is saved
  * as usual; its entries wait in memory and are written once Redis answers, so a follower
@@ -52,8 +55,8 @@ export type RecordLoader = (messageId: string) => Promise<MessageRecord | null>;
 export class RedisReplyLogs implements ReplyLogs {
   private readonly local: InProcessReplyLogs;
   private readonly pending = new Map<string, ReplyBatch>();
-  /** The replies being written here: their user and their three keys, made once. */
-  private readonly replies = new Map<string, { userId: string; keys: [string, string, string] }>();
+  /** The replies being written here, and their users. */
+  private readonly replies = new Map<string, string>();
   /** Epochs are unique per instance (the owner is checked with them): a counter is enough. */
   private epochs = 0;
   /** Replies with a batch in Redis: later batches need not create their meta. */
@@ -71,6 +74,7 @@ export class RedisReplyLogs implements ReplyLogs {
   private retryTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private lastWriteErrorLog = 0;
+  private readonly unsubscribeFollowed: () => void;
 
   constructor(
     private readonly redis: Redis,
@@ -81,18 +85,22 @@ export class RedisReplyLogs implements ReplyLogs {
     /** A reply this instance no longer owns (swept as its owner looked dead): stop writing it. */
     private readonly onDisowned: (messageId: string) => void,
     private readonly metrics?: Metrics,
+    private readonly windowMs = UNFOLLOWED_WINDOW_MS,
   ) {
     this.local = new InProcessReplyLogs(metrics);
-    redis.defineCommand('palaverWriteBatches', { lua: WRITE_BATCHES_LUA });
+    redis.defineCommand('palaverWriteBatches', { numberOfKeys: 1, lua: WRITE_BATCHES_LUA });
+    // A follower that arrives elsewhere says so, and the reply is written every turn from then
+    // on: otherwise its first entries would wait out the window, until a publish found it.
+    this.unsubscribeFollowed = channels.subscribe(replyKeys.followed(instanceId), {
+      message: (messageId) => this.markFollowed(messageId),
+      reconnected: () => {},
+    }).unsubscribe;
   }
 
   open(messageId: string, userId: string): ReplyLog {
     const local = this.local.open(messageId, userId);
     const epoch = (this.epochs++).toString(36);
-    this.replies.set(messageId, {
-      userId,
-      keys: [replyKeys.log(messageId), replyKeys.meta(messageId), replyKeys.live(messageId)],
-    });
+    this.replies.set(messageId, userId);
     let seq = 0;
     let finished = false;
     // The meta goes out at once, before any delta: other instances can follow and stop the
@@ -119,7 +127,8 @@ export class RedisReplyLogs implements ReplyLogs {
         const batch = this.batchOf(messageId, epoch);
         batch.x = seq + 1;
         if (!record) batch.del = 1;
-        this.scheduleFlush(true);
+        // Followers here already have the end; only the Redis log waits for the window.
+        this.scheduleFlush(this.followedElsewhere.has(messageId));
       },
       read: (afterSeq) => local.read(afterSeq),
       listen: (listener) => local.listen(listener),
@@ -129,11 +138,12 @@ export class RedisReplyLogs implements ReplyLogs {
   async find(messageId: string): Promise<ReplyLog | undefined> {
     const local = await this.local.find(messageId);
     if (local) return local;
-    const userId = await this.redis.hget(replyKeys.meta(messageId), 'userId');
+    const [userId, owner] = await this.redis.hmget(replyKeys.meta(messageId), 'userId', 'owner');
     if (!userId) return undefined;
     return new RemoteReplyLog(
       messageId,
       userId,
+      owner,
       this.redis,
       this.channels,
       this.loadRecord,
@@ -147,6 +157,7 @@ export class RedisReplyLogs implements ReplyLogs {
 
   close(): void {
     this.closed = true;
+    this.unsubscribeFollowed();
     clearTimeout(this.retryTimer);
     clearTimeout(this.flushTimer);
     this.local.close();
@@ -184,34 +195,32 @@ export class RedisReplyLogs implements ReplyLogs {
     const batches = [...this.pending.values()].filter((batch) => this.replies.has(batch.id));
     this.pending.clear();
     if (batches.length === 0) return;
-    const keys: string[] = [];
+    let joined = '';
     for (const batch of batches) {
-      const reply = this.replies.get(batch.id)!;
-      keys.push(...reply.keys);
       // Only a batch that may have to create the meta carries the user.
       if (!this.written.has(batch.id)) {
         batch.o = 1;
-        batch.u = reply.userId;
+        batch.u = this.replies.get(batch.id);
       }
+      joined += (joined ? BATCH_SEPARATOR : '') + JSON.stringify(batch);
     }
-    keys.push(replyKeys.streaming);
     try {
       const results = (await (
         this.redis as unknown as {
-          palaverWriteBatches(count: number, ...args: Array<string | number>): Promise<number[]>;
+          palaverWriteBatches(...args: Array<string | number>): Promise<string>;
         }
       ).palaverWriteBatches(
-        keys.length,
-        ...keys,
+        replyKeys.streaming,
         this.instanceId,
         STREAMING_LOG_TTL_MS,
         ENDED_LOG_TTL_MS,
-        ...batches.map((batch) => JSON.stringify(batch)),
-      )) as number[];
+        joined,
+      )) as string;
       batches.forEach((batch, index) => {
-        if (results[index] === 2) this.followedElsewhere.add(batch.id);
+        const result = results.charCodeAt(index) - 48; // '0' … '2'
+        if (result === 2) this.followedElsewhere.add(batch.id);
         else this.followedElsewhere.delete(batch.id);
-        if (results[index] === 0) {
+        if (result === 0) {
           // Another instance ended it (the sweep took this instance for dead): stop here too.
           this.disowned.add(batch.id);
           this.written.delete(batch.id);
@@ -244,8 +253,8 @@ export class RedisReplyLogs implements ReplyLogs {
   }
 
   /**
-   * `urgent`: a reply's start or end, or an entry of a reply followed on another instance, goes
-   * out at the end of this turn; other entries wait for the window (UNFOLLOWED_WINDOW_MS).
+   * `urgent`: a reply's start, or an entry of a reply followed on another instance, goes out at
+   * the end of this turn; other entries wait for the window (UNFOLLOWED_WINDOW_MS).
    */
   private scheduleFlush(urgent: boolean): void {
     if (this.closed) return;
@@ -257,9 +266,16 @@ export class RedisReplyLogs implements ReplyLogs {
       return;
     }
     this.flushScheduled = true;
-    const wait = urgent ? 0 : this.lastFlushAt + UNFOLLOWED_WINDOW_MS - performance.now();
+    const wait = urgent ? 0 : this.lastFlushAt + this.windowMs - performance.now();
     if (wait <= 0) setImmediate(() => void this.flush());
     else this.flushTimer = setTimeout(() => void this.flush(), wait);
+  }
+
+  /** A follower on another instance has subscribed to one of the replies written here. */
+  private markFollowed(messageId: string): void {
+    if (!this.replies.has(messageId) || this.followedElsewhere.has(messageId)) return;
+    this.followedElsewhere.add(messageId);
+    if (this.pending.has(messageId)) this.scheduleFlush(true);
   }
 
   /** Failed batches go back in front of what came since, so the log keeps its order. */
@@ -320,6 +336,8 @@ class RemoteReplyLog implements ReplyLog {
   constructor(
     readonly messageId: string,
     readonly userId: string,
+    /** The instance writing the reply, told that it is followed here (null: not known yet). */
+    private readonly owner: string | null,
     private readonly redis: Redis,
     private readonly channels: LiveChannels,
     private readonly loadRecord: RecordLoader,
@@ -348,6 +366,12 @@ class RemoteReplyLog implements ReplyLog {
     });
     this.subscribed = ready;
     this.unsubscribe = unsubscribe;
+    if (this.owner) {
+      const owner = this.owner;
+      void ready
+        .then(() => this.redis.publish(replyKeys.followed(owner), this.messageId))
+        .catch(() => {}); // Redis away: the owner learns it from its next publish instead.
+    }
     this.silenceTimer = setInterval(() => {
       if (Date.now() - this.lastHeard >= SILENCE_CHECK_MS) void this.fill();
     }, SILENCE_CHECK_MS);
