@@ -114,7 +114,10 @@ class StreamRig {
         : await startBaseline('b-ws', { UPSTREAM_URL: bench.upstream.baseUrl });
     // Unpinned: the writer keeps its core; the follower shares the other with the load.
     const follower = options.followElsewhere
-      ? await startSubject(bench, subjectEnv, { pinned: false })
+      ? await startSubject(bench, subjectEnv, { pinned: false }).catch(async (error: unknown) => {
+          await server.stop(); // not left running when the second instance cannot start
+          throw error;
+        })
       : server;
     return new StreamRig(bench, target, options, server, follower);
   }
