@@ -1,0 +1,62 @@
+import { registerUser } from './helpers/accounts';
+import { streamToEnd } from './helpers/chat';
+import { TestDatabase } from './helpers/database';
+import { errorCode } from './helpers/http-client';
+import { TestRedis } from './helpers/redis-server';
+import { TestApp } from './helpers/test-app';
+
+const SEND =
+  'mutation S($input: SendMessageInput!) { sendMessage(input: $input) { assistantMessage { id } } }';
+
+/**
+ * The per-user prompt limit is counted in Redis, so sends spread over the instances of a
+ * cluster spend one allowance (counted per instance, two instances would allow twice as many).
+ * The concurrent-replies cap and failed sign-ins are covered in cluster.redis.test.ts.
+ */
+describe('the prompt limit of a cluster', () => {
+  let redis: TestRedis;
+  let database: TestDatabase;
+  let a: TestApp;
+  let b: TestApp;
+
+  beforeAll(async () => {
+    [redis, database] = await Promise.all([TestRedis.start(), TestDatabase.start()]);
+    const options = {
+      database,
+      env: { REDIS_URL: redis.url },
+      rateLimits: { messagesPerUserPerMinute: { points: 4, durationSeconds: 60 } },
+    };
+    a = await TestApp.start(options);
+    b = await TestApp.start(options);
+  });
+  afterAll(async () => {
+    await a?.stop();
+    await b?.stop();
+    await database?.stop();
+    await redis?.dispose();
+  });
+
+  it('should let alternating sends on A and B spend one allowance of 4 a minute between them', async () => {
+    const user = await registerUser(a);
+    const token = user.auth.accessToken;
+    const sockets = [a.socket(token), b.socket(token)] as const;
+    try {
+      const codes: string[] = [];
+      for (let i = 0; i < 8; i += 1) {
+        const app = i % 2 === 0 ? a : b;
+        const result = await app.http().raw(SEND, { input: { prompt: `limit ${i}` } }, { token });
+        codes.push(String(errorCode(result) ?? 'OK'));
+        if (!result.errors) {
+          // Each reply ends before the next send, so the cap of 3 at once never applies.
+          const { assistantMessage } = result.data!.sendMessage as {
+            assistantMessage: { id: string };
+          };
+          await streamToEnd(sockets[i % 2]!, assistantMessage.id);
+        }
+      }
+      expect(codes).toEqual(['OK', 'OK', 'OK', 'OK', ...Array(4).fill('RATE_LIMITED')]);
+    } finally {
+      await Promise.all(sockets.map((socket) => socket.dispose()));
+    }
+  });
+});
