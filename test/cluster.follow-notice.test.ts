@@ -64,4 +64,41 @@ describe('a follower on another instance', () => {
       await Promise.all([onA.dispose(), onB.dispose()]);
     }
   });
+
+  it('should be told again after the pub/sub connections were killed, and get deltas again before the reply ends', async () => {
+    const words = Array.from({ length: 75 }, (_, i) => `k${i} `);
+    a.openai.enqueue({ chunks: words, delayMs: 40 });
+    const payload = await sendMessage(a, user.auth.accessToken, { prompt: 'kill and follow' });
+    const messageId = payload.assistantMessage.id;
+    const [onA, onB] = [a.socket(user.auth.accessToken), b.socket(user.auth.accessToken)];
+    try {
+      const here = onA.subscribe(MessageStreamDocument, { messageId });
+      const elsewhere = onB.subscribe(MessageStreamDocument, { messageId });
+      await elsewhere.waitForEvents(5, 20_000);
+      // Publishes that find nobody while B reconnects send A back to its 5 s window.
+      await redis.admin.connect().catch(() => {});
+      await redis.admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
+      const killedAt = Date.now();
+      const arrivals: number[] = [];
+      const seen = elsewhere.events.length;
+      const poll = setInterval(() => {
+        while (arrivals.length < elsewhere.events.length - seen) arrivals.push(Date.now());
+      }, 5);
+      let doneOnA = 0;
+      const [, onBEvents] = await Promise.all([
+        here.untilDone(20_000).then(() => (doneOnA = Date.now())),
+        elsewhere.untilDone(20_000),
+      ]).finally(() => clearInterval(poll));
+      // A reply of ~3 s: B hears of it again within the silence check, not after the window,
+      // so deltas keep coming while A streams (left in its window, A would write only what
+      // was pending when B's subscriber came back: a handful at most).
+      const beforeEnd = arrivals.filter((at) => at >= killedAt && at < doneOnA);
+      expect(beforeEnd.length).toBeGreaterThanOrEqual(10);
+      const stream = onBEvents.map((event) => event.data!.messageStream);
+      expect(stream.map((event) => event.seq)).toEqual(stream.map((_, i) => i + 1));
+      expect(stream.map((event) => event.delta).join('')).toBe(words.join(''));
+    } finally {
+      await Promise.all([onA.dispose(), onB.dispose()]);
+    }
+  });
 });

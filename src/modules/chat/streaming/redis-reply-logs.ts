@@ -362,18 +362,20 @@ class RemoteReplyLog implements ReplyLog {
         if (this.delivered === null) this.early.push(batch);
         else this.receive(batch);
       },
-      reconnected: () => void this.fill(),
+      reconnected: () => {
+        // A publish that found nobody meanwhile sent the writer back to its window.
+        this.announce(Promise.resolve());
+        void this.fill();
+      },
     });
     this.subscribed = ready;
     this.unsubscribe = unsubscribe;
-    if (this.owner) {
-      const owner = this.owner;
-      void ready
-        .then(() => this.redis.publish(replyKeys.followed(owner), this.messageId))
-        .catch(() => {}); // Redis away: the owner learns it from its next publish instead.
-    }
+    this.announce(ready);
     this.silenceTimer = setInterval(() => {
-      if (Date.now() - this.lastHeard >= SILENCE_CHECK_MS) void this.fill();
+      if (Date.now() - this.lastHeard < SILENCE_CHECK_MS) return;
+      // Said again: a notice sent while the owner's subscriber was reconnecting is lost.
+      this.announce(Promise.resolve());
+      void this.fill();
     }, SILENCE_CHECK_MS);
     this.silenceTimer.unref();
     return () => this.stop();
@@ -406,6 +408,15 @@ class RemoteReplyLog implements ReplyLog {
       for (const batch of early) this.receive(batch);
     }
     return { deltas, done };
+  }
+
+  /** Tells the reply's owner, once subscribed, that it is followed here (written every turn). */
+  private announce(subscribed: Promise<void>): void {
+    const owner = this.owner;
+    if (!owner || this.ended) return;
+    void subscribed
+      .then(() => this.redis.publish(replyKeys.followed(owner), this.messageId))
+      .catch(() => {}); // Redis away: the owner learns it from its next publish instead.
   }
 
   /**
