@@ -7,6 +7,12 @@ const IDLE_UTILIZATION = 0.5;
 /** At or above this one it counts as busy: replies coalesce over their whole window. */
 const BUSY_UTILIZATION = 0.85;
 
+/** An event-loop utilization (0–1) as busyness: 0 up to IDLE_UTILIZATION, 1 from BUSY_UTILIZATION. */
+export function busynessOf(utilization: number): number {
+  const share = (utilization - IDLE_UTILIZATION) / (BUSY_UTILIZATION - IDLE_UTILIZATION);
+  return Math.min(1, Math.max(0, share));
+}
+
 /**
  * How busy this process's event loop was over the last ~100 ms, as a share of the coalescing
  * window to use. An idle server sends each token the moment it arrives (merging only costs
@@ -26,8 +32,7 @@ export class LoadGauge {
 
   /** 0 when idle, 1 when busy. */
   busyness(): number {
-    const share = (this.utilization - IDLE_UTILIZATION) / (BUSY_UTILIZATION - IDLE_UTILIZATION);
-    return Math.min(1, Math.max(0, share));
+    return busynessOf(this.utilization);
   }
 
   close(): void {
