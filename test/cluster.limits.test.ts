@@ -1,9 +1,7 @@
 import { registerUser } from './helpers/accounts';
 import { streamToEnd } from './helpers/chat';
-import { TestDatabase } from './helpers/database';
+import { useClusterPair } from './helpers/cluster-pair';
 import { errorCode } from './helpers/http-client';
-import { TestRedis } from './helpers/redis-server';
-import { TestApp } from './helpers/test-app';
 
 const SEND =
   'mutation S($input: SendMessageInput!) { sendMessage(input: $input) { assistantMessage { id } } }';
@@ -14,29 +12,12 @@ const SEND =
  * The concurrent-replies cap and failed sign-ins are covered in cluster.redis.test.ts.
  */
 describe('the prompt limit of a cluster', () => {
-  let redis: TestRedis;
-  let database: TestDatabase;
-  let a: TestApp;
-  let b: TestApp;
-
-  beforeAll(async () => {
-    [redis, database] = await Promise.all([TestRedis.start(), TestDatabase.start()]);
-    const options = {
-      database,
-      env: { REDIS_URL: redis.url },
-      rateLimits: { messagesPerUserPerMinute: { points: 4, durationSeconds: 60 } },
-    };
-    a = await TestApp.start(options);
-    b = await TestApp.start(options);
-  });
-  afterAll(async () => {
-    await a?.stop();
-    await b?.stop();
-    await database?.stop();
-    await redis?.dispose();
+  const cluster = useClusterPair({
+    rateLimits: { messagesPerUserPerMinute: { points: 4, durationSeconds: 60 } },
   });
 
   it('should let alternating sends on A and B spend one allowance of 4 a minute between them', async () => {
+    const { a, b } = cluster;
     const user = await registerUser(a);
     const token = user.auth.accessToken;
     const sockets = [a.socket(token), b.socket(token)] as const;
