@@ -33,7 +33,7 @@ const WRITE_RETRY_MS = 500;
  * it carries (~150 µs of CPU here, most of it the socket's write, wake-up and read), so the
  * window sets the cost. `npm run bench -- --only cluster`, 200 × 50 tok/s, followers on the
  * writer: one call per turn gave 0.095 calls per token and the writer 1.26–1.65× its CPU without
- * Redis; 10 ms, 0.019 calls and 1.17–1.38×; 25 ms (and one argument a call), 0.010–0.011 calls
+ * Redis; 10 ms, 0.019 calls and 1.24–1.38×; 25 ms (and one argument a call), 0.010–0.011 calls
  * and 1.02–1.14× in four runs.
  */
 const UNFOLLOWED_WINDOW_MS = 25;
