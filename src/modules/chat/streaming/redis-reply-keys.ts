@@ -12,7 +12,7 @@ export const replyKeys = {
   /** Pub/sub channel of the live entries, published in the same script as they are logged. */
   live: (messageId: string) => `${REPLY}${messageId}:live`,
   /** Asked to stop (its value: the reason); the owner also polls it on its heartbeat. */
-  stop: (messageId: string) => `palaver:reply:${messageId}:stop`,
+  stop: (messageId: string) => `${REPLY}${messageId}:stop`,
   /** Set of the ids of every reply streaming somewhere in the cluster: what the sweep visits. */
   streaming: 'palaver:replies:streaming',
   /** Held by a live instance (PX, refreshed by its heartbeat); gone means the instance is. */
@@ -72,9 +72,9 @@ local streaming = KEYS[1]
 local results = {}
 for raw in string.gmatch(ARGV[4], '[^\\n]+') do
   local batch = cjson.decode(raw)
-  local log = '${REPLY}' .. batch.id .. ':log'
-  local meta = '${REPLY}' .. batch.id .. ':meta'
-  local live = '${REPLY}' .. batch.id .. ':live'
+  local log = string.format('${replyKeys.log('%s')}', batch.id)
+  local meta = string.format('${replyKeys.meta('%s')}', batch.id)
+  local live = string.format('${replyKeys.live('%s')}', batch.id)
   local current = redis.call('HMGET', meta, 'owner', 'epoch', 'state')
   local ok = 0
   if not current[1] then

@@ -364,17 +364,17 @@ class RemoteReplyLog implements ReplyLog {
       },
       reconnected: () => {
         // A publish that found nobody meanwhile sent the writer back to its window.
-        this.announce(Promise.resolve());
+        this.announce();
         void this.fill();
       },
     });
     this.subscribed = ready;
     this.unsubscribe = unsubscribe;
-    this.announce(ready);
+    void ready.then(() => this.announce());
     this.silenceTimer = setInterval(() => {
       if (Date.now() - this.lastHeard < SILENCE_CHECK_MS) return;
       // Said again: a notice sent while the owner's subscriber was reconnecting is lost.
-      this.announce(Promise.resolve());
+      this.announce();
       void this.fill();
     }, SILENCE_CHECK_MS);
     this.silenceTimer.unref();
@@ -410,13 +410,10 @@ class RemoteReplyLog implements ReplyLog {
     return { deltas, done };
   }
 
-  /** Tells the reply's owner, once subscribed, that it is followed here (written every turn). */
-  private announce(subscribed: Promise<void>): void {
-    const owner = this.owner;
-    if (!owner || this.ended) return;
-    void subscribed
-      .then(() => this.redis.publish(replyKeys.followed(owner), this.messageId))
-      .catch(() => {}); // Redis away: the owner learns it from its next publish instead.
+  /** Tells the reply's owner that it is followed here (so written every turn); once subscribed. */
+  private announce(): void {
+    if (!this.owner || this.ended) return;
+    this.redis.publish(replyKeys.followed(this.owner), this.messageId).catch(() => {}); // Redis away: the owner learns it from its next publish instead.
   }
 
   /**
