@@ -1,3 +1,5 @@
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { parse } from 'graphql';
 import { MessageStreamDocument, type MessageStreamSubscription } from './gql/graphql';
 import { registerUser, type TestUser } from './helpers/accounts';
 import { sendMessage } from './helpers/chat';
@@ -101,5 +103,37 @@ describe('a follower on another instance', () => {
     const stream = onBEvents.map((event) => event.data!.messageStream);
     expect(stream.map((event) => event.seq)).toEqual(stream.map((_, i) => i + 1));
     expect(stream.map((event) => event.delta).join('')).toBe(words.join(''));
+  });
+
+  it('should stream to B a document of another shape (alias, fragment, inline id) just as it does the stock one', async () => {
+    const { a, b } = cluster;
+    const words = Array.from({ length: 20 }, (_, i) => `s${i} `);
+    a.openai.enqueue({ chunks: words, delayMs: 20 });
+    const payload = await sendMessage(a, user.auth.accessToken, { prompt: 'another shape' });
+    const messageId = payload.assistantMessage.id;
+    const document = parse(`
+      subscription {
+        piece: messageStream(messageId: "${messageId}") { ...Piece }
+      }
+      fragment Piece on MessageStreamEvent { n: seq text: delta finished: done message { status content } }
+    `) as TypedDocumentNode<{
+      piece: {
+        n: number;
+        text: string;
+        finished: boolean;
+        message: { status: string; content: string } | null;
+      };
+    }>;
+    const onB = b.socket(user.auth.accessToken);
+    try {
+      const events = (await onB.subscribe(document).untilDone(20_000)).map((e) => e.data!.piece);
+      expect(events.map((event) => event.n)).toEqual(events.map((_, i) => i + 1));
+      expect(events.at(-1)).toMatchObject({ finished: true, message: { status: 'COMPLETE' } });
+      const text = events.filter((event) => !event.finished).map((event) => event.text);
+      expect(text.join('')).toBe(words.join(''));
+      expect(events.at(-1)!.message!.content).toBe(words.join(''));
+    } finally {
+      await onB.dispose();
+    }
   });
 });
