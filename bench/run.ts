@@ -4,6 +4,8 @@
  * runs each for about 2 seconds, to prove the harness works (CI), not to judge speed.
  * Raw numbers go to bench/results/latest.json; a full run also rewrites bench/RESULTS.md.
  */
+// First: an older Node stops here with one line (src/config/node-version.ts).
+import '../src/config/node-version';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile, mkdir, readFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';

@@ -3,6 +3,8 @@
  * signals. SIGINT/SIGTERM stop accepting, close sockets with 1001, drain, close the database,
  * and exit 0 — or exit 1 if that takes longer than the grace period.
  */
+// First: an older Node stops here with one line (config/node-version.ts).
+import './config/node-version';
 import 'reflect-metadata';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';

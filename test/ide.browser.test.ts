@@ -9,7 +9,7 @@ import { sendMessage, streamToEnd } from './helpers/chat';
 import { TestApp } from './helpers/test-app';
 
 /**
- * The GraphQL IDE in a real headless Chromium (Debian's `chromium`, which .ci/run installs),
+ * The GraphQL IDE in a real headless Chromium (Debian's `chromium`, which the test run installs where missing),
  * driven by puppeteer-core: what a person sees when they open /graphql or a shared link.
  */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { createConnection, createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import { sleep } from './stats';
+import { ensureSystemPackages, SYSTEM_PACKAGES } from '../../test/helpers/system-packages';
 
 /** What a Redis server has done so far: its CPU and the calls of each command. */
 export interface RedisStats {
@@ -28,6 +29,8 @@ export async function redisStats(url: string): Promise<RedisStats> {
 
 /** A redis-server of the bench's own on a free loopback port, nothing persisted. */
 export async function startRedisServer(): Promise<{ url: string; stop: () => Promise<void> }> {
+  // A fresh machine lacks it: installed here as `npm test` does (root on Debian), or named.
+  ensureSystemPackages(SYSTEM_PACKAGES.filter((entry) => entry.debian === 'redis-server'));
   const port = await new Promise<number>((resolve, reject) => {
     const probe = createServer();
     probe.once('error', reject);

@@ -36,6 +36,8 @@ const BUILD_TIMEOUT_MS = 10 * 60_000;
 /** After a crash the supervisor waits this long before starting the server again. */
 const RESTART_DELAY_MS = 500;
 const STOP_GRACE_MS = 5_000;
+/** How often a build says how far it is (a cold one is silent for minutes otherwise). */
+const BUILD_PROGRESS_MS = 10_000;
 
 export class LocalDatabaseUnavailableError extends Error {
   override name = 'LocalDatabaseUnavailableError';
@@ -52,22 +54,31 @@ async function sourceStamp(): Promise<string> {
   return hash.digest('hex');
 }
 
+/** Where the build says how it goes: the server's logger, or a script's console. */
+export type BuildReporter = (message: string) => void;
+
 /** Builds the binary unless the one on disk was built from the current sources. */
-export async function ensureLocalDatabaseBinary(logger?: Logger): Promise<string> {
+export async function ensureLocalDatabaseBinary(report?: BuildReporter): Promise<string> {
   const stamp = await sourceStamp();
   if (existsSync(BINARY) && existsSync(STAMP) && (await readFile(STAMP, 'utf8')) === stamp) {
     return BINARY;
   }
-  logger?.info('building the local database server (FerretDB); the first build takes ~2 minutes');
+  report?.(
+    'building the local database server (FerretDB, tools/localdb); the first build takes ~2 minutes',
+  );
   await mkdir(BIN_DIR, { recursive: true });
   // Build to a private name and rename: two processes building at once never see half a file.
   const temporary = `${BINARY}.${process.pid}.tmp`;
   try {
-    await promisify(execFile)('go', ['build', '-o', temporary, '.'], {
+    report?.('local database build: downloading Go modules');
+    await runGo(['mod', 'download'], report, 'downloading Go modules');
+    const { stdout } = await promisify(execFile)('go', ['list', '-deps', '.'], {
       cwd: MODULE_DIR,
       timeout: BUILD_TIMEOUT_MS,
       maxBuffer: 16 * 1024 * 1024,
     });
+    const packages = stdout.split('\n').filter(Boolean).length;
+    await runGo(['build', '-v', '-o', temporary, '.'], report, 'compiling', packages);
   } catch (error) {
     const err = error as NodeJS.ErrnoException & { stderr?: string };
     if (err.code === 'ENOENT') {
@@ -83,8 +94,53 @@ export async function ensureLocalDatabaseBinary(logger?: Logger): Promise<string
   }
   await rename(temporary, BINARY);
   await writeFile(STAMP, stamp);
-  logger?.info({ binary: BINARY }, 'local database server built');
+  report?.(`local database server built: ${BINARY}`);
   return BINARY;
+}
+
+/**
+ * Runs one go command in tools/localdb and reports every BUILD_PROGRESS_MS how far it is: with
+ * `-v`, go build prints each package it compiles (cached ones are not printed, so a warm build
+ * says little and ends quickly). Rejects with go's output when it fails.
+ */
+function runGo(
+  args: string[],
+  report: BuildReporter | undefined,
+  step: string,
+  packages?: number,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('go', args, { cwd: MODULE_DIR, stdio: ['ignore', 'ignore', 'pipe'] });
+    const started = Date.now();
+    let compiled = 0;
+    let output = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => {
+      output = (output + chunk).slice(-64 * 1024);
+      compiled += chunk.split('\n').length - 1;
+    });
+    const progress = setInterval(() => {
+      const seconds = Math.round((Date.now() - started) / 1000);
+      const count = packages ? `: ${Math.min(compiled, packages)} of ${packages} packages` : '';
+      report?.(`local database build: ${step}${count} (${seconds} s)`);
+    }, BUILD_PROGRESS_MS);
+    const deadline = setTimeout(() => child.kill('SIGKILL'), BUILD_TIMEOUT_MS);
+    const settle = (error?: Error) => {
+      clearInterval(progress);
+      clearTimeout(deadline);
+      if (error) reject(error);
+      else resolve();
+    };
+    child.once('error', settle);
+    child.once('close', (code, signal) => {
+      if (code === 0) return settle();
+      settle(
+        Object.assign(new Error(`go ${args.join(' ')} exited with ${code ?? signal}`), {
+          stderr: output,
+        }),
+      );
+    });
+  });
 }
 
 export interface LocalDatabaseOptions {
@@ -123,7 +179,8 @@ export class LocalDatabaseServer {
   }
 
   async start(): Promise<string> {
-    const binary = await ensureLocalDatabaseBinary(this.options.logger);
+    const logger = this.options.logger;
+    const binary = await ensureLocalDatabaseBinary(logger && ((message) => logger.info(message)));
     await mkdir(this.options.dataDir, { recursive: true });
     this.stopping = false;
     const child = spawn(

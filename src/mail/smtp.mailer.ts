@@ -55,7 +55,9 @@ export class SmtpMailer implements Mailer {
       await onConnection(connection, (done) => connection.connect(() => done()));
       if (this.config.username) {
         const credentials = { user: this.config.username, pass: this.config.password ?? '' };
-        await onConnection(connection, (done) => connection.login(credentials, done));
+        await onConnection(connection, (done) =>
+          connection.login(credentials, (error) => done(error ?? undefined)),
+        );
       }
       await onConnection(connection, (done) =>
         connection.send(mime.getEnvelope(), body, (error) => {

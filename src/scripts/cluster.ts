@@ -8,6 +8,8 @@
  * (../shared/DATABASE.md): good enough to watch a stream move between instances, not for load.
  * Production runs N instances on a MongoDB replica set (MONGODB_URL) and Redis with a replica.
  */
+// First: an older Node stops here with one line (config/node-version.ts).
+import '../config/node-version';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -2,6 +2,8 @@
  * `npm run schema:emit` writes schema/schema.graphql from the resolvers; with `--check` it
  * exits 1 when the committed file differs (CI and a test run it).
  */
+// First: an older Node stops here with one line (config/node-version.ts).
+import '../config/node-version';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { renderCurrentSchema, SCHEMA_FILE } from '../graphql/schema-file';

@@ -2,8 +2,9 @@ import path from 'node:path';
 import express, { type Router } from 'express';
 
 /**
- * A GraphQL IDE (GraphiQL 3) served entirely from this server's own node_modules, so it works
- * with no internet access. Queries and mutations go over HTTP, subscriptions over the same
+ * A GraphQL IDE (GraphiQL 4, the last major with a browser bundle: 5 needs a bundler, and React
+ * 19 ships no UMD build, so React stays 18) served entirely from this server's own
+ * node_modules, so it works with no internet access. Queries and mutations go over HTTP, subscriptions over the same
  * graphql-ws socket as any client; the Authorization header typed in the IDE's header editor is
  * sent on both (as connectionParams on the socket).
  */
