@@ -105,6 +105,7 @@ export async function createApp(deps: AppDependencies): Promise<App> {
     metrics,
     catalog: llm.catalog,
     verifiedGuard: auth.verifiedGuard,
+    accounts: auth.accountClosure,
     tuning: deps.chat,
   });
   const users = createUsersModule({
@@ -120,6 +121,7 @@ export async function createApp(deps: AppDependencies): Promise<App> {
     container.register(type, instance);
   }
   const schema = await buildAppSchema(resolverClasses, pubSub);
+  let stopping: Promise<void> | null = null;
   const server = await createGraphQLServer({
     config,
     logger,
@@ -130,6 +132,7 @@ export async function createApp(deps: AppDependencies): Promise<App> {
     contextFactory: new ContextFactory(auth.authenticator, container, logger),
     httpTimeouts: deps.httpTimeouts,
     metrics,
+    isStopping: () => stopping !== null,
   });
   metrics.identify(redis?.instanceId ?? 'single');
   metrics.observe({
@@ -149,7 +152,6 @@ export async function createApp(deps: AppDependencies): Promise<App> {
       : undefined,
   });
 
-  let stopping: Promise<void> | null = null;
   const stop = () =>
     (stopping ??= (async () => {
       // Modules first (new prompts are refused from this moment, replies end while their

@@ -366,4 +366,19 @@ describe('mail limits', () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(app.mail.to(user.email)).toHaveLength(1);
   });
+
+  it('should count each kind of mail apart: a reset asked for in the first minute after sign-up is sent', async () => {
+    const user = await registerUser(app, { password: STRONG_PASSWORD });
+    await app.mail.waitFor((mail) => mail.to.includes(user.email));
+    await app.http().data(ForgotPasswordDocument, { email: user.email });
+    const reset = await app.mail.waitFor(
+      (mail) => mail.to.includes(user.email) && /reset/i.test(mail.subject),
+    );
+    expect(tokenFromMail(reset, '/reset-password')).toBeTruthy();
+    // Still one of each kind a minute: a second reset and a resend send nothing.
+    await app.http().data(ForgotPasswordDocument, { email: user.email });
+    await app.http().data(ResendVerificationEmailDocument, { email: user.email });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(app.mail.to(user.email)).toHaveLength(2);
+  });
 });

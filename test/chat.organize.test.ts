@@ -59,13 +59,22 @@ describe('organizing chats', () => {
     const chat = await newChat(user, 'Limits');
     await update(user, chat.id, { tags: ['keep'] });
     const tooMany = Array.from({ length: 21 }, (_, i) => `t${i}`);
-    for (const tags of [tooMany, ['x'.repeat(33)], ['   '], ['ok', '']]) {
+    const hidden = ['nul\u0000', 'bell\u0007', 'evil\u202Egnp.exe', 'iso\u2066late', 'mark\u200F'];
+    for (const tags of [
+      tooMany,
+      ['x'.repeat(41)],
+      ['   '],
+      ['ok', ''],
+      ...hidden.map((t) => [t]),
+    ]) {
       const result = await update(user, chat.id, { tags, title: 'Renamed' });
       expect(errorCode(result)).toBe('BAD_USER_INPUT');
       expect(result.errors![0]!.extensions!.fields).toHaveProperty('tags');
     }
-    // 20 distinct tags of 32 characters are fine, and so are 21 that repeat one another.
-    const twenty = Array.from({ length: 20 }, (_, i) => `${i}`.padEnd(32, 'x'));
+    // 20 distinct tags of 40 characters are fine (emoji and HTML-looking text too), and so
+    // are 21 that repeat one another.
+    const twenty = Array.from({ length: 20 }, (_, i) => `${i}`.padEnd(40, 'x'));
+    twenty[0] = '👩‍💻 <b>&amp;</b>';
     expect((await update(user, chat.id, { tags: twenty })).data!.updateChat.tags).toHaveLength(20);
     expect(
       (await update(user, chat.id, { tags: [...Array(20).keys()].map(String).concat('0') })).data!
@@ -73,6 +82,21 @@ describe('organizing chats', () => {
     ).toHaveLength(20);
     const { titles: listed } = await titles(user);
     expect(listed).toEqual(['Limits']);
+  });
+
+  it('should refuse a list of 130,000 distinct tags at once, and keep answering others meanwhile', async () => {
+    const user = await registerUser(app);
+    const chat = await newChat(user, 'Flood');
+    const flood = Array.from({ length: 130_000 }, (_, i) => i.toString(36)); // 862 KB
+    const started = Date.now();
+    const [result, me] = await Promise.all([
+      update(user, chat.id, { tags: flood }),
+      new Promise((resolve) => setTimeout(resolve, 20)).then(() => titles(user)),
+    ]);
+    expect(errorCode(result)).toBe('BAD_USER_INPUT');
+    expect(result.errors![0]!.extensions!.fields).toHaveProperty('tags');
+    expect(me.titles).toEqual(['Flood']);
+    console.log(`130,000 tags refused in ${Date.now() - started} ms`);
   });
 
   it('should hide archived chats by default and filter by archived, pinned and tag, with paging', async () => {

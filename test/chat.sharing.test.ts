@@ -253,6 +253,62 @@ describe('shared links', () => {
       expect(errorCode(await readShared(link.token))).toBeUndefined();
   });
 
+  it('should keep at most 20 live links per chat, even when 30 are asked for at once, over several trials', async () => {
+    for (let trial = 0; trial < 3; trial += 1) {
+      const user = await registerUser(app);
+      const token = user.auth.accessToken;
+      const { chatId } = await chatWith(user, [['cap me', 'ok']]);
+      const results = await Promise.all(
+        Array.from({ length: 30 }, () =>
+          app.http().request(ShareChatDocument, { id: chatId }, { token }),
+        ),
+      );
+      const made = results.filter((result) => result.data?.shareChat).length;
+      const refused = results.filter((result) => errorCode(result) === 'BAD_USER_INPUT').length;
+      expect(made + refused).toBe(30);
+      expect(made).toBeLessThanOrEqual(20);
+      const stored = await app.connection.connection
+        .collection('chat_shares')
+        .countDocuments({ chatId: new Types.ObjectId(chatId) });
+      expect(stored).toBe(made);
+      // Once under the cap again (a link revoked), sharing works; at the cap it is refused.
+      while ((await share(user, chatId).catch(() => null)) !== null);
+      const listed = await app.http().data(ChatSharesDocument, { chatId }, { token });
+      expect(listed.chatShares).toHaveLength(20);
+      const refusal = await app.http().request(ShareChatDocument, { id: chatId }, { token });
+      expect(errorCode(refusal)).toBe('BAD_USER_INPUT');
+      expect(refusal.errors![0]!.message).toMatch(/at most 20 live links/);
+      await app.http().data(UnshareChatDocument, { shareId: listed.chatShares[0]!.id }, { token });
+      expect((await share(user, chatId)).token).toBeTruthy();
+    }
+  }, 60_000);
+
+  it('should keep at most 200 live links per user, and page chatShares', async () => {
+    const user = await registerUser(app);
+    const token = user.auth.accessToken;
+    const chats: string[] = [];
+    for (let i = 0; i < 10; i += 1)
+      chats.push((await chatWith(user, [[`chat ${i}`, 'ok']])).chatId);
+    for (const chatId of chats) {
+      await Promise.all(Array.from({ length: 20 }, () => share(user, chatId)));
+    }
+    const extra = (await chatWith(user, [['one more', 'ok']])).chatId;
+    const refusal = await app.http().request(ShareChatDocument, { id: extra }, { token });
+    expect(errorCode(refusal)).toBe('BAD_USER_INPUT');
+    expect(refusal.errors![0]!.message).toMatch(/at most 200 live links/);
+
+    const page = (variables: Record<string, unknown>) =>
+      app
+        .http()
+        .request(ChatSharesDocument, { chatId: chats[0]!, ...variables } as never, { token });
+    const all = (await page({})).data!.chatShares.map((link) => link.id);
+    expect(all).toHaveLength(20);
+    const second = (await page({ limit: 5, skip: 5 })).data!.chatShares.map((link) => link.id);
+    expect(second).toEqual(all.slice(5, 10));
+    expect(errorCode(await page({ limit: 0 }))).toBe('BAD_USER_INPUT');
+    expect(errorCode(await page({ limit: 21 }))).toBe('BAD_USER_INPUT');
+  }, 120_000);
+
   it('should rate-limit link reads per client address', async () => {
     const limited = await TestApp.start({
       rateLimits: { sharedChatPerIp: { points: 3, durationSeconds: 60 } },

@@ -25,6 +25,7 @@ import { TestRedis } from './helpers/redis-server';
 import { TestApp } from './helpers/test-app';
 import type { TestSocket } from './helpers/ws-client';
 import { MessageStatus } from '../src/modules/chat/chat-enums';
+import { replyKeys } from '../src/modules/chat/streaming/redis-reply-keys';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -102,6 +103,27 @@ describe('a cluster of two instances on Redis', () => {
     expect(text).toBe(words(60).join(''));
     expect(events.at(-1)!.message).toMatchObject({ status: 'COMPLETE', content: text });
     expect((await savedReply(payload.assistantMessage.id))!.content).toBe(text);
+  });
+
+  it("should not let another user follow a reply on B by writing themselves into the reply's meta in Redis", async () => {
+    a.openai.enqueue({ chunks: words(40, 'p'), delayMs: 20 });
+    const payload = await sendMessage(a, token(), { prompt: 'private' });
+    const messageId = payload.assistantMessage.id;
+    const intruder = await registerUser(b);
+    // Whoever can write to Redis claims the reply: the database still says whose it is.
+    await redis.admin.connect().catch(() => undefined);
+    await redis.admin.hset(replyKeys.meta(messageId), 'userId', intruder.auth.user.id);
+    const socket = b.socket(intruder.auth.accessToken);
+    const subscription = socket.subscribe(MessageStreamDocument, { messageId });
+    const events = await subscription.untilDone();
+    const errors =
+      (subscription.error as Array<{ extensions?: { code?: string } }> | null) ?? events[0]?.errors;
+    expect(errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+    expect(JSON.stringify(events)).not.toContain('p1 ');
+    await socket.dispose();
+    // The owner still follows it on B, whatever the meta says.
+    const owned = await streamToEnd(onB, messageId);
+    expect(owned.at(-1)).toMatchObject({ done: true, message: { status: 'COMPLETE' } });
   });
 
   it('should resume on B after a client left A at seq k with exactly k+1..N, and replay a finished reply on B', async () => {

@@ -1,4 +1,5 @@
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -75,6 +76,75 @@ describe('configuration', () => {
       /SECRET_KEY is required when HOST \(0\.0\.0\.0\) is not a loopback address/,
     );
     expect(loadConfig({ HOST: '0.0.0.0', SECRET_KEY: 'x'.repeat(40) }).http.host).toBe('0.0.0.0');
+  });
+
+  it('should refuse a short SECRET_KEY on a shared database or a reachable address whatever NODE_ENV says', () => {
+    for (const env of [
+      { HOST: '0.0.0.0', SECRET_KEY: 'x' },
+      { MONGODB_URL: 'mongodb://db.internal:27017', SECRET_KEY: 'x'.repeat(31) },
+      { NODE_ENV: 'test', HOST: '0.0.0.0', SECRET_KEY: 'short' },
+    ]) {
+      expect(() => loadConfig(env)).toThrow(/SECRET_KEY must be at least 32 characters/);
+    }
+    // A developer's own machine may use any key.
+    expect(loadConfig({ SECRET_KEY: 'x' }).auth.secretKey).toBe('x');
+  });
+
+  it('should offer introspection and internal messages only outside production on a loopback address', () => {
+    expect(loadConfig({}).developerTools).toBe(true);
+    expect(loadConfig({ HOST: '0.0.0.0', SECRET_KEY: 'x'.repeat(40) }).developerTools).toBe(false);
+    expect(
+      loadConfig({
+        NODE_ENV: 'production',
+        MONGODB_URL: 'mongodb://db.internal:27017',
+        SECRET_KEY: 'x'.repeat(40),
+      }).developerTools,
+    ).toBe(false);
+  });
+
+  it('should refuse an empty or truncated local secret file, naming it, instead of signing with it', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'palaver-secret-'));
+    try {
+      const localSecretFile = path.join(dir, 'secret-key');
+      for (const content of ['', '\n', 'abc']) {
+        await writeFile(localSecretFile, content);
+        expect(() => loadConfig({}, { localSecretFile })).toThrow(ConfigError);
+        expect(() => loadConfig({}, { localSecretFile })).toThrow(
+          /secret-key is empty or too short/,
+        );
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('should give processes that create the local secret at once the same whole key, over many trials', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'palaver-secret-race-'));
+    const module = path.resolve(__dirname, '..', 'dist', 'config', 'local-secret.js');
+    try {
+      for (let trial = 0; trial < 15; trial += 1) {
+        const file = path.join(dir, `secret-${trial}`);
+        const keys = await Promise.all(
+          [1, 2, 3].map(
+            () =>
+              new Promise<string>((resolve, reject) => {
+                execFile(
+                  process.execPath,
+                  [
+                    '-e',
+                    `process.stdout.write(require(${JSON.stringify(module)}).localSecret(${JSON.stringify(file)}))`,
+                  ],
+                  (error, stdout) => (error ? reject(error) : resolve(stdout)),
+                );
+              }),
+          ),
+        );
+        expect(keys[0]!.length).toBeGreaterThanOrEqual(43);
+        expect(new Set(keys).size).toBe(1);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('should name both production requirements when both are missing', () => {

@@ -3,7 +3,8 @@ import { renderCurrentSchema, SCHEMA_FILE } from '../src/graphql/schema-file';
 import { LlmProvidersDocument, MeDocument } from './gql/graphql';
 import { registerUser } from './helpers/accounts';
 import { errorCode } from './helpers/http-client';
-import { useTestApp } from './helpers/test-app';
+import { TestApp, useTestApp } from './helpers/test-app';
+import { sendMessage } from './helpers/chat';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -174,4 +175,25 @@ describe('readiness follows the database', () => {
     },
     40_000,
   );
+});
+
+describe('readiness during shutdown', () => {
+  it('should answer /readyz 503 from the moment shutdown begins, while replies still drain', async () => {
+    const app = await TestApp.start({ chat: { shutdownGraceMs: 2_000 } });
+    try {
+      const user = await registerUser(app);
+      app.openai.enqueue({ chunks: ['still', 'writing'], stallAfterChunks: 1 });
+      await sendMessage(app, user.auth.accessToken, { prompt: 'keep the drain busy' });
+      expect((await fetch(`${app.baseUrl}/readyz`)).status).toBe(200);
+      const stopping = app.app.stop();
+      const ready = await fetch(`${app.baseUrl}/readyz`);
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toEqual({ status: 'stopping' });
+      // The process is still alive and says so.
+      expect((await fetch(`${app.baseUrl}/healthz`)).status).toBe(200);
+      await stopping;
+    } finally {
+      await app.stop();
+    }
+  });
 });

@@ -50,6 +50,7 @@ function slowReads(logs: InProcessReplyLogs, during: (log: ReplyLog) => void): R
           return log.userId;
         },
         exclusive: log.exclusive,
+        ownerKnown: log.ownerKnown,
         append: (text) => log.append(text),
         finish: (record) => log.finish(record),
         listen: (listener) => log.listen(listener),

@@ -7,6 +7,7 @@ import { useTestApp } from './helpers/test-app';
 import { TestSocket } from './helpers/ws-client';
 import { MAX_SESSIONS_PER_USER } from '../src/modules/auth/session.service';
 import { MAX_OPERATIONS_PER_SOCKET } from '../src/server/websocket';
+import { rateLimitKeyOfIp } from '../src/rate-limit/client-address-key';
 
 const MAX_SOCKETS_PER_USER = 20; // WS_MAX_SOCKETS_PER_USER's default
 
@@ -98,6 +99,18 @@ describe('client addresses and origins', () => {
   const app = useTestApp({
     env: { TRUST_PROXY: 'loopback', CORS_ORIGINS: 'https://app.example' },
     rateLimits: { registrationsPerIp: { points: 3, durationSeconds: 3600 } },
+  });
+
+  it('should count an IPv4-mapped IPv6 address, in any spelling, as the IPv4 it carries', () => {
+    expect(rateLimitKeyOfIp('::ffff:102:304')).toBe('1.2.3.4');
+    expect(rateLimitKeyOfIp('::ffff:a0b:c0d')).toBe('10.11.12.13');
+    expect(rateLimitKeyOfIp('::FFFF:1.2.3.4')).toBe('1.2.3.4');
+    expect(rateLimitKeyOfIp('1.2.3.4')).toBe('1.2.3.4');
+    // Two different IPv4 clients are never one key, nor one /64.
+    expect(rateLimitKeyOfIp('::ffff:102:304')).not.toBe(rateLimitKeyOfIp('::ffff:a0b:c0d'));
+    expect(rateLimitKeyOfIp('2001:DB8:1:2::1')).toBe(rateLimitKeyOfIp('2001:db8:1:2:ffff::9'));
+    expect(rateLimitKeyOfIp('2001:db8:1:2::1')).toBe('2001:db8:1:2::/64');
+    expect(rateLimitKeyOfIp('fe80::1%eth0')).toBe('fe80:0:0:0::/64');
   });
 
   it('should count an IPv6 client by its /64, so rotating addresses within it does not reset a limit', async () => {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { envSchema, type Env } from './env.schema';
-import { isLoopbackHost, localSecret } from './local-secret';
+import { isLoopbackHost, localSecret, LocalSecretError } from './local-secret';
 
 export type NodeEnv = Env['NODE_ENV'];
 export type LlmProviderName = 'OPEN_AI' | 'OLLAMA' | 'ECHO';
@@ -16,6 +16,11 @@ export interface ProviderConfig {
 export interface Config {
   nodeEnv: NodeEnv;
   isProduction: boolean;
+  /**
+   * Introspection (and, in development, internal error messages): for a developer's own
+   * machine, so only outside production on a loopback HOST.
+   */
+  developerTools: boolean;
   http: {
     port: number;
     host: string;
@@ -67,12 +72,23 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-const MIN_PRODUCTION_SECRET_LENGTH = 32;
+/** The shortest SECRET_KEY a server that others can reach (or share data with) accepts. */
+const MIN_SHARED_SECRET_LENGTH = 32;
 const ECHO_MODEL = 'echo-1';
 
 export interface LoadOptions {
   /** Where a local setup keeps its generated secret (tests point it elsewhere). */
   localSecretFile?: string;
+}
+
+/** The local setup's own secret; a broken secret file is a configuration problem to name. */
+function localSecretOf(file: string | undefined): string {
+  try {
+    return localSecret(file);
+  } catch (error) {
+    if (error instanceof LocalSecretError) throw new ConfigError(error.message);
+    throw error;
+  }
 }
 
 export function loadConfig(
@@ -90,9 +106,19 @@ export function loadConfig(
   if (isProduction && !e.MONGODB_URL) {
     problems.push('MONGODB_URL is required in production (the local database is for development)');
   }
-  if (isProduction && (e.SECRET_KEY ?? '').length < MIN_PRODUCTION_SECRET_LENGTH) {
+  const loopback = isLoopbackHost(e.HOST);
+  if (isProduction && (e.SECRET_KEY ?? '').length < MIN_SHARED_SECRET_LENGTH) {
     problems.push(
-      `SECRET_KEY must be set to at least ${MIN_PRODUCTION_SECRET_LENGTH} characters in production`,
+      `SECRET_KEY must be set to at least ${MIN_SHARED_SECRET_LENGTH} characters in production`,
+    );
+  } else if (
+    e.SECRET_KEY !== undefined &&
+    e.SECRET_KEY.length < MIN_SHARED_SECRET_LENGTH &&
+    (e.MONGODB_URL || !loopback)
+  ) {
+    // Whatever NODE_ENV says: a short key signs tokens that anyone who can reach it may guess.
+    problems.push(
+      `SECRET_KEY must be at least ${MIN_SHARED_SECRET_LENGTH} characters when MONGODB_URL is set or HOST is not a loopback address`,
     );
   }
 
@@ -102,7 +128,7 @@ export function loadConfig(
     if (e.MONGODB_URL) {
       problems.push('SECRET_KEY is required when MONGODB_URL is set (a shared database)');
     }
-    if (!isLoopbackHost(e.HOST)) {
+    if (!loopback) {
       problems.push(`SECRET_KEY is required when HOST (${e.HOST}) is not a loopback address`);
     }
   }
@@ -126,6 +152,7 @@ export function loadConfig(
   return {
     nodeEnv: e.NODE_ENV,
     isProduction,
+    developerTools: !isProduction && loopback,
     http: {
       port: e.PORT,
       host: e.HOST,
@@ -136,7 +163,7 @@ export function loadConfig(
     logLevel: e.LOG_LEVEL ?? (e.NODE_ENV === 'test' ? 'silent' : 'info'),
     database: { url: e.MONGODB_URL, name: e.DATABASE_NAME },
     auth: {
-      secretKey: e.SECRET_KEY ?? localSecret(options.localSecretFile),
+      secretKey: e.SECRET_KEY ?? localSecretOf(options.localSecretFile),
       algorithm: e.ALGORITHM,
       accessTokenTtlSeconds: e.ACCESS_TOKEN_EXPIRE_MINUTES * 60,
       refreshTokenTtlSeconds: e.REFRESH_TOKEN_EXPIRE_DAYS * 24 * 3600,

@@ -71,7 +71,11 @@ export const envSchema = z.object({
   DEFAULT_LLM: z.enum(['OPEN_AI', 'OLLAMA', 'ECHO']).optional(),
   DEFAULT_CHAT_MODEL: optionalString,
 
-  REDIS_URL: optionalString,
+  /** redis://[[user]:password@]host:port, or rediss:// for TLS (ioredis reads both). */
+  REDIS_URL: optionalString.refine(
+    (value) => value === undefined || /^rediss?:\/\//.test(value),
+    'must start with redis:// or rediss:// (TLS)',
+  ),
   /** The Prometheus /metrics endpoint; unset: on outside production, off in production. */
   METRICS_ENABLED: z
     .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })

@@ -33,6 +33,17 @@ export function formatError(
     };
   }
 
+  // Whatever code it came with (Apollo adds BAD_USER_INPUT on a document it has seen before),
+  // a message that quotes a variable's value (a password) never reaches the client.
+  if (quotesVariableValue(formatted.message)) {
+    const variable = describeVariableError(formatted.message)!;
+    return {
+      message: variable.message,
+      locations: formatted.locations,
+      extensions: { code: ErrorCode.BAD_USER_INPUT, fields: variable.fields },
+    };
+  }
+
   if (isVariableCoercionError(error)) {
     const variable = describeVariableError(formatted.message);
     // Apollo raises a few other request-level refusals the same code-less way (a persisted
@@ -116,6 +127,11 @@ function isVariableCoercionError(error: unknown): boolean {
   // graphql-jit's errors may carry no extensions object at all.
   const extensions = (error.extensions ?? {}) as { code?: unknown; http?: { status?: number } };
   return extensions.code === undefined && extensions.http?.status === 400;
+}
+
+/** graphql-js's wording for a variable that does not fit its type, with the whole value. */
+function quotesVariableValue(message: string): boolean {
+  return /^Variable "\$\w+" got invalid value /.test(message);
 }
 
 /**

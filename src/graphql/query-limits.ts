@@ -55,24 +55,30 @@ const INTROSPECTION_MAX_DEPTH = 15;
 const accepted = new WeakMap<DocumentNode, Set<string>>();
 const MAX_ACCEPTED_PER_DOCUMENT = 100;
 
+/**
+ * Throws when the operation is over a limit. Returns the variables the operation declares,
+ * which are what executes: the others are ignored, as the spec's CoerceVariableValues says
+ * (clients share one variables object across documents), and never walked, cached or echoed.
+ */
 export function assertWithinQueryLimits(
   schema: GraphQLSchema,
   document: DocumentNode,
   operationName: string | null | undefined,
-  variables: Record<string, unknown> | null | undefined,
-): void {
+  given: Record<string, unknown> | null | undefined,
+): Record<string, unknown> | null | undefined {
   const operation = getOperationAST(document, operationName ?? undefined);
-  if (!operation) return; // graphql-js and Apollo report the missing operation themselves.
-  assertOnlyDeclaredVariables(operation, variables);
+  if (!operation) return given; // graphql-js and Apollo report the missing operation themselves.
+  const variables = declaredVariables(operation, given);
   assertShallowVariables(variables);
   const key = `${operationName ?? ''}|${costKeyOf(operation, variables)}`;
   const known = accepted.get(document);
-  if (known?.has(key)) return;
+  if (known?.has(key)) return variables;
   checkQueryLimits(schema, document, operation, variables);
   const keys = known ?? new Set<string>();
   if (keys.size >= MAX_ACCEPTED_PER_DOCUMENT) keys.clear();
   keys.add(key);
   if (!known) accepted.set(document, keys);
+  return variables;
 }
 
 /** The values of the variables the cost can depend on: numbers and booleans. */
@@ -89,27 +95,17 @@ function costKeyOf(
   return parts.join(',');
 }
 
-/**
- * graphql-js ignores variables the operation does not declare; refusing them keeps a client
- * from parking data on the server (and catches a misspelt variable name).
- */
-function assertOnlyDeclaredVariables(
+/** Only the variables the operation declares (the same object when there is nothing to drop). */
+function declaredVariables(
   operation: OperationDefinitionNode,
   variables: Record<string, unknown> | null | undefined,
-): void {
-  if (!variables || typeof variables !== 'object') return;
+): Record<string, unknown> | null | undefined {
+  if (!variables || typeof variables !== 'object') return variables;
   const declared = new Set(
     (operation.variableDefinitions ?? []).map((definition) => definition.variable.name.value),
   );
-  const undeclared = Object.keys(variables).filter((name) => !declared.has(name));
-  if (undeclared.length > 0) {
-    const fields = Object.fromEntries(
-      undeclared
-        .slice(0, 5)
-        .map((name) => [name, `Variable "$${name}" is not declared by the operation.`]),
-    );
-    throw new BadUserInputError(fields);
-  }
+  if (Object.keys(variables).every((name) => declared.has(name))) return variables;
+  return Object.fromEntries(Object.entries(variables).filter(([name]) => declared.has(name)));
 }
 
 /** An iterative walk: a recursive one would overflow on exactly the input it refuses. */

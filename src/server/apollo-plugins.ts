@@ -21,12 +21,13 @@ export function queryLimitsPlugin(): ApolloServerPlugin<GraphQLContext> {
             );
           }
           try {
-            assertWithinQueryLimits(
+            // Execution reads the request's variables after this hook: only the declared ones.
+            request.variables = assertWithinQueryLimits(
               schema as GraphQLSchema,
               document,
               request.operationName,
               request.variables,
-            );
+            ) as typeof request.variables;
           } catch (error) {
             // A refused document is the client's fault: 400, as for a validation failure.
             if (error instanceof GraphQLError) throw withHttpStatus(error, 400);

@@ -42,6 +42,8 @@ export interface GraphQLServerOptions {
   httpTimeouts?: { requestMs: number; headersMs: number };
   /** Served at /metrics. */
   metrics: Metrics;
+  /** True from the moment shutdown begins: /readyz then answers 503. */
+  isStopping: () => boolean;
 }
 
 export interface GraphQLServer {
@@ -63,8 +65,8 @@ export async function createGraphQLServer(options: GraphQLServerOptions): Promis
       options.httpTimeouts?.requestMs ?? HTTP_TIMEOUT_CHECK_MS,
     ),
   });
-  const introspection = !config.isProduction;
-  const exposeInternals = config.nodeEnv === 'development';
+  const introspection = config.developerTools;
+  const exposeInternals = config.developerTools && config.nodeEnv === 'development';
 
   const websocket = new WebSocketGateway({
     httpServer,
@@ -114,6 +116,7 @@ export async function createGraphQLServer(options: GraphQLServerOptions): Promis
       contextFactory,
       database: options.database,
       metrics: options.metrics,
+      isStopping: options.isStopping,
     }),
   );
   return { httpServer, websocket, stop: () => apollo.stop() };

@@ -34,10 +34,12 @@ export function createRequestListener(options: {
   contextFactory: ContextFactory;
   database: Database;
   metrics: Metrics;
+  isStopping: () => boolean;
 }): (req: IncomingMessage, res: ServerResponse) => void {
   const graphqlEndpoint = createGraphQLEndpoint(options);
   const app = createExpressApp(
     options.database,
+    options.isStopping,
     options.config.metricsEnabled ? options.metrics : null,
     graphqlEndpoint,
   );
@@ -49,6 +51,7 @@ export function createRequestListener(options: {
 
 function createExpressApp(
   database: Database,
+  isStopping: () => boolean,
   metrics: Metrics | null,
   graphqlEndpoint: (req: IncomingMessage, res: ServerResponse) => void,
 ): Express {
@@ -65,7 +68,13 @@ function createExpressApp(
       res.type(metrics.contentType).send(await metrics.text());
     });
   }
+  // 503 from the first moment of shutdown (prompts are refused from then on), so a load
+  // balancer sends new work elsewhere while this instance drains.
   app.get('/readyz', async (_req, res) => {
+    if (isStopping()) {
+      res.status(503).json({ status: 'stopping' });
+      return;
+    }
     const ready = await database.isReady();
     res
       .status(ready ? 200 : 503)

@@ -169,8 +169,9 @@ export class WebSocketGateway {
   ): Promise<ExecutionArgs | readonly GraphQLError[]> {
     const prepared = this.documents.prepare(payload.query);
     if (prepared.errors) return prepared.errors;
+    let variables: Record<string, unknown> | null | undefined;
     try {
-      assertWithinQueryLimits(
+      variables = assertWithinQueryLimits(
         this.options.schema,
         prepared.document,
         payload.operationName,
@@ -202,7 +203,7 @@ export class WebSocketGateway {
       schema: this.options.schema,
       document: prepared.document,
       operationName: payload.operationName,
-      variableValues: payload.variables,
+      variableValues: variables,
       contextValue,
     };
   }

@@ -23,25 +23,46 @@ export class TestRedis {
   private child: ChildProcess | null = null;
   readonly admin: Redis;
 
-  private constructor(readonly port: number) {
-    this.admin = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 1 });
+  private constructor(
+    readonly port: number,
+    /** Set: the server asks every client for it (AUTH), as a production Redis should. */
+    private readonly password?: string,
+  ) {
+    this.admin = new Redis({
+      port,
+      host: '127.0.0.1',
+      password,
+      lazyConnect: true,
+      maxRetriesPerRequest: 1,
+    });
     this.admin.on('error', () => {});
   }
 
-  static async start(): Promise<TestRedis> {
-    const redis = new TestRedis(await freePort());
+  static async start(options: { password?: string } = {}): Promise<TestRedis> {
+    const redis = new TestRedis(await freePort(), options.password);
     await redis.start();
     return redis;
   }
 
   get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
+    const auth = this.password ? `:${encodeURIComponent(this.password)}@` : '';
+    return `redis://${auth}127.0.0.1:${this.port}`;
   }
 
   async start(): Promise<void> {
     this.child = spawn(
       'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      [
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        ...(this.password ? ['--requirepass', this.password] : []),
+      ],
       { stdio: 'ignore' },
     );
     const deadline = Date.now() + 10_000;
@@ -49,6 +70,7 @@ export class TestRedis {
       const probe = new Redis({
         port: this.port,
         host: '127.0.0.1',
+        password: this.password,
         lazyConnect: true,
         retryStrategy: () => null,
       });

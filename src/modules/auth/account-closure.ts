@@ -1,13 +1,14 @@
 import type { Models } from '../models';
-import { InvalidCredentialsError, NotFoundError } from '../../errors/errors';
+import { InvalidCredentialsError, NotFoundError, UnauthenticatedError } from '../../errors/errors';
 import type { RateLimits } from '../../rate-limit/rate-limits';
 import type { PasswordHasher } from './password-hasher';
 import type { SessionService } from './session.service';
 
 /**
  * The auth side of deleting an account: the password is asked again (a stolen access token
- * alone cannot delete anyone), failures count like failed sign-ins, and every session and
- * email token of the account ends before its data goes.
+ * alone cannot delete anyone), failures count like failed sign-ins. Then the account is marked
+ * closing and every other session ends before its data goes, so no other device starts new
+ * work; a write already under way checks `assertOpen` after it lands and takes itself back.
  */
 export class AccountClosure {
   constructor(
@@ -28,9 +29,34 @@ export class AccountClosure {
     await this.rateLimits.refund('loginFailuresPerEmail', user.email);
   }
 
-  /** Every email token goes, then every session ends (its sockets close on every instance). */
+  /**
+   * No sign-in from now on (LoginService, SessionService.create), no email token, and every
+   * session but the caller's ends (it carries the answer; `signOutEverywhere` ends it last).
+   */
+  async beginClosing(userId: string, callerSessionId: string): Promise<void> {
+    await this.models.User.updateOne({ _id: userId }, { $set: { closingAt: new Date() } });
+    await this.models.EmailToken.deleteMany({ userId });
+    await this.sessions.endAll(userId, callerSessionId);
+  }
+
+  /** A deletion that failed part way leaves the account usable, to try again. */
+  async abortClosing(userId: string): Promise<void> {
+    await this.models.User.updateOne({ _id: userId }, { $unset: { closingAt: 1 } });
+  }
+
+  /** Every session ends, the caller's too (its sockets close on every instance). */
   async signOutEverywhere(userId: string): Promise<void> {
     await this.models.EmailToken.deleteMany({ userId });
     await this.sessions.endAll(userId);
+  }
+
+  /**
+   * For a feature that has just written data of the user: refuses (SESSION_ENDED) when the
+   * account is closing or gone, so the feature removes what it wrote. Asked after the write:
+   * either the deletion's erase comes later and removes it, or this sees the mark.
+   */
+  async assertOpen(userId: string): Promise<void> {
+    const user = await this.models.User.findById(userId, { closingAt: 1 }).lean();
+    if (!user || user.closingAt) throw new UnauthenticatedError('sessionEnded');
   }
 }

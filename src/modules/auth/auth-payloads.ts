@@ -1,3 +1,4 @@
+import { InvalidCredentialsError } from '../../errors/errors';
 import type { UserRecord } from '../users/user.model';
 import { toUser } from '../users/user.type';
 import type { AccessTokens } from './access-token';
@@ -12,8 +13,14 @@ export class AuthPayloads {
     private readonly accessTokens: AccessTokens,
   ) {}
 
+  /**
+   * `user` as the sign-in read it, before checking the password: if every session of the user
+   * ended since (a password change, reset, sign-out everywhere, deletion), the sign-in fails
+   * with INVALID_CREDENTIALS instead of outliving it.
+   */
   async signIn(user: UserRecord, meta: RequestMeta): Promise<AuthPayload> {
-    const session = await this.sessions.create(String(user._id), meta);
+    const session = await this.sessions.create(String(user._id), meta, user.sessionEpoch ?? 0);
+    if (!session) throw new InvalidCredentialsError();
     return this.forSession(user, session);
   }
 

@@ -43,7 +43,7 @@ export class EmailVerificationService {
 
   /** Answers the same for any address, at once (see mailAccountInBackground). */
   resend(email: string, meta: RequestMeta): Promise<true> {
-    return mailAccountInBackground(this.mailing, email, meta, async (account) =>
+    return mailAccountInBackground(this.mailing, 'verification', email, meta, async (account) =>
       account.emailVerified ? null : this.compose(account),
     );
   }

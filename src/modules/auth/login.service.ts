@@ -29,7 +29,8 @@ export class LoginService {
 
     const user = await this.models.User.findOne({ email }).lean();
     const valid = await this.hasher.verify(user?.passwordHash ?? null, input.password);
-    if (!user || !valid) throw new InvalidCredentialsError();
+    // An account being deleted takes no sign-in (it answers as if it were gone already).
+    if (!user || user.closingAt || !valid) throw new InvalidCredentialsError();
     await this.rateLimits.refund('loginFailuresPerIp', meta.ip);
     await this.rateLimits.reset('loginFailuresPerEmail', email);
     return this.payloads.signIn(user, meta);

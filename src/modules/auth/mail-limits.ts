@@ -10,22 +10,34 @@ import type { RequestMeta } from '../../kernel/request-meta';
  * Mails a client can trigger (verification resend, password reset), limited two ways:
  * - per client address (`mailPerIp`), so nobody can spray many inboxes: over it, the caller
  *   gets RATE_LIMITED, the same for a known and an unknown target;
- * - per target address (1 a minute, 5 an hour, the sign-up mail included), so nobody can flood
- *   an inbox: over it, the mail is skipped silently and the call still answers true, because
- *   a refusal would tell the caller that the address has an account that was just mailed.
+ * - per target address and kind of mail (1 a minute, 5 an hour, the sign-up mail counting as a
+ *   verification), so nobody can flood an inbox: over it, the mail is skipped silently and the
+ *   call still answers true, because a refusal would tell the caller that the address has an
+ *   account that was just mailed. Kinds count apart, so the sign-up mail never holds back the
+ *   reset a new user asks for in their first minute (as GoTrue keeps recovery_sent_at apart
+ *   from confirmation_sent_at).
  * Each counts the call before deciding, so concurrent requests cannot all pass.
  * Returns whether the mail may go.
  */
 export async function mayMail(
   rateLimits: RateLimits,
+  kind: MailKind,
   address: string,
   meta: RequestMeta,
 ): Promise<boolean> {
   await rateLimits.consume('mailPerIp', meta.ip);
-  const withinMinute = await rateLimits.tryConsume('mailPerAddressPerMinute', address);
-  const withinHour =
-    withinMinute && (await rateLimits.tryConsume('mailPerAddressPerHour', address));
+  const key = mailLimitKey(kind, address);
+  const withinMinute = await rateLimits.tryConsume('mailPerAddressPerMinute', key);
+  const withinHour = withinMinute && (await rateLimits.tryConsume('mailPerAddressPerHour', key));
   return withinMinute && withinHour;
+}
+
+/** The kinds of mail a client can trigger by address; each has its own per-address limit. */
+export type MailKind = 'verification' | 'reset';
+
+/** The per-address limits' key: one count per kind of mail and address. */
+export function mailLimitKey(kind: MailKind, address: string): string {
+  return `${kind}:${address}`;
 }
 
 /** What a mail asked for by address may know of the account it goes to. */
@@ -39,12 +51,13 @@ export type MailedAccount = Pick<UserRecord, '_id' | 'email' | 'firstName' | 'em
  */
 export async function mailAccountInBackground(
   deps: { models: Models; rateLimits: RateLimits; outbox: MailOutbox },
+  kind: MailKind,
   email: string,
   meta: RequestMeta,
   compose: (account: MailedAccount) => Promise<MailMessage | null>,
 ): Promise<true> {
   const address = parseEmailArgument(email);
-  if (!(await mayMail(deps.rateLimits, address, meta))) return true;
+  if (!(await mayMail(deps.rateLimits, kind, address, meta))) return true;
   deps.outbox.enqueue(async () => {
     const account = await deps.models.User.findOne(
       { email: address },

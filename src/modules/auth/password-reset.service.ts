@@ -33,7 +33,7 @@ export class PasswordResetService {
   }
 
   requestReset(email: string, meta: RequestMeta): Promise<true> {
-    return mailAccountInBackground(this.mailing, email, meta, async (account) => {
+    return mailAccountInBackground(this.mailing, 'reset', email, meta, async (account) => {
       const ttl = this.config.auth.passwordResetTokenTtlSeconds;
       const token = await this.tokens.issue(
         String(account._id),

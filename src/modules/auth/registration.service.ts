@@ -8,6 +8,7 @@ import { normalizeEmail, type RegisterInput } from './auth.inputs';
 import type { EmailVerificationService } from './email-verification.service';
 import type { PasswordHasher } from './password-hasher';
 import type { RequestMeta } from '../../kernel/request-meta';
+import { mailLimitKey } from './mail-limits';
 
 const DUPLICATE_KEY = 11000;
 
@@ -44,9 +45,10 @@ export class RegistrationService {
       throw error;
     }
     const record = user.toObject();
-    // The sign-up mail counts against the address's mail limit like a resend would.
-    await this.rateLimits.penalize('mailPerAddressPerMinute', email);
-    await this.rateLimits.penalize('mailPerAddressPerHour', email);
+    // The sign-up mail counts against the address's verification-mail limit like a resend.
+    const key = mailLimitKey('verification', email);
+    await this.rateLimits.penalize('mailPerAddressPerMinute', key);
+    await this.rateLimits.penalize('mailPerAddressPerHour', key);
     this.verification.sendFor(record);
     return this.payloads.signIn(record, meta);
   }

@@ -56,7 +56,13 @@ export class SessionService {
     return this.sessionsEnded.subscribe((ended) => this.live.forget(ended), onError);
   }
 
-  async create(userId: string, meta: RequestMeta): Promise<IssuedSession> {
+  /**
+   * A new session for a sign-in that read the user at `epoch` (UserRecord.sessionEpoch). Null
+   * when every session of the user ended meanwhile (or the account went or is closing): the
+   * session is then removed again. Checked after the insert, so an ending that runs at any
+   * moment either sees the session (and deletes it) or changed the epoch before this check.
+   */
+  async create(userId: string, meta: RequestMeta, epoch: number): Promise<IssuedSession | null> {
     const now = new Date();
     const sessionId = new Types.ObjectId();
     const refreshToken = formatRefreshToken(sessionId.toString(), newOpaqueToken());
@@ -72,6 +78,12 @@ export class SessionService {
       expiresAt: new Date(now.getTime() + this.config.refreshTokenTtlSeconds * 1000),
     });
     await this.evictBeyondCap(userId);
+    const user = await this.models.User.findById(userId, { sessionEpoch: 1, closingAt: 1 }).lean();
+    if (!user || user.closingAt || (user.sessionEpoch ?? 0) !== epoch) {
+      await this.models.Session.deleteOne({ _id: sessionId });
+      this.announceEnded({ userId, sessionId: sessionId.toString() });
+      return null;
+    }
     return { sessionId: sessionId.toString(), refreshToken };
   }
 
@@ -230,8 +242,12 @@ export class SessionService {
     return true;
   }
 
-  /** Ends every session of a user, or every one but `exceptSessionId`. */
+  /**
+   * Ends every session of a user, or every one but `exceptSessionId`. The epoch moves first:
+   * a sign-in under way whose session this delete misses sees it moved and ends its own.
+   */
   async endAll(userId: string, exceptSessionId?: string): Promise<void> {
+    await this.models.User.updateOne({ _id: userId }, { $inc: { sessionEpoch: 1 } });
     const filter = exceptSessionId
       ? { userId, _id: op({ $ne: new Types.ObjectId(exceptSessionId) }) }
       : { userId };

@@ -10,10 +10,19 @@ export interface NormalizedTags {
 
 export const tagKey = (tag: string) => tag.trim().toLowerCase();
 
-/** A chat's new tags: trimmed, repeats (ignoring case) dropped, within the limits. */
+/**
+ * Control characters (NUL among them) and the invisible marks that reorder text around them
+ * (bidirectional overrides, embeddings, isolates, and the direction marks): a tag is a short
+ * label shown in lists, where these only serve to disguise it.
+ */
+const FORBIDDEN_IN_TAGS = /[\p{Cc}\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/u;
+
+/**
+ * A chat's new tags: trimmed, repeats (ignoring case) dropped, within the limits. Linear in the
+ * list, and it stops at the first tag past the limit (the input's own bound refuses long lists).
+ */
 export function normalizeTags(input: readonly string[]): NormalizedTags {
-  const tags: string[] = [];
-  const tagKeys: string[] = [];
+  const byKey = new Map<string, string>();
   for (const raw of input) {
     const tag = raw.trim();
     if (tag.length === 0) throw new BadUserInputError({ tags: 'A tag cannot be empty.' });
@@ -22,15 +31,19 @@ export function normalizeTags(input: readonly string[]): NormalizedTags {
         tags: `A tag may be at most ${CHAT_LIMITS.maxTagLength} characters.`,
       });
     }
+    if (FORBIDDEN_IN_TAGS.test(tag)) {
+      throw new BadUserInputError({
+        tags: 'A tag may not contain control or bidirectional-override characters.',
+      });
+    }
     const key = tagKey(tag);
-    if (tagKeys.includes(key)) continue;
-    tags.push(tag);
-    tagKeys.push(key);
+    if (byKey.has(key)) continue;
+    if (byKey.size === CHAT_LIMITS.maxTags) {
+      throw new BadUserInputError({ tags: `A chat may have at most ${CHAT_LIMITS.maxTags} tags.` });
+    }
+    byKey.set(key, tag);
   }
-  if (tags.length > CHAT_LIMITS.maxTags) {
-    throw new BadUserInputError({ tags: `A chat may have at most ${CHAT_LIMITS.maxTags} tags.` });
-  }
-  return { tags, tagKeys };
+  return { tags: [...byKey.values()], tagKeys: [...byKey.keys()] };
 }
 
 /** How many chats carry each tag, most used first, spelled as first seen. */

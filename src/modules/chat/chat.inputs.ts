@@ -1,5 +1,6 @@
 import { Field, ID, InputType } from 'type-graphql';
 import {
+  ArrayMaxSize,
   IsNotEmpty,
   IsOptional,
   Length,
@@ -16,7 +17,9 @@ export const CHAT_LIMITS = {
   maxPromptLength: 32_000,
   maxClientMessageIdLength: 100,
   maxTags: 20,
-  maxTagLength: 32,
+  maxTagLength: 40,
+  /** Entries of one `tags` list before repeats are dropped; a longer list is refused unread. */
+  maxTagEntries: 100,
 } as const;
 
 @InputType({ description: 'A new chat; every field is optional.' })
@@ -76,9 +79,12 @@ export class UpdateChatInput {
 
   @Field(() => [String], {
     nullable: true,
-    description: `Its tags, replacing the old ones: at most ${CHAT_LIMITS.maxTags}, each 1 to ${CHAT_LIMITS.maxTagLength} characters once trimmed; repeats (ignoring case) are dropped.`,
+    description: `Its tags, replacing the old ones: at most ${CHAT_LIMITS.maxTags}, each 1 to ${CHAT_LIMITS.maxTagLength} characters once trimmed, with no control or bidirectional-override characters; repeats (ignoring case) are dropped.`,
   })
   @IsOptional()
+  @ArrayMaxSize(CHAT_LIMITS.maxTagEntries, {
+    message: `A chat may have at most ${CHAT_LIMITS.maxTags} tags.`,
+  })
   tags?: string[] | null;
 }
 

@@ -40,6 +40,7 @@ import type { ReplyLogs } from './streaming/reply-log';
 import { LocalReplySlots, RedisReplySlots, type ReplySlots } from './streaming/reply-slots';
 import { ReplyFollower } from './streaming/reply-follower';
 import { TitleImprover } from './titles';
+import type { OpenAccounts } from './open-accounts';
 
 /** Replies being written get this long to finish on shutdown, then are saved INTERRUPTED. */
 const GENERATION_SHUTDOWN_GRACE_MS = 5_000;
@@ -68,6 +69,8 @@ export interface ChatModuleDependencies {
   metrics?: Metrics;
   catalog: LlmCatalog;
   verifiedGuard: EmailVerifiedGuard;
+  /** Whether data just written for a user may stay (not while the account is being deleted). */
+  accounts: OpenAccounts;
   tuning?: ChatTuning;
 }
 
@@ -82,6 +85,7 @@ export interface ChatModule extends AppModule {
 export async function createChatModule(deps: ChatModuleDependencies): Promise<ChatModule> {
   const { config, logger, models, pubSub, redis, rateLimits, metrics, catalog, verifiedGuard } =
     deps;
+  const { accounts } = deps;
   const tuning = deps.tuning ?? {};
   if (!redis) await interruptOrphanedReplies(models, logger);
   await migrateLegacyChats(models, logger);
@@ -139,7 +143,7 @@ export async function createChatModule(deps: ChatModuleDependencies): Promise<Ch
     : undefined;
   await cluster?.start();
   const stops = new StopGenerationService(models, messageService, generations, cluster);
-  const chatService = new ChatService(models, catalog, chatEvents, stops);
+  const chatService = new ChatService(models, catalog, chatEvents, stops, accounts);
   const titles = new TitleImprover(models, chatEvents, logger);
   const sendMessage = new SendMessageService(
     models,
@@ -152,6 +156,7 @@ export async function createChatModule(deps: ChatModuleDependencies): Promise<Ch
     chatEvents,
     rateLimits,
     verifiedGuard,
+    accounts,
   );
 
   return {
@@ -170,10 +175,17 @@ export async function createChatModule(deps: ChatModuleDependencies): Promise<Ch
       resolverOf(
         ChatShareResolver,
         new ChatShareResolver(
-          new ChatShareService(models, chatService, messageService, rateLimits, {
-            appUrl: config.appUrl,
-            secretKey: config.auth.secretKey,
-          }),
+          new ChatShareService(
+            models,
+            chatService,
+            messageService,
+            rateLimits,
+            {
+              appUrl: config.appUrl,
+              secretKey: config.auth.secretKey,
+            },
+            accounts,
+          ),
         ),
       ),
       resolverOf(

@@ -12,6 +12,7 @@ import { TitleSource, type ChatRecord, type StoredLlmConfig } from './chat.model
 import type { LlmConfigInput } from './llm-config.type';
 import type { StopGenerationService } from './stop-generation.service';
 import { updateByIdIf } from '../../db/by-id';
+import { keepUnlessClosing, type OpenAccounts } from './open-accounts';
 
 export const CHAT_LIST_LIMITS = {
   minLimit: 1,
@@ -52,6 +53,7 @@ export class ChatService {
     private readonly catalog: LlmCatalog,
     private readonly events: ChatEvents,
     private readonly stops: StopGenerationService,
+    private readonly accounts: OpenAccounts,
   ) {}
 
   async get(userId: string, chatId: string): Promise<ChatRecord> {
@@ -87,6 +89,9 @@ export class ChatService {
       config,
       messageCount: 0,
     });
+    await keepUnlessClosing(this.accounts, userId, () =>
+      this.models.Chat.deleteOne({ _id: chat._id }),
+    );
     this.events.publish(userId, { type: ChatEventType.CREATED, chatId: String(chat._id) });
     return chat.toObject();
   }

@@ -24,6 +24,7 @@ import type { MessageService } from './message.service';
 import type { GenerationManager, PendingSlot } from './streaming/generation-manager';
 import { titleFromPrompt, type TitleImprover } from './titles';
 import { updateByIdIf } from '../../db/by-id';
+import { keepUnlessClosing, type OpenAccounts } from './open-accounts';
 
 const DUPLICATE_KEY = 11000;
 /** Replies one user may have streaming at once. */
@@ -61,6 +62,7 @@ export class SendMessageService {
     private readonly events: ChatEvents,
     private readonly rateLimits: RateLimits,
     private readonly verifiedGuard: EmailVerifiedGuard,
+    private readonly accounts: OpenAccounts,
   ) {}
 
   send(viewer: Viewer, input: SendMessageInput): Promise<SendResult> {
@@ -201,6 +203,7 @@ export class SendMessageService {
         }
         throw error;
       }
+      await keepUnlessClosing(this.accounts, userId, () => this.placement.remove(placed));
       await this.start(userId, placed, systemInstructions, slot);
       return placed;
     } finally {

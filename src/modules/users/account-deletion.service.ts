@@ -1,8 +1,11 @@
 import type { Models } from '../models';
+import type { Viewer } from '../../kernel/context';
 
 /** What the auth module does when an account closes. */
 export interface AccountCredentials {
   confirmPassword(userId: string, password: string): Promise<void>;
+  beginClosing(userId: string, callerSessionId: string): Promise<void>;
+  abortClosing(userId: string): Promise<void>;
   signOutEverywhere(userId: string): Promise<void>;
 }
 
@@ -12,12 +15,11 @@ export interface UserDataEraser {
 }
 
 /**
- * deleteAccount: the password again, then every feature erases what it keeps of the user, then
- * the user, and last every session ends (sockets close on every instance). Sessions end last so
- * that the answer still reaches a client that asked over its socket (it closes a turn later),
- * and so that a failure part way leaves the account signed in to try again. A chat another
- * device creates while this runs is left without an owner: nobody can read it, and its links
- * answer NOT_FOUND (they check the owner).
+ * deleteAccount: the password again; then the account is marked closing and every other
+ * device signed out (no new sign-in or write sticks from here: AccountClosure); then every
+ * feature erases what it keeps of the user, then the user; last the caller's own session ends
+ * (its sockets close on every instance), so that the answer still reaches a client that asked
+ * over its socket. A failure part way leaves the account open and signed in to try again.
  */
 export class AccountDeletionService {
   constructor(
@@ -26,10 +28,17 @@ export class AccountDeletionService {
     private readonly erasers: readonly UserDataEraser[],
   ) {}
 
-  async delete(userId: string, password: string): Promise<true> {
+  async delete(viewer: Viewer, password: string): Promise<true> {
+    const { userId } = viewer;
     await this.credentials.confirmPassword(userId, password);
-    for (const eraser of this.erasers) await eraser.eraseUser(userId);
-    await this.models.User.deleteOne({ _id: userId });
+    await this.credentials.beginClosing(userId, viewer.sessionId);
+    try {
+      for (const eraser of this.erasers) await eraser.eraseUser(userId);
+      await this.models.User.deleteOne({ _id: userId });
+    } catch (error) {
+      await this.credentials.abortClosing(userId).catch(() => undefined);
+      throw error;
+    }
     await this.credentials.signOutEverywhere(userId);
     return true;
   }

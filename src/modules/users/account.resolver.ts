@@ -16,6 +16,6 @@ export class AccountResolver {
     @Arg('password', () => String) password: string,
     @Ctx() context: GraphQLContext,
   ): Promise<boolean> {
-    return this.deletion.delete(viewerOf(context).userId, password);
+    return this.deletion.delete(viewerOf(context), password);
   }
 }

@@ -37,6 +37,18 @@ export class UserRecord {
   @prop({ type: () => Number })
   metadataRevision?: number;
 
+  /**
+   * Counts the times every session of the user was ended (password change or reset, sign-out
+   * everywhere, account deletion). A sign-in compares it before and after it creates its
+   * session, so one that raced an ending never outlives it (absent on older documents: 0).
+   */
+  @prop({ type: () => Number })
+  sessionEpoch?: number;
+
+  /** Set while the account is being deleted: no sign-in, and no write of its data, sticks. */
+  @prop({ type: () => Date })
+  closingAt?: Date;
+
   createdAt!: Date;
   updatedAt!: Date;
 }

@@ -52,18 +52,20 @@ export class ReplyPlacement {
   ): Promise<Placement> {
     const chatId = new Types.ObjectId();
     const [userMessage, assistantMessage] = await this.savePair(chatId, null, 0, message, prompt);
-    const [chat] = await insertRecords(this.models.Chat, [
-      {
-        _id: chatId,
-        userId: new Types.ObjectId(message.userId),
-        title: titleFromPrompt(prompt),
-        titleSource: TitleSource.PROMPT,
-        systemInstructions: systemInstructions || null,
-        config: message.config,
-        messageCount: 2,
-        ...activeBranch([userMessage._id, assistantMessage._id]),
-      },
-    ]);
+    const [chat] = await this.orRemove([userMessage, assistantMessage], () =>
+      insertRecords(this.models.Chat, [
+        {
+          _id: chatId,
+          userId: new Types.ObjectId(message.userId),
+          title: titleFromPrompt(prompt),
+          titleSource: TitleSource.PROMPT,
+          systemInstructions: systemInstructions || null,
+          config: message.config,
+          messageCount: 2,
+          ...activeBranch([userMessage._id, assistantMessage._id]),
+        },
+      ]),
+    );
     return {
       chat: chat!,
       userMessage,
@@ -149,10 +151,8 @@ export class ReplyPlacement {
       message,
       prompt,
     );
-    const updated = await this.activate(
-      chat,
-      [...pathAbove, String(userMessage._id), String(assistantMessage._id)],
-      2,
+    const updated = await this.orRemove([userMessage, assistantMessage], () =>
+      this.activate(chat, [...pathAbove, String(userMessage._id), String(assistantMessage._id)], 2),
     );
     return {
       chat: updated,
@@ -185,7 +185,9 @@ export class ReplyPlacement {
       message,
       message.idempotencyKey,
     );
-    const updated = await this.activate(chat, [...pathAbove, String(assistantMessage._id)], 1);
+    const updated = await this.orRemove([assistantMessage], () =>
+      this.activate(chat, [...pathAbove, String(assistantMessage._id)], 1),
+    );
     return {
       chat: updated,
       userMessage,
@@ -194,6 +196,28 @@ export class ReplyPlacement {
       added: [assistantMessage],
       createdChat: false,
     };
+  }
+
+  /**
+   * Takes a placement back (its account is closing): the messages it saved, and the chat it
+   * created. A chat it joined stays as it is: the deletion erases it.
+   */
+  async remove(placed: Placement): Promise<void> {
+    await this.models.Message.deleteMany({ _id: op({ $in: placed.added.map(({ _id }) => _id) }) });
+    if (placed.createdChat) await this.models.Chat.deleteOne({ _id: placed.chat._id });
+  }
+
+  /**
+   * Runs the step that links saved messages into their chat; when it fails (the chat went
+   * meanwhile), the messages go too, so no prompt or STREAMING reply is left with no chat.
+   */
+  private async orRemove<T>(saved: MessageRecord[], link: () => Promise<T>): Promise<T> {
+    try {
+      return await link();
+    } catch (error) {
+      await this.models.Message.deleteMany({ _id: op({ $in: saved.map(({ _id }) => _id) }) });
+      throw error;
+    }
   }
 
   /** The branch above a message, root first: from the active path when it is on it. */

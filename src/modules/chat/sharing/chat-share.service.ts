@@ -1,12 +1,16 @@
 import { isValidObjectId, Types } from 'mongoose';
 import type { Models } from '../../models';
-import { NotFoundError } from '../../../errors/errors';
+import { BadUserInputError, NotFoundError } from '../../../errors/errors';
 import type { RateLimits } from '../../../rate-limit/rate-limits';
 import type { ChatService } from '../chat.service';
 import type { MessageService } from '../message.service';
 import type { ChatShareRecord } from './chat-share.model';
 import type { ChatShare, SharedChat } from './chat-share.types';
 import { hashShareToken, newShareNonce, shareToken } from './share-tokens';
+import { keepUnlessClosing, type OpenAccounts } from '../open-accounts';
+
+/** Live links one chat and one user may have: each holds a copy of the branch it shows. */
+export const SHARE_LIMITS = { perChat: 20, perUser: 200 } as const;
 
 export interface ShareSettings {
   appUrl: string;
@@ -24,6 +28,7 @@ export class ChatShareService {
     private readonly messages: MessageService,
     private readonly rateLimits: RateLimits,
     private readonly settings: ShareSettings,
+    private readonly accounts: OpenAccounts,
   ) {}
 
   async share(userId: string, chatId: string): Promise<ChatShare> {
@@ -42,7 +47,35 @@ export class ChatShareService {
       messageCount: messages.length,
       messages: messages.map(({ role, content, createdAt }) => ({ role, content, createdAt })),
     });
+    const takeBack = () => this.models.ChatShare.deleteOne({ _id });
+    await keepUnlessClosing(this.accounts, userId, takeBack);
+    await this.withinLimits(chat.userId, chat._id, takeBack);
     return this.toShare(record.toObject());
+  }
+
+  /**
+   * Counted after the new link is stored, with it: of links made at once near a limit, each
+   * sees the others and every one past the limit takes itself back, so the count never ends
+   * above it (a few may be refused that a slower client would have got).
+   */
+  private async withinLimits(
+    userId: Types.ObjectId,
+    chatId: Types.ObjectId,
+    takeBack: () => Promise<unknown>,
+  ): Promise<void> {
+    const [forChat, forUser] = await Promise.all([
+      this.models.ChatShare.countDocuments({ chatId }),
+      this.models.ChatShare.countDocuments({ userId }),
+    ]);
+    const refusal =
+      forChat > SHARE_LIMITS.perChat
+        ? `A chat may have at most ${SHARE_LIMITS.perChat} live links; revoke one first (unshareChat).`
+        : forUser > SHARE_LIMITS.perUser
+          ? `You may have at most ${SHARE_LIMITS.perUser} live links; revoke one first (unshareChat).`
+          : null;
+    if (!refusal) return;
+    await takeBack();
+    throw new BadUserInputError({ id: refusal }, refusal);
   }
 
   async unshare(userId: string, shareId: string): Promise<true> {
@@ -52,11 +85,17 @@ export class ChatShareService {
     return true;
   }
 
-  /** The live links of one of the caller's chats, newest first. */
-  async list(userId: string, chatId: string): Promise<ChatShare[]> {
+  /** The live links of one of the caller's chats, newest first, a page at a time. */
+  async list(
+    userId: string,
+    chatId: string,
+    page: { limit: number; skip: number },
+  ): Promise<ChatShare[]> {
     await this.chats.get(userId, chatId);
     const shares = await this.models.ChatShare.find({ chatId, userId }, { messages: 0 })
       .sort({ createdAt: -1, _id: -1 })
+      .skip(page.skip)
+      .limit(page.limit)
       .lean();
     return shares.map((share) => this.toShare(share));
   }

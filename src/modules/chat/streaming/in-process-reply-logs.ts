@@ -15,6 +15,7 @@ export const ENDED_LOG_RETENTION_MS = 60_000;
  */
 class InProcessReplyLog implements ReplyLog {
   readonly exclusive = true;
+  readonly ownerKnown = true;
   private readonly texts: string[] = [];
   private readonly listeners = new Set<ReplyLogListener>();
   private doneEvent: MessageStreamEvent | null = null;

@@ -112,6 +112,7 @@ export class RedisReplyLogs implements ReplyLogs {
       userId,
       // In a cluster another instance may end it (takeover): its final save stays conditional.
       exclusive: false,
+      ownerKnown: true,
       append: (text) => {
         local.append(text);
         seq += 1;
@@ -320,6 +321,7 @@ type StreamEntry = [string, string[]];
  */
 class RemoteReplyLog implements ReplyLog {
   readonly exclusive = false;
+  readonly ownerKnown = false;
   private listener: ReplyLogListener | null = null;
   /** Highest seq handed on in order; null until the follower's first read. */
   private delivered: number | null = null;

@@ -31,20 +31,26 @@ export class ReplyFollower {
     after: number | null | undefined,
   ): Promise<AsyncIterableIterator<MessageStreamEvent>> {
     const afterSeq = Math.max(0, after ?? 0);
-    // A log of the owner's reply proves the owner and holds what a follower needs.
+    // A log written here proves the owner and holds what a follower needs.
     const log = await this.logs.find(messageId);
-    if (log && log.userId === userId) {
+    if (log?.ownerKnown && log.userId === userId) {
       const followed = await this.followLog(log, afterSeq);
       if (followed) return followed;
     }
+    // Anything else is proven by the database (NOT_FOUND for a message that is not theirs):
+    // what Redis says of a reply's owner is never taken for it.
     const message = await this.messages.getOwned(userId, messageId);
+    if (log && !log.ownerKnown) {
+      const followed = await this.followLog(log, afterSeq);
+      if (followed) return followed;
+    }
     if (message.role === MessageRole.ASSISTANT && message.status === MessageStatus.STREAMING) {
       // In a cluster the writer's first entries reach Redis a round trip after sendMessage
       // answers: a client that subscribes elsewhere at once looks again before polling.
       for (let attempt = 0; attempt < LOG_LOOKUPS; attempt += 1) {
         await new Promise((resolve) => setTimeout(resolve, LOG_LOOKUP_MS));
         const late = await this.logs.find(messageId);
-        if (late && late.userId === userId) {
+        if (late) {
           const followed = await this.followLog(late, afterSeq);
           if (followed) return followed;
           break;

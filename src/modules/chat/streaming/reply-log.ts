@@ -23,8 +23,14 @@ export interface ReplyLogRead {
  */
 export interface ReplyLog {
   readonly messageId: string;
-  /** The owner: a follower proven to be them needs no database read. */
+  /** The owner. */
   readonly userId: string;
+  /**
+   * Whether `userId` is this process's own knowledge (the log is written here): a follower
+   * proven to be them needs no database read. A log read from Redis says who owns it, but
+   * anyone who can write to Redis could say so: its followers are proven by the database.
+   */
+  readonly ownerKnown: boolean;
   /**
    * Only the writer's instance can end this reply (one process, no cluster): nothing else ends
    * it meanwhile, so its final save needs no condition (one command fewer on the local database).
