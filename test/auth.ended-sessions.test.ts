@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Types } from 'mongoose';
 import {
   ChangePasswordDocument,
@@ -29,8 +30,6 @@ const TRIALS = 3;
 const RACERS = 12;
 /** Racers start from a little before the ending to well after it has begun. */
 const SPREAD_MS = (i: number) => i * 7 - 10;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
 describe('ending sessions while sign-ins race it', () => {
   const app = useTestApp();

@@ -3,13 +3,12 @@
  * again by itself: partial saves and the session sweeper (the database), title suggestions
  * (the model). The mail outbox has its own in mail.outbox.test.ts.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ChatDocument, MessageStreamDocument } from './gql/graphql';
 import { registerUser } from './helpers/accounts';
 import { sendMessage, streamToEnd } from './helpers/chat';
 import { TestApp, useTestApp } from './helpers/test-app';
 import { MessageStatus } from '../src/modules/chat/chat-enums';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function until(probe: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -1,7 +1,7 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Coalescer } from '../src/modules/chat/streaming/coalescer';
 import { busynessOf, LoadGauge } from '../src/modules/chat/streaming/load-gauge';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const endOfTurn = () => new Promise((resolve) => setImmediate(resolve));
 
 /** Tokens join into fewer deltas only as busy as the server is (issue: adaptive coalescing). */

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ChatDocument,
   ChatEventsDocument,
@@ -11,8 +12,6 @@ import { registerUser, type TestUser } from './helpers/accounts';
 import { sendMessage, streamToEnd } from './helpers/chat';
 import { errorCode } from './helpers/http-client';
 import { useTestApp } from './helpers/test-app';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('conversations', () => {
   const app = useTestApp();

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ChatDocument,
   ChatsDocument,
@@ -9,8 +10,6 @@ import { STRONG_PASSWORD, uniqueEmail } from './helpers/accounts';
 import { sendMessage, streamToEnd } from './helpers/chat';
 import { errorCode } from './helpers/http-client';
 import { useTestApp } from './helpers/test-app';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The chat issue's acceptance path, through the public API only. */
 describe('a conversation from first prompt to stopped reply', () => {

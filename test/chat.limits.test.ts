@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ChatEventsDocument,
   SendMessageDocument,
@@ -9,8 +10,6 @@ import { sendMessage, streamToEnd } from './helpers/chat';
 import { errorCode } from './helpers/http-client';
 import { TestApp, useTestApp } from './helpers/test-app';
 import { DEFAULT_RATE_LIMITS } from '../src/rate-limit/rate-limits';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('sendMessage limits and retries', () => {
   const app = useTestApp({

@@ -63,6 +63,7 @@ describe('organizing chats', () => {
     for (const tags of [
       tooMany,
       ['x'.repeat(41)],
+      ['😀'.repeat(41)],
       ['   '],
       ['ok', ''],
       ...hidden.map((t) => [t]),
@@ -75,6 +76,7 @@ describe('organizing chats', () => {
     // are 21 that repeat one another.
     const twenty = Array.from({ length: 20 }, (_, i) => `${i}`.padEnd(40, 'x'));
     twenty[0] = '👩‍💻 <b>&amp;</b>';
+    twenty[1] = '😀'.repeat(40);
     expect((await update(user, chat.id, { tags: twenty })).data!.updateChat.tags).toHaveLength(20);
     expect(
       (await update(user, chat.id, { tags: [...Array(20).keys()].map(String).concat('0') })).data!

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ChatDocument,
   ChatEventsDocument,
@@ -12,8 +13,6 @@ import { registerUser, type TestUser } from './helpers/accounts';
 import { sendMessage, streamToEnd, type SendPayload } from './helpers/chat';
 import { errorCode } from './helpers/http-client';
 import { useTestApp } from './helpers/test-app';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Another user's chat or message is NOT_FOUND everywhere, and nothing of it is ever pushed. */
 describe('chat ownership', () => {

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Types } from 'mongoose';
 import {
   ChatDocument,
@@ -17,8 +18,6 @@ import { MessageRole, MessageStatus } from '../src/modules/chat/chat-enums';
 import { TitleSource } from '../src/modules/chat/chat.model';
 import { LlmProvider } from '../src/modules/llm/llm-provider.enum';
 import { PartialSaves } from '../src/modules/chat/streaming/partial-saves';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function waitFor(condition: () => boolean, timeoutMs = 2_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -7,7 +8,6 @@ import { TestDatabase } from './helpers/database';
 import { GraphQLHttpClient } from './helpers/http-client';
 import { TestSocket } from './helpers/ws-client';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const CLUSTER = path.resolve(__dirname, '..', 'dist', 'scripts', 'cluster.js');
 
 /**

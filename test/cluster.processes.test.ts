@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   MessageStreamDocument,
   RegisterDocument,
@@ -15,7 +16,6 @@ import { connectDatabase } from '../src/db/connection';
 import { Types } from 'mongoose';
 import pino from 'pino';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const SECRET = 'a-cluster-secret-key-of-more-than-32-characters';
 
 /**

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ChatBranchDocument,
   ChatDocument,
@@ -26,8 +27,6 @@ import { TestApp } from './helpers/test-app';
 import type { TestSocket } from './helpers/ws-client';
 import { MessageStatus } from '../src/modules/chat/chat-enums';
 import { replyKeys } from '../src/modules/chat/streaming/redis-reply-keys';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function waitFor<T>(probe: () => Promise<T> | T, timeoutMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs;

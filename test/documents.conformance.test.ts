@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 import type { FormattedExecutionResult } from 'graphql';
 import { LoginDocument, SessionsDocument } from './gql/graphql';
@@ -41,7 +42,6 @@ interface Fixture {
   check?: (value: any, args: Args) => void;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 
 /** The root field's value whatever its response key, with __typename and dates set aside. */

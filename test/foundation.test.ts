@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { readFile } from 'node:fs/promises';
 import { renderCurrentSchema, SCHEMA_FILE } from '../src/graphql/schema-file';
 import { LlmProvidersDocument, MeDocument } from './gql/graphql';
@@ -5,8 +6,6 @@ import { registerUser } from './helpers/accounts';
 import { errorCode } from './helpers/http-client';
 import { TestApp, useTestApp } from './helpers/test-app';
 import { sendMessage } from './helpers/chat';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function pollStatus(url: string, want: number, timeoutMs: number): Promise<number> {
   const deadline = Date.now() + timeoutMs;

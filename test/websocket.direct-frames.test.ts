@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ExecutionResult } from 'graphql';
 import WebSocket from 'ws';
 import { registerUser } from './helpers/accounts';
@@ -5,8 +6,6 @@ import { sendMessage } from './helpers/chat';
 import { useTestApp } from './helpers/test-app';
 import { Channel } from '../src/util/channel';
 import { DirectSubscription } from '../src/server/direct-subscriptions';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * A streamed reply's events are shaped and written to the socket in the turn they arrive

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
 import { registerUser } from './helpers/accounts';
 import { sendMessage, streamToEnd } from './helpers/chat';
@@ -9,8 +10,6 @@ import { useTestApp } from './helpers/test-app';
  */
 describe('a WebSocket client that stops reading', () => {
   const app = useTestApp();
-
-  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
   it('should be closed with 1013 once its unread frames pass the bound, while a reading client is not', async () => {
     const user = await registerUser(app);

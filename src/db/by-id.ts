@@ -2,6 +2,7 @@ import type { Connection, Model, UpdateQuery } from 'mongoose';
 import { Types } from 'mongoose';
 import { op } from './trusted';
 import { databaseKindOf, type DatabaseKind } from './connection';
+import { KeyedLocks } from '../util/keyed-locks';
 
 /**
  * Reads and conditional writes by `_id` that stay lookups by `_id` on the local FerretDB.
@@ -91,22 +92,6 @@ function matches(document: Record<string, unknown>, expected: Expected): boolean
 
 function kindOf(model: { db: unknown }): DatabaseKind {
   return databaseKindOf(model.db as Connection);
-}
-
-/** One task at a time per key, in the order they came; a key is forgotten once idle. */
-class KeyedLocks {
-  private readonly tails = new Map<string, Promise<unknown>>();
-
-  run<R>(key: string, task: () => Promise<R>): Promise<R> {
-    const previous = this.tails.get(key) ?? Promise.resolve();
-    const result = previous.then(task, task);
-    const tail = result.catch(() => undefined);
-    this.tails.set(key, tail);
-    void tail.then(() => {
-      if (this.tails.get(key) === tail) this.tails.delete(key);
-    });
-    return result;
-  }
 }
 
 const documentLocks = new KeyedLocks();

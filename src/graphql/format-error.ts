@@ -129,6 +129,19 @@ function isVariableCoercionError(error: unknown): boolean {
   return extensions.code === undefined && extensions.http?.status === 400;
 }
 
+/**
+ * graphql-js's reasons quote the value too ("String cannot represent a non string value: {…}",
+ * "Value \"…\" does not exist in \"LlmProvider\" enum."): keep what was expected, drop what came.
+ */
+function withoutValue(reason: string): string {
+  return reason
+    .replace(/(cannot represent[^:]*?value)\s*:[\s\S]*$/i, '$1.')
+    .replace(
+      /^Value [\s\S]*? does not exist in ("[^"]+") enum\./,
+      'The value does not exist in the $1 enum.',
+    );
+}
+
 /** graphql-js's wording for a variable that does not fit its type, with the whole value. */
 function quotesVariableValue(message: string): boolean {
   return /^Variable "\$\w+" got invalid value /.test(message);
@@ -146,7 +159,8 @@ export function describeVariableError(original: string): {
     original,
   );
   if (!match) return /^Variable "\$\w+"/.test(original) ? { message: original, fields: {} } : null;
-  const [, variable, at, reason] = match as unknown as [string, string, string | undefined, string];
+  const [, variable, at, quoted] = match as unknown as [string, string, string | undefined, string];
+  const reason = withoutValue(quoted);
   const named = /^Field "([^"]+)"/.exec(reason)?.[1];
   const path = at ? at.split('.').slice(1) : [];
   if (named) path.push(named);

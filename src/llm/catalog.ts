@@ -32,7 +32,8 @@ export class LlmCatalog {
     const provider = this.provider(choice.llm);
     if (!provider) return `The ${choice.llm} provider is not configured on this server.`;
     if (!provider.models.includes(choice.chatModel)) {
-      return `${choice.chatModel} is not one of ${choice.llm}'s models: ${provider.models.join(', ')}.`;
+      // The model asked for is the client's text: named by what is on offer, not repeated.
+      return `That model is not one of ${choice.llm}'s models: ${provider.models.join(', ')}.`;
     }
     return null;
   }

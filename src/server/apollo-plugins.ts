@@ -3,6 +3,7 @@ import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { BadRequestError } from '../errors/errors';
 import { assertWithinQueryLimits } from '../graphql/query-limits';
 import { isUnexpectedError } from '../graphql/format-error';
+import { scrubErrors } from '../graphql/scrub-values';
 import { ErrorCode } from '../errors/error-codes';
 import type { GraphQLContext } from '../kernel/context';
 
@@ -42,6 +43,23 @@ export function queryLimitsPlugin(): ApolloServerPlugin<GraphQLContext> {
 function withHttpStatus(error: GraphQLError, status: number): GraphQLError {
   (error.extensions as Record<string, unknown>).http = { status };
   return error;
+}
+
+/** Cuts the request's variable values out of every error it answers with (scrub-values.ts). */
+export function scrubValuesPlugin(): ApolloServerPlugin<GraphQLContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async willSendResponse({ request, response }) {
+          if (response.body.kind !== 'single') return;
+          const { singleResult } = response.body;
+          if (singleResult.errors?.length) {
+            singleResult.errors = scrubErrors(singleResult.errors, request.variables);
+          }
+        },
+      };
+    },
+  };
 }
 
 /**

@@ -15,7 +15,12 @@ import type { GraphQLContext } from '../kernel/context';
 import type { Logger } from '../log/logger';
 import type { Authenticator } from '../modules/auth/authenticator';
 import type { SessionEndedFeed } from '../modules/auth/session-ended';
-import { drainPlugin, errorLoggingPlugin, queryLimitsPlugin } from './apollo-plugins';
+import {
+  drainPlugin,
+  errorLoggingPlugin,
+  queryLimitsPlugin,
+  scrubValuesPlugin,
+} from './apollo-plugins';
 import type { Metrics } from '../metrics/metrics';
 import { createRequestListener } from './http-app';
 import { WebSocketGateway } from './websocket';
@@ -104,6 +109,7 @@ export async function createGraphQLServer(options: GraphQLServerOptions): Promis
       // No resolver sets cache hints; the plugin would otherwise wrap every field resolver.
       ApolloServerPluginCacheControlDisabled(),
       queryLimitsPlugin(),
+      scrubValuesPlugin(),
       errorLoggingPlugin(),
     ],
   });

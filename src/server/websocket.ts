@@ -22,6 +22,7 @@ import { boundUnreadBytes } from './slow-readers';
 import { batchRepliesPerTurn } from './write-batching';
 import { forbid, SocketRegistry } from './socket-registry';
 import { BadRequestError, UnauthenticatedError } from '../errors/errors';
+import { scrubErrors } from '../graphql/scrub-values';
 
 /** Frames larger than this close the socket; a long prompt is ~128 KB. */
 const MAX_PAYLOAD_BYTES = 1024 * 1024;
@@ -124,8 +125,13 @@ export class WebSocketGateway {
           }
           return this.onSubscribe(ctx.extra, id, payload);
         },
-        onNext: (_ctx, _id, _payload, args, result) => this.masked(result, args.contextValue),
-        onError: (_ctx, _id, _payload, errors) => errors.map((error) => this.format(error)),
+        onNext: (_ctx, _id, _payload, args, result) =>
+          this.masked(result, args.contextValue, args.variableValues),
+        onError: (_ctx, _id, payload, errors) =>
+          scrubErrors(
+            errors.map((error) => this.format(error)),
+            payload.variables,
+          ),
       },
       this.wss,
       KEEP_ALIVE_MS,
@@ -197,7 +203,7 @@ export class WebSocketGateway {
       auth,
     );
     this.senders.set(contextValue, (result) =>
-      sendNext(extra.socket, id, this.masked(result, contextValue) ?? result),
+      sendNext(extra.socket, id, this.masked(result, contextValue, variables) ?? result),
     );
     return {
       schema: this.options.schema,
@@ -208,14 +214,19 @@ export class WebSocketGateway {
     };
   }
 
-  /** A result with its errors formatted and masked; undefined when it has none. */
-  private masked(result: ExecutionResult, contextValue: unknown): ExecutionResult | undefined {
+  /**
+   * A result with its errors formatted, masked and cut of the operation's variable values
+   * (scrub-values.ts); undefined when it has none.
+   */
+  private masked(
+    result: ExecutionResult,
+    contextValue: unknown,
+    variables: unknown,
+  ): ExecutionResult | undefined {
     if (!result.errors) return undefined;
     const requestId = (contextValue as { requestId?: string } | undefined)?.requestId;
-    return {
-      ...result,
-      errors: result.errors.map((error) => this.format(error, requestId)) as never,
-    };
+    const formatted = result.errors.map((error) => this.format(error, requestId));
+    return { ...result, errors: scrubErrors(formatted, variables) as never };
   }
 
   private format(error: GraphQLError, requestId?: string) {

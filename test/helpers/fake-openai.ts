@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -47,8 +48,6 @@ export interface RecordedRequest {
   closedAt?: number;
   closedEarly?: boolean;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * A local HTTP server that speaks OpenAI's chat-completions protocol (SSE chunks and

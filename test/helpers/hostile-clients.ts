@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
 import { rssBytes } from '../../bench/lib/processes';
@@ -65,8 +66,6 @@ export async function rssAfterIdle(
   }
   return rssBytes(pid);
 }
-
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 type Frame = { id?: string; type: string; payload?: unknown };
 

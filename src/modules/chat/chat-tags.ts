@@ -26,7 +26,8 @@ export function normalizeTags(input: readonly string[]): NormalizedTags {
   for (const raw of input) {
     const tag = raw.trim();
     if (tag.length === 0) throw new BadUserInputError({ tags: 'A tag cannot be empty.' });
-    if (tag.length > CHAT_LIMITS.maxTagLength) {
+    // Characters as people count them in code points (an emoji is one, not two UTF-16 units).
+    if (tag.length > CHAT_LIMITS.maxTagLength && [...tag].length > CHAT_LIMITS.maxTagLength) {
       throw new BadUserInputError({
         tags: `A tag may be at most ${CHAT_LIMITS.maxTagLength} characters.`,
       });

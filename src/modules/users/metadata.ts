@@ -13,14 +13,17 @@ const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 export type Metadata = Record<string, unknown>;
 
-/** The first problem with `value`, or null when it may be stored. */
-export function findMetadataProblem(value: unknown, path = 'metadata', depth = 1): string | null {
+/**
+ * The first problem with `value`, or null when it may be stored. The message names the level,
+ * never a key: keys are the client's data, and no error repeats what the client sent.
+ */
+export function findMetadataProblem(value: unknown, depth = 1): string | null {
   if (depth > METADATA_LIMITS.maxDepth) {
-    return `Metadata may nest at most ${METADATA_LIMITS.maxDepth} levels deep (${path}).`;
+    return `Metadata may nest at most ${METADATA_LIMITS.maxDepth} levels deep.`;
   }
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i += 1) {
-      const problem = findMetadataProblem(value[i], `${path}[${i}]`, depth + 1);
+      const problem = findMetadataProblem(value[i], depth + 1);
       if (problem) return problem;
     }
     return null;
@@ -28,9 +31,9 @@ export function findMetadataProblem(value: unknown, path = 'metadata', depth = 1
   if (value === null || typeof value !== 'object') return null;
   for (const key of Object.keys(value)) {
     if (key === '' || key.startsWith('$') || key.includes('.') || FORBIDDEN_KEYS.has(key)) {
-      return `The key "${key}" at ${path} is not allowed: keys may not be empty, start with "$", contain ".", or be __proto__, constructor or prototype.`;
+      return `A metadata key at level ${depth} is not allowed: keys may not be empty, start with "$", contain ".", or be __proto__, constructor or prototype.`;
     }
-    const problem = findMetadataProblem((value as Metadata)[key], `${path}.${key}`, depth + 1);
+    const problem = findMetadataProblem((value as Metadata)[key], depth + 1);
     if (problem) return problem;
   }
   return null;

@@ -7,10 +7,15 @@ import type { MessageService } from '../message.service';
 import type { ChatShareRecord } from './chat-share.model';
 import type { ChatShare, SharedChat } from './chat-share.types';
 import { hashShareToken, newShareNonce, shareToken } from './share-tokens';
-import { keepUnlessClosing, type OpenAccounts } from '../open-accounts';
+import type { OpenAccounts } from '../open-accounts';
+import { KeyedLocks } from '../../../util/keyed-locks';
+import { op } from '../../../db/trusted';
 
 /** Live links one chat and one user may have: each holds a copy of the branch it shows. */
 export const SHARE_LIMITS = { perChat: 20, perUser: 200 } as const;
+
+/** One user's links are made one at a time in this process. */
+const shareLocks = new KeyedLocks();
 
 export interface ShareSettings {
   appUrl: string;
@@ -31,51 +36,68 @@ export class ChatShareService {
     private readonly accounts: OpenAccounts,
   ) {}
 
+  /**
+   * A new link, within the limits. In this process one user's links are made one at a time
+   * (counted, then stored), so the limits are exact and concurrent calls are refused only at
+   * them; across instances, a link stored past a limit by id takes itself back. Whatever fails
+   * after the link is stored takes it back too: an error never leaves a live link behind.
+   */
   async share(userId: string, chatId: string): Promise<ChatShare> {
     const chat = await this.chats.get(userId, chatId);
-    const messages = await this.messages.onPath((chat.activePath ?? []).map(String));
-    const _id = new Types.ObjectId();
-    const nonce = newShareNonce();
-    const record = await this.models.ChatShare.create({
-      _id,
-      userId: chat.userId,
-      chatId: chat._id,
-      nonce,
-      tokenHash: hashShareToken(this.tokenOf(String(_id), nonce)),
-      title: chat.title,
-      chatCreatedAt: chat.createdAt,
-      messageCount: messages.length,
-      messages: messages.map(({ role, content, createdAt }) => ({ role, content, createdAt })),
+    return shareLocks.run(userId, async () => {
+      await this.assertRoom({ chatId: chat._id }, { userId: chat.userId });
+      const messages = await this.messages.onPath((chat.activePath ?? []).map(String));
+      const _id = new Types.ObjectId();
+      const nonce = newShareNonce();
+      const record = await this.models.ChatShare.create({
+        _id,
+        userId: chat.userId,
+        chatId: chat._id,
+        nonce,
+        tokenHash: hashShareToken(this.tokenOf(String(_id), nonce)),
+        title: chat.title,
+        chatCreatedAt: chat.createdAt,
+        messageCount: messages.length,
+        messages: messages.map(({ role, content, createdAt }) => ({ role, content, createdAt })),
+      });
+      try {
+        await this.accounts.assertOpen(userId);
+        const upTo = op({ $lte: _id });
+        await this.assertRoom(
+          { chatId: chat._id, _id: upTo },
+          { userId: chat.userId, _id: upTo },
+          true,
+        );
+      } catch (error) {
+        await this.models.ChatShare.deleteOne({ _id }).catch(() => undefined);
+        throw error;
+      }
+      return this.toShare(record.toObject());
     });
-    const takeBack = () => this.models.ChatShare.deleteOne({ _id });
-    await keepUnlessClosing(this.accounts, userId, takeBack);
-    await this.withinLimits(chat.userId, chat._id, takeBack);
-    return this.toShare(record.toObject());
   }
 
   /**
-   * Counted after the new link is stored, with it: of links made at once near a limit, each
-   * sees the others and every one past the limit takes itself back, so the count never ends
-   * above it (a few may be refused that a slower client would have got).
+   * Refuses (BAD_USER_INPUT) when the chat's or the user's links matching these filters leave
+   * no room: before storing, none may be at a limit; after (`stored`), the new one may be the
+   * limit's last.
    */
-  private async withinLimits(
-    userId: Types.ObjectId,
-    chatId: Types.ObjectId,
-    takeBack: () => Promise<unknown>,
+  private async assertRoom(
+    forChat: Record<string, unknown>,
+    forUser: Record<string, unknown>,
+    stored = false,
   ): Promise<void> {
-    const [forChat, forUser] = await Promise.all([
-      this.models.ChatShare.countDocuments({ chatId }),
-      this.models.ChatShare.countDocuments({ userId }),
+    const slack = stored ? 1 : 0;
+    const [inChat, ofUser] = await Promise.all([
+      this.models.ChatShare.countDocuments(forChat),
+      this.models.ChatShare.countDocuments(forUser),
     ]);
     const refusal =
-      forChat > SHARE_LIMITS.perChat
+      inChat >= SHARE_LIMITS.perChat + slack
         ? `A chat may have at most ${SHARE_LIMITS.perChat} live links; revoke one first (unshareChat).`
-        : forUser > SHARE_LIMITS.perUser
+        : ofUser >= SHARE_LIMITS.perUser + slack
           ? `You may have at most ${SHARE_LIMITS.perUser} live links; revoke one first (unshareChat).`
           : null;
-    if (!refusal) return;
-    await takeBack();
-    throw new BadUserInputError({ id: refusal }, refusal);
+    if (refusal) throw new BadUserInputError({ id: refusal }, refusal);
   }
 
   async unshare(userId: string, shareId: string): Promise<true> {
