@@ -10,14 +10,12 @@ import { KeyedLocks } from '../util/keyed-locks';
  * FerretDB 1.24 on SQLite hands a filter to SQLite only when it is exactly `{ _id: <id> }`
  * (backends/sqlite/collection.go: `params.Filter.Len() == 1`); any other filter — `{ _id, status }`,
  * `{ _id: { $in: [...] } }` — reads every document of the collection and filters them in Go,
- * about 50–70 µs a document here (measured with the raw driver: a findOneAndUpdate of a new
- * reply by `{ _id, status }` took 56 ms at 1,000 messages and 806 ms at 16,000; `$in` of 10 ids
- * 873 ms at 16,000). MongoDB answers both from its `_id` index, so there they stay one command.
+ * so its cost grows with the collection (figures: bench/FINDINGS.md, “Behind the code's comments”). MongoDB answers both from its `_id` index, so
+ * there they stay one command.
  *
  * On FerretDB, then:
- * - `findByIds` reads each id by itself (the commands queue on the one connection, ~1.3 ms
- *   each) once the collection is large enough for that to cost less than one `$in` reading it
- *   all (~50 µs a document): for 10 ids, from about 250 documents on;
+ * - `findByIds` reads each id by itself (the commands queue on the one connection) once the
+ *   collection is large enough for that to cost less than one `$in` reading it all;
  * - `updateByIdIf` reads the document by `_id`, checks the condition here and writes by `_id`,
  *   holding a lock on that document in this process meanwhile, so that in this process it is
  *   as atomic as MongoDB's: every write that must not interleave with it goes through it too.
@@ -30,8 +28,8 @@ import { KeyedLocks } from '../util/keyed-locks';
 export type Expected = Record<string, string | number | boolean | null | Types.ObjectId | Date>;
 
 /**
- * On FerretDB, a lookup by _id costs about as much as reading this many documents (measured:
- * ~1.3 ms against ~50 µs a document): past that many per id asked for, lookups win.
+ * On FerretDB, a lookup by _id costs about as much as reading this many documents (figures: bench/FINDINGS.md, “Behind the code's comments”): past
+ * that many per id asked for, lookups win.
  */
 const DOCUMENTS_READ_PER_LOOKUP = 25;
 
@@ -148,11 +146,10 @@ const collectionSizes = new CollectionSizes();
 /**
  * Inserts new documents as the model's `create` would store them (its casting and defaults,
  * timestamps, `__v`), in one command and in order (the first that fails stops the rest), without
- * a document's save machinery: measured here, `create` cost ~1.4 ms of the server's CPU per
- * document and this ~0.75 ms for one or two. The records are cast as plain objects
- * (`castObject`, `applyDefaults`) rather than built as mongoose documents and turned back into
- * objects: ~7 µs against ~25 µs a record alone, and under a job's load a document cost ~200 µs
- * (most of it `$set` running each path's setters), a tenth of a reply's whole CPU. A value
+ * a document's save machinery, which cost about twice as much CPU. The records are cast as
+ * plain objects (`castObject`, `applyDefaults`) rather than built as mongoose documents and
+ * turned back into objects: under a job's load a document (most of it `$set` running each
+ * path's setters) was a tenth of a reply's whole CPU (figures: bench/FINDINGS.md, “Behind the code's comments”). A value
  * that does not cast throws here (the callers pass their own, typed values). Returns the
  * stored documents.
  */

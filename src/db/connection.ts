@@ -9,11 +9,11 @@ mongoose.set('sanitizeFilter', true);
 mongoose.set('strictQuery', true);
 
 /**
- * Values measured against the local FerretDB (DATABASE.md): detect a dead server in ~4 s.
- * `timeoutMS` bounds every operation end to end (the driver's client-side timeout): with the
- * server stalled (SIGSTOP), an operation and those queued behind it on the one connection
- * waited 36 s for the monitor to give up without it, and fail after 5 s with it (measured);
- * a socket timeout alone did not help (38 s). The error answers SERVICE_UNAVAILABLE.
+ * Values chosen against the local FerretDB (DATABASE.md) to notice a dead server within
+ * seconds. `timeoutMS` bounds every operation end to end (the driver's client-side timeout):
+ * with the server stalled (SIGSTOP), an operation and those queued behind it on the one
+ * connection waited for the monitor to give up without it, and fail after 5 s with it; a socket
+ * timeout alone did not help (figures: bench/FINDINGS.md, “Behind the code's comments”). The error answers SERVICE_UNAVAILABLE.
  */
 const CONNECT_OPTIONS = {
   serverSelectionTimeoutMS: 5_000,

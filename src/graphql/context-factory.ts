@@ -54,7 +54,7 @@ export class ContextFactory {
 /**
  * A class rather than a literal so that the lazy `logger` getter lives on the prototype: Apollo
  * copies every context with `Object.assign`, which would call an own getter and build a child
- * logger for every request (measured at ~1% of a cheap query's CPU).
+ * logger for every request (figures: bench/FINDINGS.md, “Behind the code's comments”).
  */
 class OperationContext implements GraphQLContext {
   readonly viewer: GraphQLContext['viewer'];

@@ -27,8 +27,8 @@ export function nodeBodyOf(response: Response): IncomingMessage | null {
 
 /**
  * The `fetch` the openai SDK is given: node:http with keep-alive underneath. Node 20's global
- * fetch (undici) reads a streamed reply through several web-stream layers; per token that was
- * ~12% of the server's CPU in `npm run bench -- --only token`. The response's web body is made
+ * fetch (undici) reads a streamed reply through several web-stream layers, a large share of
+ * the server's CPU per token (figures: bench/FINDINGS.md, “Behind the code's comments”). The response's web body is made
  * only when someone reads it (the SDK does for error bodies and plain completions); a streamed
  * reply is read from Node's stream itself (nodeBodyOf). Anything beyond a URL with a text or
  * byte body goes to the global fetch, unchanged. Failures look like fetch's (TypeError, or the

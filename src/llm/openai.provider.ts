@@ -52,7 +52,7 @@ export class OpenAiProvider implements ModelClient {
    * The SDK builds and sends the request (auth, base URL, error types for a refused one); the
    * body is read here from Node's own stream (nodeBodyOf), parsed with eventsource-parser and
    * handed to `sink` in the same turn as the network read. The SDK's three nested async
-   * generators cost ~15% of the server's CPU per token in `npm run bench -- --only token`; a
+   * generators were a large share of the server's CPU per token (figures: bench/FINDINGS.md, “Behind the code's comments”); a
    * web stream and one async generator in their place still cost a promise or more per token.
    */
   async stream(request: LlmRequest, sink: ReplySink): Promise<void> {

@@ -26,8 +26,8 @@ export interface RedisClients {
 /**
  * Reconnects after 100 ms doubling to 500 ms, forever: a Redis restart is waited out, not
  * fatal. The cap is low because what waits on a reconnect matters (a revocation for other
- * instances, followers elsewhere): with 2 s, a test saw ended sessions arrive 1.8 s late just
- * after Redis came back; a connection attempt on a LAN costs next to nothing.
+ * instances, followers elsewhere): a higher cap made ended sessions arrive late just after
+ * Redis came back (figures: bench/FINDINGS.md, “Behind the code's comments”); a connection attempt on a LAN costs next to nothing.
  */
 function retryDelay(attempt: number): number {
   return Math.min(50 * 2 ** Math.min(attempt, 4), 500);

@@ -18,7 +18,7 @@ import {
 
 /**
  * What the cache may hold, in bytes of estimated heap. A parsed and validated document takes
- * about 50 times its text (measured: a 97 KB document of 5,800 aliases held ~5 MB); with the
+ * about 50 times its text (figures: bench/FINDINGS.md, “Behind the code's comments”); with the
  * token limit a document is a few KB, so this keeps thousands of real ones.
  */
 const MAX_CACHE_BYTES = 32 * 1024 * 1024;
@@ -36,7 +36,7 @@ export type PreparedDocument =
  *
  * Only documents that passed every check, the query limits included, are kept (`accept`), and
  * the cache is bounded by bytes, not entries: one client sending distinct oversized documents
- * must not grow the server's memory (it did, by ~5 MB a document, when refused ones stayed).
+ * must not grow the server's memory (it did, when refused ones stayed).
  */
 export class DocumentCache {
   private readonly entries = new LRUCache<string, DocumentNode>({

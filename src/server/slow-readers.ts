@@ -9,8 +9,7 @@ const TERMINATE_AFTER_MS = 1_000;
  * Bounds what one socket may hold in the server's memory, unread by its client. Every frame
  * (a replayed or live delta, a done event) waits in the socket's buffer until the client reads
  * it; a client that stops reading (a paused tab, a hostile script with many subscriptions)
- * would otherwise grow that buffer without end: 1,000 subscriptions to a 32 KB reply held
- * +80 MB. Over `maxBytes` the socket is closed with 1013 and cut off a second later; the
+ * would otherwise grow that buffer without end (figures: bench/FINDINGS.md, “Behind the code's comments”). Over `maxBytes` the socket is closed with 1013 and cut off a second later; the
  * client reconnects and resumes each reply with `after`, which loses nothing.
  *
  * Writes that fail because the socket is already gone are not errors of the operations that

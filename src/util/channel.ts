@@ -20,10 +20,9 @@ export function isPushSource<T>(source: AsyncIterable<T>): source is PushSource<
  * `next()` at once and runs the cleanup right away: a client that unsubscribes while waiting for
  * the next token frees its listener immediately, not when the next token happens to arrive.
  *
- * Why not `Repeater` (@graphql-yoga/subscription): measured on this machine, 50,000 pushes each
- * followed by a macrotask cost 1.6 µs per item here and 7.4 µs through Repeater (a chain of
- * promises per push), i.e. ~6 µs more per token per follower on a path whose whole budget is
- * ~90 µs; and a Repeater refuses more than 1,024 pushes waiting for a reader (a replay of a
+ * Why not `Repeater` (@graphql-yoga/subscription): it chains promises per push, several times
+ * this channel's cost per token per follower on the path with the tightest budget
+ * (figures: bench/FINDINGS.md, “Behind the code's comments”); and a Repeater refuses more than 1,024 pushes waiting for a reader (a replay of a
  * long reply is pushed in one turn) unless given a buffer sized for the longest replay.
  */
 export class Channel<T> implements PushSource<T> {

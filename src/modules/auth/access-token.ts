@@ -25,8 +25,8 @@ export class AccessTokens {
   private readonly key: KeyObject;
   /**
    * Tokens that verified here, with their claims. A client presents the same token on every
-   * call until it expires, and each full verify (signature, claims) cost ~0.1 ms of CPU here, a
-   * few percent of a whole chat reply's. Only the exact string that verified is found, and
+   * call until it expires, and each full verify (signature, claims) cost a few percent of a
+   * whole chat reply's CPU (figures: bench/FINDINGS.md, “Behind the code's comments”). Only the exact string that verified is found, and
    * expiry is checked again on every hit, as jsonwebtoken checks it.
    */
   private readonly verified = new LRUCache<string, AccessTokenClaims>({ max: VERIFIED_TOKENS });

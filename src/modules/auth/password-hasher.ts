@@ -9,8 +9,9 @@ import { Semaphore } from '../../util/semaphore';
 /**
  * argon2id at one of the OWASP Password Storage Cheat Sheet's equivalent settings: 12 MiB,
  * 3 iterations, 1 lane (the sheet lists it beside 19 MiB/2, 46 MiB/1, 9 MiB/4 and 7 MiB/5 as
- * giving the same defence). Measured on this project's 2-core machines it verifies in ~23 ms
- * against ~28 ms for 19 MiB/2, and sustains ~80 hashes/s against ~48 — the login rate target.
+ * giving the same defence). Of those, it is the quickest to verify on this project's 2-core
+ * machines and sustains the most hashes a second, which the login rate target needs
+ * (figures: bench/FINDINGS.md, “Behind the code's comments”).
  */
 export const ARGON2_OPTIONS = {
   type: argon2.argon2id,

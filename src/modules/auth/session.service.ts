@@ -178,7 +178,7 @@ export class SessionService {
   /**
    * The viewer of a live session, or null. One lookup by primary key; owner and expiry are
    * checked here rather than in the filter, because FerretDB 1.24 scans the whole collection
-   * for any filter beyond `_id` (measured: 147 ms at 4,000 sessions, against 32 ms by _id).
+   * for any filter beyond `_id` (figures: bench/FINDINGS.md, “Behind the code's comments”).
    */
   async findLive(userId: string, sessionId: string): Promise<Viewer | null> {
     if (!isValidObjectId(sessionId) || !isValidObjectId(userId)) return null;

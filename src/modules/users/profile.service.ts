@@ -18,7 +18,7 @@ export class ProfileService {
    * own path, so two devices changing different keys at once do not undo each other. The
    * merged size is checked against the revision the update read, and the update applies only
    * if the metadata is still at that revision: of racing updates, each is judged on what it
-   * really adds to (16 concurrent ones stored 60 KB past the 16 KiB limit before). A lost race
+   * really adds to (concurrent ones once stored far past the limit). A lost race
    * reads again, a few times.
    */
   async update(userId: string, input: UpdateProfileInput): Promise<UserRecord> {

@@ -17,12 +17,11 @@ const CONNECTED = 1;
 /**
  * The partial text of every reply being written, saved together: once per interval, one
  * `bulkWrite` carries every reply whose text changed, instead of one command per reply. With
- * 200 replies streaming that is 1 command a second instead of 200 (each costs the server
- * ~0.3 ms of CPU in the driver, measured with `npm run bench -- --only token`). At most one
+ * 200 replies streaming that is 1 command a second instead of 200, each of which costs the
+ * server CPU in the driver (figures: bench/FINDINGS.md, “Behind the code's comments”). At most one
  * batch is in flight, and partial saves take at most a quarter of the database's time: after
  * a batch that took T, the next waits at least 3T. On MongoDB T is a few milliseconds and the
- * interval rules; on FerretDB, whose updates scan the collection (~8 ms each at 2,000
- * messages), 1,000 streams would otherwise keep its one connection busy with nothing else.
+ * interval rules; on FerretDB, whose updates scan the collection, 1,000 streams would otherwise keep its one connection busy with nothing else.
  * Skipped rounds lose nothing: the next batch carries the latest text, the final save all.
  */
 export class PartialSaves {
@@ -103,7 +102,7 @@ export class PartialSaves {
 
   /**
    * In commands of at most BATCH_LIMIT updates: FerretDB 1.24 never answers a bulk write of
-   * 100 or more (measured: 99 updates in 265 ms, 100 not within 60 s). Each command's texts are
+   * 100 updates or more (figures: bench/FINDINGS.md, “Behind the code's comments”). Each command's texts are
    * joined just before it goes, so the work of a round is spread over its commands rather than
    * held in one turn (a stall there delays every token that arrives meanwhile).
    */

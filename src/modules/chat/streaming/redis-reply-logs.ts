@@ -30,11 +30,9 @@ const WRITE_RETRY_MS = 500;
  * a crash loses at most this much of such a reply (a follower that arrives from elsewhere
  * subscribes first, so the next publish brings it the rest). A reply whose last publish reached
  * a follower elsewhere is written every turn. Each call costs the writer about the same whatever
- * it carries (~150 µs of CPU here, most of it the socket's write, wake-up and read), so the
- * window sets the cost. `npm run bench -- --only cluster`, 200 × 50 tok/s, followers on the
- * writer: one call per turn gave 0.095 calls per token and the writer 1.26–1.65× its CPU without
- * Redis; 10 ms, 0.019 calls and 1.24–1.38×; 25 ms (and one argument a call), 0.010–0.011 calls
- * and 1.02–1.14× in four runs.
+ * it carries (most of it the socket's write, wake-up and read), so the window sets the cost:
+ * the windows tried with `npm run bench -- --only cluster` and what each cost are in
+ * bench/FINDINGS.md ("Behind the code's comments").
  */
 const UNFOLLOWED_WINDOW_MS = 25;
 
@@ -46,7 +44,7 @@ export type RecordLoader = (messageId: string) => Promise<MessageRecord | null>;
  * keeps the log in memory too (InProcessReplyLogs), so followers on the writer's instance cost
  * nothing more than with one process; other instances read the Redis Stream and listen on the
  * reply's channel. Pending writes go out in one script call for every reply (see
- * WRITE_BATCHES_LUA): measured ~3× cheaper than a call per entry.
+ * WRITE_BATCHES_LUA), far cheaper than a call per entry (figures: bench/FINDINGS.md, “Behind the code's comments”).
  *
  * Redis away does not stop a reply: it streams to followers on its own instance and is saved
  * as usual; its entries wait in memory and are written once Redis answers, so a follower
