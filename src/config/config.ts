@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import { envSchema, type Env } from './env.schema';
 import { isLoopbackHost, localSecret, LocalSecretError } from './local-secret';
+import type { ProviderName } from './provider-names';
 
 export type NodeEnv = Env['NODE_ENV'];
-export type LlmProviderName = 'OPEN_AI' | 'OLLAMA' | 'ECHO';
 
 export interface ProviderConfig {
-  llm: LlmProviderName;
+  llm: ProviderName;
   baseUrl?: string;
   apiKey?: string;
   models: string[];
@@ -55,7 +55,7 @@ export interface Config {
   appUrl: string;
   llm: {
     providers: ProviderConfig[];
-    defaultLlm: LlmProviderName;
+    defaultLlm: ProviderName;
     defaultChatModel: string;
     streamCoalesceMs: number;
     /** LLM_MAX_REPLY_TOKENS */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PROVIDER_NAMES } from './provider-names';
 
 /**
  * Every environment variable Palaver reads, with its development default. `.env.example`
@@ -68,7 +69,7 @@ export const envSchema = z.object({
   OPENAI_MODELS: commaList('gpt-4o-mini,gpt-4o,gpt-4.1-mini'),
   OLLAMA_BASE_URL: z.url().optional(),
   OLLAMA_MODELS: commaList('llama3.2'),
-  DEFAULT_LLM: z.enum(['OPEN_AI', 'OLLAMA', 'ECHO']).optional(),
+  DEFAULT_LLM: z.enum(PROVIDER_NAMES).optional(),
   DEFAULT_CHAT_MODEL: optionalString,
 
   /** redis://[[user]:password@]host:port, or rediss:// for TLS (ioredis reads both). */

@@ -1,7 +1,8 @@
-import type { Config, LlmProviderName, ProviderConfig } from '../config/config';
+import type { Config, ProviderConfig } from '../config/config';
+import type { ProviderName } from '../config/provider-names';
 
 export interface ModelChoice {
-  llm: LlmProviderName;
+  llm: ProviderName;
   chatModel: string;
 }
 
@@ -23,7 +24,7 @@ export class LlmCatalog {
     return { llm: this.config.defaultLlm, chatModel: this.config.defaultChatModel };
   }
 
-  provider(llm: LlmProviderName): ProviderConfig | undefined {
+  provider(llm: ProviderName): ProviderConfig | undefined {
     return this.config.providers.find((provider) => provider.llm === llm);
   }
 

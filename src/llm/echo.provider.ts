@@ -22,6 +22,8 @@ const sleep = (ms: number, signal: AbortSignal) =>
  * fresh checkout streams chat replies with no API key and no network.
  */
 export class EchoProvider implements ModelClient {
+  /** It would only repeat the prompt. */
+  readonly namesChats = false;
   constructor(private readonly wordDelayMs = DEFAULT_WORD_DELAY_MS) {}
 
   static replyTo(prompt: string): string {

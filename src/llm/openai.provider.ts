@@ -35,6 +35,7 @@ const RETRY_BACKOFF_MS = 300;
  * off, because after the first token a retry would duplicate text.
  */
 export class OpenAiProvider implements ModelClient {
+  readonly namesChats = true;
   private readonly client: OpenAI;
 
   constructor(private readonly options: OpenAiProviderOptions) {

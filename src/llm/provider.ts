@@ -40,6 +40,8 @@ export interface ModelClient {
   stream(request: LlmRequest, sink: ReplySink): Promise<void>;
   /** A short non-streaming completion (chat titles). */
   complete(request: LlmRequest & { maxTokens: number }): Promise<string>;
+  /** Whether its models can name a chat better than its first prompt does (TitleImprover). */
+  readonly namesChats: boolean;
 }
 
 /** The provider could not give a reply; the message is safe to show and to store. */

@@ -1,5 +1,5 @@
-import type { Config, LlmProviderName } from '../config/config';
-import { UnreachableCaseError } from '../errors/errors';
+import type { Config, ProviderConfig } from '../config/config';
+import type { ProviderName } from '../config/provider-names';
 import { EchoProvider } from './echo.provider';
 import {
   DEFAULT_OPENAI_TIMEOUTS,
@@ -8,49 +8,49 @@ import {
 } from './openai.provider';
 import type { ModelClient } from './provider';
 
-export type LlmProviders = Partial<Record<LlmProviderName, ModelClient>>;
+export type LlmProviders = Partial<Record<ProviderName, ModelClient>>;
 
 /** Ollama speaks OpenAI's API under /v1; a base URL given without it still works. */
 function ollamaBaseUrl(url: string): string {
   return /\/v1\/?$/.test(url) ? url : `${url.replace(/\/+$/, '')}/v1`;
 }
 
-/** One provider instance per configured family. */
-export function createProviders(
-  config: Config['llm'],
-  overrides: Partial<
-    Pick<OpenAiProviderOptions, 'firstByteTimeoutMs' | 'idleTimeoutMs' | 'retriesBeforeFirstToken'>
-  > & {
-    echoWordDelayMs?: number;
-  } = {},
-): LlmProviders {
+type ClientOptions = Partial<
+  Pick<OpenAiProviderOptions, 'firstByteTimeoutMs' | 'idleTimeoutMs' | 'retriesBeforeFirstToken'>
+> & {
+  echoWordDelayMs?: number;
+};
+
+type Timeouts = Pick<
+  OpenAiProviderOptions,
+  'firstByteTimeoutMs' | 'idleTimeoutMs' | 'retriesBeforeFirstToken' | 'maxReplyTokens'
+>;
+
+/**
+ * How each provider's model client is made: a table with one entry per name of
+ * PROVIDER_NAMES, so a provider added there does not compile until it has a client here.
+ */
+const CLIENTS: Record<
+  ProviderName,
+  (provider: ProviderConfig, timeouts: Timeouts, options: ClientOptions) => ModelClient
+> = {
+  OPEN_AI: (provider, timeouts) =>
+    new OpenAiProvider({ ...timeouts, baseUrl: provider.baseUrl, apiKey: provider.apiKey }),
+  OLLAMA: (provider, timeouts) =>
+    new OpenAiProvider({ ...timeouts, baseUrl: ollamaBaseUrl(provider.baseUrl!) }),
+  ECHO: (_provider, _timeouts, options) => new EchoProvider(options.echoWordDelayMs),
+};
+
+/** One model client per configured provider. */
+export function createProviders(config: Config['llm'], options: ClientOptions = {}): LlmProviders {
   const providers: LlmProviders = {};
   for (const provider of config.providers) {
     const timeouts = {
       ...DEFAULT_OPENAI_TIMEOUTS,
       maxReplyTokens: config.maxReplyTokens,
-      ...overrides,
+      ...options,
     };
-    switch (provider.llm) {
-      case 'OPEN_AI':
-        providers.OPEN_AI = new OpenAiProvider({
-          ...timeouts,
-          baseUrl: provider.baseUrl,
-          apiKey: provider.apiKey,
-        });
-        break;
-      case 'OLLAMA':
-        providers.OLLAMA = new OpenAiProvider({
-          ...timeouts,
-          baseUrl: ollamaBaseUrl(provider.baseUrl!),
-        });
-        break;
-      case 'ECHO':
-        providers.ECHO = new EchoProvider(overrides.echoWordDelayMs);
-        break;
-      default:
-        throw new UnreachableCaseError(provider.llm);
-    }
+    providers[provider.llm] = CLIENTS[provider.llm](provider, timeouts, options);
   }
   return providers;
 }

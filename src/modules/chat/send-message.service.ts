@@ -286,13 +286,8 @@ export class SendMessageService {
         { $set: { title: chat.title } },
       );
     }
-    if (config.llm === 'ECHO') return; // the echo model has nothing better to say
-    void this.titles.improve(
-      userId,
-      String(chat._id),
-      this.providers[config.llm]!,
-      config.chatModel,
-      prompt,
-    );
+    const client = this.providers[config.llm]!;
+    if (!client.namesChats) return;
+    void this.titles.improve(userId, String(chat._id), client, config.chatModel, prompt);
   }
 }

@@ -1,17 +1,23 @@
 import { registerEnumType } from 'type-graphql';
+import { PROVIDER_NAMES, type ProviderName } from '../../config/provider-names';
 
-export enum LlmProvider {
-  OPEN_AI = 'OPEN_AI',
-  OLLAMA = 'OLLAMA',
-  ECHO = 'ECHO',
-}
+/** Each provider's description in the schema: a provider added to PROVIDER_NAMES needs one. */
+const DESCRIPTIONS: Record<ProviderName, string> = {
+  OPEN_AI: 'OpenAI, or any server that speaks the OpenAI chat API.',
+  OLLAMA: 'An Ollama server, through its OpenAI-compatible API.',
+  ECHO: 'A built-in model that streams a reply derived from the prompt.',
+};
+
+/** The GraphQL enum LlmProvider, derived from PROVIDER_NAMES (value and name alike). */
+export const LlmProvider = Object.fromEntries(PROVIDER_NAMES.map((name) => [name, name])) as {
+  readonly [Name in ProviderName]: Name;
+};
+export type LlmProvider = ProviderName;
 
 registerEnumType(LlmProvider, {
   name: 'LlmProvider',
   description: 'A family of language models the server can call.',
-  valuesConfig: {
-    OPEN_AI: { description: 'OpenAI, or any server that speaks the OpenAI chat API.' },
-    OLLAMA: { description: 'An Ollama server, through its OpenAI-compatible API.' },
-    ECHO: { description: 'A built-in model that streams a reply derived from the prompt.' },
-  },
+  valuesConfig: Object.fromEntries(
+    PROVIDER_NAMES.map((name) => [name, { description: DESCRIPTIONS[name] }]),
+  ),
 });

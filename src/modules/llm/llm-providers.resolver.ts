@@ -1,6 +1,5 @@
 import { Query, Resolver } from 'type-graphql';
 import type { LlmCatalog } from '../../llm/catalog';
-import { LlmProvider } from './llm-provider.enum';
 import { LlmProviderInfo } from './llm-provider-info.type';
 
 @Resolver()
@@ -12,7 +11,7 @@ export class LlmProvidersResolver {
   })
   llmProviders(): LlmProviderInfo[] {
     return this.catalog.list().map((provider) => ({
-      llm: provider.llm as LlmProvider,
+      llm: provider.llm,
       models: provider.models,
       defaultModel: provider.defaultModel,
     }));
