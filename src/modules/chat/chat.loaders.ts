@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
 import type { GraphQLContext } from '../../kernel/context';
-import type { MessageTree } from './branches/message-tree';
+import type { MessageTree } from './message-tree';
 import type { MessageRecord } from './message.model';
 import type { MessagePageKey, MessageService } from './message.service';
 

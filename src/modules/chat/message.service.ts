@@ -2,7 +2,7 @@ import { isValidObjectId } from 'mongoose';
 import type { Models } from '../models';
 import { op } from '../../db/trusted';
 import { BadUserInputError, NotFoundError } from '../../errors/errors';
-import { MessageTree } from './branches/message-tree';
+import { MessageTree } from './message-tree';
 import type { MessageRecord } from './message.model';
 import { findByIds } from '../../db/by-id';
 
