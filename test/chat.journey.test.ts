@@ -99,9 +99,7 @@ describe('a conversation from first prompt to stopped reply', () => {
       messageId: first.assistantMessage.id,
     });
     const spied = await spy.untilDone();
-    const errors =
-      (spy.error as Array<{ extensions?: { code?: string } }> | null) ?? spied[0]?.errors;
-    expect(errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+    expect(spy.refusalCode()).toBe('NOT_FOUND');
     expect(spied.some((e) => e.data)).toBe(false);
 
     await strangerSocket.dispose();

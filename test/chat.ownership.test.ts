@@ -82,9 +82,7 @@ describe('chat ownership', () => {
       messageId: payload.assistantMessage.id,
     });
     const events = await subscription.untilDone();
-    const errors =
-      (subscription.error as Array<{ extensions?: { code?: string } }> | null) ?? events[0]?.errors;
-    expect(errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+    expect(subscription.refusalCode()).toBe('NOT_FOUND');
     expect(JSON.stringify(events)).not.toContain('secret');
     await socket.dispose();
   });

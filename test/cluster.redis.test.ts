@@ -115,9 +115,7 @@ describe('a cluster of two instances on Redis', () => {
     const socket = b.socket(intruder.auth.accessToken);
     const subscription = socket.subscribe(MessageStreamDocument, { messageId });
     const events = await subscription.untilDone();
-    const errors =
-      (subscription.error as Array<{ extensions?: { code?: string } }> | null) ?? events[0]?.errors;
-    expect(errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+    expect(subscription.refusalCode()).toBe('NOT_FOUND');
     expect(JSON.stringify(events)).not.toContain('p1 ');
     await socket.dispose();
     // The owner still follows it on B, whatever the meta says.

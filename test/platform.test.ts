@@ -86,17 +86,22 @@ describe('the platform', () => {
 
 describe('the advisory check in .ci/run', () => {
   let dir: string;
-  const check = (lock: object) => {
-    const lockFile = path.join(dir, `lock-${Math.random()}.json`);
-    return writeFile(lockFile, JSON.stringify(lock)).then(() =>
-      spawnSync(
-        process.execPath,
-        [path.join(ROOT, '.ci', 'advisories.mjs'), '--data', dir, '--lock', lockFile],
-        {
-          encoding: 'utf8',
-        },
-      ),
+  /** The check as .ci/run runs it, on the given data folder and lock file. */
+  const runCheck = (data: string, lockFile?: string) =>
+    spawnSync(
+      process.execPath,
+      [
+        path.join(ROOT, '.ci', 'advisories.mjs'),
+        '--data',
+        data,
+        ...(lockFile ? ['--lock', lockFile] : []),
+      ],
+      { encoding: 'utf8' },
     );
+  const check = async (lock: object) => {
+    const lockFile = path.join(dir, `lock-${Math.random()}.json`);
+    await writeFile(lockFile, JSON.stringify(lock));
+    return runCheck(dir, lockFile);
   };
   const lockOf = (packages: Record<string, object>) => ({
     lockfileVersion: 3,
@@ -172,11 +177,7 @@ describe('the advisory check in .ci/run', () => {
   });
 
   it('should refuse to pass when its data is missing, rather than check nothing', async () => {
-    const run = spawnSync(
-      process.execPath,
-      [path.join(ROOT, '.ci', 'advisories.mjs'), '--data', path.join(dir, 'absent')],
-      { encoding: 'utf8' },
-    );
+    const run = runCheck(path.join(dir, 'absent'));
     expect(run.status).toBe(2);
     expect(run.stderr).toContain('cannot read the advisory data');
   });

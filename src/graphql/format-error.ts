@@ -33,32 +33,25 @@ export function formatError(
     };
   }
 
-  // Whatever code it came with (Apollo adds BAD_USER_INPUT on a document it has seen before),
-  // a message that quotes a variable's value (a password) never reaches the client.
-  if (quotesVariableValue(formatted.message)) {
-    const variable = describeVariableError(formatted.message)!;
-    return {
-      message: variable.message,
-      locations: formatted.locations,
-      extensions: { code: ErrorCode.BAD_USER_INPUT, fields: variable.fields },
-    };
-  }
-
-  if (isVariableCoercionError(error)) {
+  // A code-less coercion error, or whatever code it came with (Apollo adds BAD_USER_INPUT on a
+  // document it has seen before) a message that quotes a variable's value (a password): the
+  // client's bad input, named by field, the value never repeated.
+  const coercion = isVariableCoercionError(error);
+  if (coercion || quotesVariableValue(formatted.message)) {
     const variable = describeVariableError(formatted.message);
-    // Apollo raises a few other request-level refusals the same code-less way (a persisted
-    // query of an unknown version, a hash that does not match its text): the request's fault.
-    if (!variable) {
+    if (variable) {
       return {
-        message: formatted.message,
+        message: variable.message,
         locations: formatted.locations,
-        extensions: { code: ErrorCode.BAD_REQUEST },
+        extensions: { code: ErrorCode.BAD_USER_INPUT, fields: variable.fields },
       };
     }
+    // Apollo raises a few other request-level refusals the same code-less way (a persisted
+    // query of an unknown version, a hash that does not match its text): the request's fault.
     return {
-      message: variable.message,
+      message: formatted.message,
       locations: formatted.locations,
-      extensions: { code: ErrorCode.BAD_USER_INPUT, fields: variable.fields },
+      extensions: { code: ErrorCode.BAD_REQUEST },
     };
   }
 

@@ -173,4 +173,14 @@ export class Subscription<TData> {
   unsubscribe(): void {
     this.stop();
   }
+
+  /**
+   * The code the server refused the operation with: graphql-ws's error frame (a refusal before
+   * execution), or the errors of the first result (one during it).
+   */
+  refusalCode(): string | undefined {
+    const errors =
+      (this.error as Array<{ extensions?: { code?: string } }> | null) ?? this.events[0]?.errors;
+    return (errors?.[0] as { extensions?: { code?: string } } | undefined)?.extensions?.code;
+  }
 }

@@ -30,12 +30,12 @@ export class AccountClosure {
   }
 
   /**
-   * No sign-in from now on (LoginService, SessionService.create), no email token, and every
-   * session but the caller's ends (it carries the answer; `signOutEverywhere` ends it last).
+   * No sign-in from now on (LoginService, SessionService.create), and every session but the
+   * caller's ends (it carries the answer). Email tokens go in `signOutEverywhere`, after the
+   * user: that one delete also takes any issued meanwhile.
    */
   async beginClosing(userId: string, callerSessionId: string): Promise<void> {
     await this.models.User.updateOne({ _id: userId }, { $set: { closingAt: new Date() } });
-    await this.models.EmailToken.deleteMany({ userId });
     await this.sessions.endAll(userId, callerSessionId);
   }
 

@@ -11,6 +11,16 @@ export interface NormalizedTags {
 export const tagKey = (tag: string) => tag.trim().toLowerCase();
 
 /**
+ * Characters as people count them: code points (an emoji is one, not two UTF-16 units). A
+ * string of more than two units per allowed character is too long whatever it holds, so a
+ * huge one is never split into an array.
+ */
+function tooLong(tag: string): boolean {
+  const max = CHAT_LIMITS.maxTagLength;
+  return tag.length > 2 * max || [...tag].length > max;
+}
+
+/**
  * Control characters (NUL among them) and the invisible marks that reorder text around them
  * (bidirectional overrides, embeddings, isolates, and the direction marks): a tag is a short
  * label shown in lists, where these only serve to disguise it.
@@ -26,8 +36,7 @@ export function normalizeTags(input: readonly string[]): NormalizedTags {
   for (const raw of input) {
     const tag = raw.trim();
     if (tag.length === 0) throw new BadUserInputError({ tags: 'A tag cannot be empty.' });
-    // Characters as people count them in code points (an emoji is one, not two UTF-16 units).
-    if (tag.length > CHAT_LIMITS.maxTagLength && [...tag].length > CHAT_LIMITS.maxTagLength) {
+    if (tooLong(tag)) {
       throw new BadUserInputError({
         tags: `A tag may be at most ${CHAT_LIMITS.maxTagLength} characters.`,
       });

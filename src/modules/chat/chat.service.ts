@@ -12,7 +12,8 @@ import { TitleSource, type ChatRecord, type StoredLlmConfig } from './chat.model
 import type { LlmConfigInput } from './llm-config.type';
 import type { StopGenerationService } from './stop-generation.service';
 import { updateByIdIf } from '../../db/by-id';
-import { keepUnlessClosing, type OpenAccounts } from './open-accounts';
+import type { OpenAccounts } from './open-accounts';
+import { orUndo } from '../../util/or-undo';
 
 export const CHAT_LIST_LIMITS = {
   minLimit: 1,
@@ -89,8 +90,9 @@ export class ChatService {
       config,
       messageCount: 0,
     });
-    await keepUnlessClosing(this.accounts, userId, () =>
-      this.models.Chat.deleteOne({ _id: chat._id }),
+    await orUndo(
+      () => this.accounts.assertOpen(userId),
+      () => this.models.Chat.deleteOne({ _id: chat._id }),
     );
     this.events.publish(userId, { type: ChatEventType.CREATED, chatId: String(chat._id) });
     return chat.toObject();

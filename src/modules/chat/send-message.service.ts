@@ -24,7 +24,8 @@ import type { MessageService } from './message.service';
 import type { GenerationManager, PendingSlot } from './streaming/generation-manager';
 import { titleFromPrompt, type TitleImprover } from './titles';
 import { updateByIdIf } from '../../db/by-id';
-import { keepUnlessClosing, type OpenAccounts } from './open-accounts';
+import type { OpenAccounts } from './open-accounts';
+import { orUndo } from '../../util/or-undo';
 
 const DUPLICATE_KEY = 11000;
 /** Replies one user may have streaming at once. */
@@ -203,7 +204,10 @@ export class SendMessageService {
         }
         throw error;
       }
-      await keepUnlessClosing(this.accounts, userId, () => this.placement.remove(placed));
+      await orUndo(
+        () => this.accounts.assertOpen(userId),
+        () => this.placement.remove(placed),
+      );
       await this.start(userId, placed, systemInstructions, slot);
       return placed;
     } finally {

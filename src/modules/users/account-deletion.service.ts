@@ -1,5 +1,6 @@
 import type { Models } from '../models';
 import type { Viewer } from '../../kernel/context';
+import { orUndo } from '../../util/or-undo';
 
 /** What the auth module does when an account closes. */
 export interface AccountCredentials {
@@ -32,13 +33,13 @@ export class AccountDeletionService {
     const { userId } = viewer;
     await this.credentials.confirmPassword(userId, password);
     await this.credentials.beginClosing(userId, viewer.sessionId);
-    try {
-      for (const eraser of this.erasers) await eraser.eraseUser(userId);
-      await this.models.User.deleteOne({ _id: userId });
-    } catch (error) {
-      await this.credentials.abortClosing(userId).catch(() => undefined);
-      throw error;
-    }
+    await orUndo(
+      async () => {
+        for (const eraser of this.erasers) await eraser.eraseUser(userId);
+        await this.models.User.deleteOne({ _id: userId });
+      },
+      () => this.credentials.abortClosing(userId),
+    );
     await this.credentials.signOutEverywhere(userId);
     return true;
   }

@@ -9,6 +9,7 @@ import { activeBranch } from './active-branch';
 import type { MessageRecord } from '../message.model';
 import type { MessageService } from '../message.service';
 import { insertRecords, updateByIdIf } from '../../../db/by-id';
+import { orUndo } from '../../../util/or-undo';
 
 /** A send re-reads the chat this many times when other sends keep moving its leaf. */
 const MAX_LEAF_RACES = 10;
@@ -52,19 +53,21 @@ export class ReplyPlacement {
   ): Promise<Placement> {
     const chatId = new Types.ObjectId();
     const [userMessage, assistantMessage] = await this.savePair(chatId, null, 0, message, prompt);
-    const [chat] = await this.orRemove([userMessage, assistantMessage], () =>
-      insertRecords(this.models.Chat, [
-        {
-          _id: chatId,
-          userId: new Types.ObjectId(message.userId),
-          title: titleFromPrompt(prompt),
-          titleSource: TitleSource.PROMPT,
-          systemInstructions: systemInstructions || null,
-          config: message.config,
-          messageCount: 2,
-          ...activeBranch([userMessage._id, assistantMessage._id]),
-        },
-      ]),
+    const [chat] = await orUndo(
+      () =>
+        insertRecords(this.models.Chat, [
+          {
+            _id: chatId,
+            userId: new Types.ObjectId(message.userId),
+            title: titleFromPrompt(prompt),
+            titleSource: TitleSource.PROMPT,
+            systemInstructions: systemInstructions || null,
+            config: message.config,
+            messageCount: 2,
+            ...activeBranch([userMessage._id, assistantMessage._id]),
+          },
+        ]),
+      this.removeMessages([userMessage, assistantMessage]),
     );
     return {
       chat: chat!,
@@ -111,9 +114,7 @@ export class ReplyPlacement {
       // Another send (or a branch switch) moved the leaf: follow the new one.
       const reread = await this.models.Chat.findById(chat._id).lean();
       if (!reread) {
-        await this.models.Message.deleteMany({
-          _id: op({ $in: [userMessage._id, assistantMessage._id] }),
-        });
+        await this.removeMessages([userMessage, assistantMessage])();
         throw new NotFoundError('Chat');
       }
       current = reread;
@@ -151,8 +152,14 @@ export class ReplyPlacement {
       message,
       prompt,
     );
-    const updated = await this.orRemove([userMessage, assistantMessage], () =>
-      this.activate(chat, [...pathAbove, String(userMessage._id), String(assistantMessage._id)], 2),
+    const updated = await orUndo(
+      () =>
+        this.activate(
+          chat,
+          [...pathAbove, String(userMessage._id), String(assistantMessage._id)],
+          2,
+        ),
+      this.removeMessages([userMessage, assistantMessage]),
     );
     return {
       chat: updated,
@@ -185,8 +192,9 @@ export class ReplyPlacement {
       message,
       message.idempotencyKey,
     );
-    const updated = await this.orRemove([assistantMessage], () =>
-      this.activate(chat, [...pathAbove, String(assistantMessage._id)], 1),
+    const updated = await orUndo(
+      () => this.activate(chat, [...pathAbove, String(assistantMessage._id)], 1),
+      this.removeMessages([assistantMessage]),
     );
     return {
       chat: updated,
@@ -203,21 +211,16 @@ export class ReplyPlacement {
    * created. A chat it joined stays as it is: the deletion erases it.
    */
   async remove(placed: Placement): Promise<void> {
-    await this.models.Message.deleteMany({ _id: op({ $in: placed.added.map(({ _id }) => _id) }) });
+    await this.removeMessages(placed.added)();
     if (placed.createdChat) await this.models.Chat.deleteOne({ _id: placed.chat._id });
   }
 
   /**
-   * Runs the step that links saved messages into their chat; when it fails (the chat went
-   * meanwhile), the messages go too, so no prompt or STREAMING reply is left with no chat.
+   * Removes messages this placement saved, when the step that links them into their chat
+   * failed (the chat went meanwhile): no prompt or STREAMING reply is left with no chat.
    */
-  private async orRemove<T>(saved: MessageRecord[], link: () => Promise<T>): Promise<T> {
-    try {
-      return await link();
-    } catch (error) {
-      await this.models.Message.deleteMany({ _id: op({ $in: saved.map(({ _id }) => _id) }) });
-      throw error;
-    }
+  private removeMessages(saved: MessageRecord[]): () => Promise<unknown> {
+    return () => this.models.Message.deleteMany({ _id: op({ $in: saved.map(({ _id }) => _id) }) });
   }
 
   /** The branch above a message, root first: from the active path when it is on it. */

@@ -10,6 +10,7 @@ import { hashShareToken, newShareNonce, shareToken } from './share-tokens';
 import type { OpenAccounts } from '../open-accounts';
 import { KeyedLocks } from '../../../util/keyed-locks';
 import { op } from '../../../db/trusted';
+import { orUndo } from '../../../util/or-undo';
 
 /** Live links one chat and one user may have: each holds a copy of the branch it shows. */
 export const SHARE_LIMITS = { perChat: 20, perUser: 200 } as const;
@@ -37,15 +38,16 @@ export class ChatShareService {
   ) {}
 
   /**
-   * A new link, within the limits. In this process one user's links are made one at a time
-   * (counted, then stored), so the limits are exact and concurrent calls are refused only at
-   * them; across instances, a link stored past a limit by id takes itself back. Whatever fails
-   * after the link is stored takes it back too: an error never leaves a live link behind.
+   * A new link, within the limits: stored, then counted with the links stored before it (by
+   * id), and taken back when that is over a limit, or when anything after storing it fails
+   * (an error never leaves a live link behind). In this process one user's links are made one
+   * at a time, so ids grow in the order links are stored and the limits are exact: of many
+   * concurrent calls, only those past a limit are refused; across instances a link stored past
+   * a limit still takes itself back.
    */
   async share(userId: string, chatId: string): Promise<ChatShare> {
     const chat = await this.chats.get(userId, chatId);
     return shareLocks.run(userId, async () => {
-      await this.assertRoom({ chatId: chat._id }, { userId: chat.userId });
       const messages = await this.messages.onPath((chat.activePath ?? []).map(String));
       const _id = new Types.ObjectId();
       const nonce = newShareNonce();
@@ -60,41 +62,32 @@ export class ChatShareService {
         messageCount: messages.length,
         messages: messages.map(({ role, content, createdAt }) => ({ role, content, createdAt })),
       });
-      try {
-        await this.accounts.assertOpen(userId);
-        const upTo = op({ $lte: _id });
-        await this.assertRoom(
-          { chatId: chat._id, _id: upTo },
-          { userId: chat.userId, _id: upTo },
-          true,
-        );
-      } catch (error) {
-        await this.models.ChatShare.deleteOne({ _id }).catch(() => undefined);
-        throw error;
-      }
+      await orUndo(
+        async () => {
+          await this.accounts.assertOpen(userId);
+          await this.assertWithinLimits(chat.userId, chat._id, _id);
+        },
+        () => this.models.ChatShare.deleteOne({ _id }),
+      );
       return this.toShare(record.toObject());
     });
   }
 
-  /**
-   * Refuses (BAD_USER_INPUT) when the chat's or the user's links matching these filters leave
-   * no room: before storing, none may be at a limit; after (`stored`), the new one may be the
-   * limit's last.
-   */
-  private async assertRoom(
-    forChat: Record<string, unknown>,
-    forUser: Record<string, unknown>,
-    stored = false,
+  /** Refuses (BAD_USER_INPUT) a link past either limit, counting it and those stored before it. */
+  private async assertWithinLimits(
+    userId: Types.ObjectId,
+    chatId: Types.ObjectId,
+    shareId: Types.ObjectId,
   ): Promise<void> {
-    const slack = stored ? 1 : 0;
+    const upTo = op({ $lte: shareId });
     const [inChat, ofUser] = await Promise.all([
-      this.models.ChatShare.countDocuments(forChat),
-      this.models.ChatShare.countDocuments(forUser),
+      this.models.ChatShare.countDocuments({ chatId, _id: upTo }),
+      this.models.ChatShare.countDocuments({ userId, _id: upTo }),
     ]);
     const refusal =
-      inChat >= SHARE_LIMITS.perChat + slack
+      inChat > SHARE_LIMITS.perChat
         ? `A chat may have at most ${SHARE_LIMITS.perChat} live links; revoke one first (unshareChat).`
-        : ofUser >= SHARE_LIMITS.perUser + slack
+        : ofUser > SHARE_LIMITS.perUser
           ? `You may have at most ${SHARE_LIMITS.perUser} live links; revoke one first (unshareChat).`
           : null;
     if (refusal) throw new BadUserInputError({ id: refusal }, refusal);
