@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import {
   ApolloClient,
   ApolloLink,
+  CombinedGraphQLErrors,
   HttpLink,
   InMemoryCache,
   gql as apolloGql,
@@ -291,6 +292,58 @@ describe('client packages against Palaver', () => {
         'Branch me',
         'first answer',
       ]);
+    });
+
+    it("should keep a chat's links to 20 when a frontend shares at once, page them, and read the refusal's code, with one variables object for every document", async () => {
+      const NEW_CHAT = apolloGql`
+        mutation NewChat($title: String) { createChat(input: { title: $title }) { id } }
+      `;
+      const SHARE_LINK = apolloGql`
+        fragment LinkFields on ChatShare { id url }
+        mutation ShareLink($chatId: ID!) { link: shareChat(id: $chatId) { ...LinkFields } }
+      `;
+      const LINKS = apolloGql`
+        query Links($chatId: ID!, $first: Int, $offset: Int) {
+          chatShares(chatId: $chatId, limit: $first, skip: $offset) { id }
+        }
+      `;
+      const made = await client.mutate<{ createChat: { id: string } }>({
+        mutation: NEW_CHAT,
+        variables: { title: 'Shared a lot' },
+      });
+      // One object for every document, as many frontends keep their form state: each document
+      // reads what it declares, and the rest is ignored.
+      const variables = {
+        chatId: made.data!.createChat.id,
+        first: 5,
+        offset: 5,
+        title: 'unused here',
+      };
+      const results = await Promise.all(
+        Array.from({ length: 25 }, () =>
+          client.mutate<{ link: { id: string; url: string } }>({
+            mutation: SHARE_LINK,
+            variables,
+            errorPolicy: 'all',
+          }),
+        ),
+      );
+      const linked = results.filter((result) => result.data?.link);
+      const refusals = results.map((result) => result.error).filter(Boolean);
+      expect(linked).toHaveLength(20);
+      expect(refusals).toHaveLength(5);
+      for (const refusal of refusals) {
+        expect(CombinedGraphQLErrors.is(refusal)).toBe(true);
+        expect((refusal as CombinedGraphQLErrors).errors[0]!.extensions!.code).toBe(
+          'BAD_USER_INPUT',
+        );
+      }
+      const page = await client.query<{ chatShares: Array<{ id: string }> }>({
+        query: LINKS,
+        variables,
+        fetchPolicy: 'network-only',
+      });
+      expect(page.data!.chatShares).toHaveLength(5);
     });
 
     it('should run automatic persisted queries through PersistedQueryLink (hash first, then the text once)', async () => {
