@@ -14,7 +14,7 @@ import type { Mailer } from './mail/mailer';
 import type { MailOutbox, OutboxTuning } from './mail/outbox';
 import { createAuthModule } from './modules/auth/auth.module';
 import { createChatModule, type ChatTuning } from './modules/chat/chat.module';
-import type { GenerationManager } from './modules/chat/streaming/generation-manager';
+import type { ReplyManager } from './modules/chat/streaming/reply-manager';
 import { createLlmModule } from './modules/llm/llm.module';
 import { createModels, syncIndexes, type Models } from './modules/models';
 import { createUsersModule } from './modules/users/users.module';
@@ -52,7 +52,7 @@ export interface App {
   pubSub: PalaverPubSub;
   outbox: MailOutbox;
   websocket: WebSocketGateway;
-  generations: GenerationManager;
+  replies: ReplyManager;
   /**
    * Refuses new prompts at once (SERVICE_UNAVAILABLE), lets replies finish within the grace
    * period while their subscribers are still connected, then stops HTTP accepting and drains
@@ -136,7 +136,7 @@ export async function createApp(deps: AppDependencies): Promise<App> {
   });
   metrics.identify(redis?.instanceId ?? 'single');
   metrics.observe({
-    activeStreams: () => chat.generations.size,
+    activeStreams: () => chat.replies.size,
     sockets: () => server.websocket.connectionCount,
     databasePing: async () => {
       const start = process.hrtime.bigint();
@@ -170,7 +170,7 @@ export async function createApp(deps: AppDependencies): Promise<App> {
     pubSub,
     outbox,
     websocket: server.websocket,
-    generations: chat.generations,
+    replies: chat.replies,
     stop,
   };
 }

@@ -37,7 +37,7 @@ describe('sendMessage limits and retries', () => {
     expect(theirs.chat.id).not.toBe(first.chat.id);
   });
 
-  it('should give racing retries one payload and one generation', async () => {
+  it('should give racing retries one payload and one reply', async () => {
     const user = await registerUser(app);
     app.openai.defaultReply = { chunks: ['raced'] };
     const before = app.openai.streamingRequests().length;

@@ -73,7 +73,7 @@ describe('chat ownership', () => {
       .http()
       .request(StopGenerationDocument, { messageId: payload.assistantMessage.id }, asIntruder());
     expect(errorCode(result)).toBe('NOT_FOUND');
-    expect(app.app.generations.get(payload.assistantMessage.id)).toBeDefined();
+    expect(app.app.replies.get(payload.assistantMessage.id)).toBeDefined();
   });
 
   it('should refuse a messageStream subscription to a reply that is not yours with NOT_FOUND', async () => {

@@ -201,7 +201,7 @@ describe('sending a prompt and streaming the reply', () => {
   });
 
   it('should settle a reply that streams in no process as STOPPED, keeping its text, when stopped by several calls at once', async () => {
-    // A reply whose writer is gone without a restart to mark it (no generation holds it here).
+    // A reply whose writer is gone without a restart to mark it (no reply of this process holds it).
     const payload = await sendMessage(app, token(), { prompt: 'short' });
     await streamToEnd(socket, payload.assistantMessage.id);
     await app.app.models.Message.collection.updateOne(
@@ -424,7 +424,7 @@ describe('a reply whose machinery fails', () => {
         content: 'partly there',
         error: 'The reply could not be completed.',
       });
-      await waitFor(() => app.app.generations.size === 0);
+      await waitFor(() => app.app.replies.size === 0);
       await sleep(50);
       expect(unhandled).toEqual([]);
     } finally {

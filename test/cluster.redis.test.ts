@@ -455,7 +455,7 @@ describe('a cluster of two instances on Redis', () => {
       ]);
     });
 
-    it('should start one generation for an editMessage retried on both instances at once', async () => {
+    it('should start one reply for an editMessage retried on both instances at once', async () => {
       const first = await exchangeOn(a, 'retry root', 'retry reply');
       const before = upstreamCalls();
       const input = {

@@ -142,7 +142,7 @@ describe('documents of every shape, on every root field', () => {
 
   /** At most 3 replies generate at once per user; let the previous ones finish. */
   const repliesDone = async () => {
-    for (let i = 0; i < 200 && app.app.generations.size > 0; i++) await sleep(10);
+    for (let i = 0; i < 200 && app.app.replies.size > 0; i++) await sleep(10);
   };
 
   /** A new chat with one finished exchange, so every edit or regeneration has the same siblings. */
@@ -334,7 +334,7 @@ describe('documents of every shape, on every root field', () => {
       sendMessage: {
         prepare: async () => {
           // At most 3 replies generate at once per user; let the previous one finish.
-          for (let i = 0; i < 200 && app.app.generations.size > 0; i++) await sleep(10);
+          for (let i = 0; i < 200 && app.app.replies.size > 0; i++) await sleep(10);
           return {
             args: {
               // A chat of its own each time, so that every payload has the same shape.

@@ -212,7 +212,7 @@ describe('limits and single-use tokens under concurrent attempts', () => {
       expect(counts.OK).toBeLessThanOrEqual(3);
       expect(counts.RATE_LIMITED).toBeGreaterThanOrEqual(9);
       expect(
-        app.app.generations.activeFor(String(await userIdOf(user.auth.accessToken))),
+        app.app.replies.activeFor(String(await userIdOf(user.auth.accessToken))),
       ).toBeLessThanOrEqual(3);
       for (const result of results.filter((r) => !r.errors)) {
         const id = (result.data!.sendMessage as { assistantMessage: { id: string } })
@@ -242,7 +242,7 @@ describe('limits and single-use tokens under concurrent attempts', () => {
     expect(counts.OK).toBeLessThanOrEqual(3); // the 3-at-once cap is stricter still
     expect((counts.OK ?? 0) + (counts.RATE_LIMITED ?? 0)).toBe(15);
     // Every attempt of the burst counted: the minute's 5 are spent, with no reply running.
-    for (let i = 0; i < 100 && app.app.generations.size > 0; i += 1) {
+    for (let i = 0; i < 100 && app.app.replies.size > 0; i += 1) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     const after = await call(SEND, { input: { prompt: 'one more' } }, user.auth.accessToken);

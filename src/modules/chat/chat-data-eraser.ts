@@ -1,11 +1,11 @@
 import type { Models } from '../models';
-import type { StopGenerationService } from './stop-generation.service';
+import type { StopReplyService } from './stop-reply.service';
 
 /** Everything chat keeps of one user, removed when the account is deleted. */
 export class ChatDataEraser {
   constructor(
     private readonly models: Models,
-    private readonly stops: StopGenerationService,
+    private readonly stops: StopReplyService,
   ) {}
 
   async eraseUser(userId: string): Promise<void> {

@@ -30,7 +30,7 @@ const ownedBy =
 @Resolver()
 export class ChatSubscriptionsResolver {
   constructor(
-    readonly replies: ReplyFollower,
+    readonly follower: ReplyFollower,
     readonly events: ChatEvents,
     private readonly records: ChatEventReader,
   ) {}
@@ -41,7 +41,7 @@ export class ChatSubscriptionsResolver {
     description:
       'The deltas of an assistant reply: those after `after` (all when absent), then live ones, then a done event with the saved message. NOT_FOUND for a message that is not yours.',
     subscribe: ({ args, context }) =>
-      resolverOf(context).replies.follow(viewerOf(context).userId, args.messageId, args.after),
+      resolverOf(context).follower.follow(viewerOf(context).userId, args.messageId, args.after),
   })
   messageStream(
     @Root() event: MessageStreamEvent,

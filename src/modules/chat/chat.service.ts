@@ -10,7 +10,7 @@ import { countTags, normalizeTags, tagKey } from './chat-tags';
 import type { CreateChatInput, UpdateChatInput } from './chat.inputs';
 import { TitleSource, type ChatRecord, type StoredLlmConfig } from './chat.model';
 import type { LlmConfigInput } from './llm-config.type';
-import type { StopGenerationService } from './stop-generation.service';
+import type { StopReplyService } from './stop-reply.service';
 import { updateByIdIf } from '../../db/by-id';
 import type { OpenAccounts } from './open-accounts';
 import { orUndo } from '../../util/or-undo';
@@ -53,7 +53,7 @@ export class ChatService {
     private readonly models: Models,
     private readonly catalog: LlmCatalog,
     private readonly events: ChatEvents,
-    private readonly stops: StopGenerationService,
+    private readonly stops: StopReplyService,
     private readonly accounts: OpenAccounts,
   ) {}
 

@@ -19,7 +19,7 @@ export class StoredTokenUsage {
  * first prompt; an edit is a sibling of the prompt it replaces, a regenerated reply a sibling of
  * the reply). `position` is its number in the chat (1, 2, …, over every branch). `idempotencyKey` is
  * `<userId>:<clientMessageId>` on user messages sent with one; its unique index is what makes a
- * retried sendMessage find the first call instead of starting a second generation. (A compound
+ * retried sendMessage find the first call instead of starting a second reply. (A compound
  * sparse index would index every message by userId, and FerretDB has no partial indexes.)
  */
 @modelOptions({ schemaOptions: { collection: 'messages', timestamps: true } })

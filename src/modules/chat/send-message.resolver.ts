@@ -5,7 +5,7 @@ import { toChat, toMessage } from './chat.mappers';
 import { EditMessageInput, RegenerateReplyInput, SendMessageInput } from './chat.inputs';
 import { Message, SendMessagePayload } from './chat.types';
 import type { SendMessageService, SendResult } from './send-message.service';
-import type { StopGenerationService } from './stop-generation.service';
+import type { StopReplyService } from './stop-reply.service';
 
 const toPayload = (result: SendResult): SendMessagePayload => ({
   chat: toChat(result.chat),
@@ -17,7 +17,7 @@ const toPayload = (result: SendResult): SendMessagePayload => ({
 export class SendMessageResolver {
   constructor(
     private readonly sender: SendMessageService,
-    private readonly stopper: StopGenerationService,
+    private readonly stopper: StopReplyService,
   ) {}
 
   @Authorized()

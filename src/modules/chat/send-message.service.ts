@@ -21,7 +21,7 @@ import type { ChatService } from './chat.service';
 import { buildPrompt, HISTORY_MAX_MESSAGES } from './history';
 import type { MessageRecord } from './message.model';
 import type { MessageService } from './message.service';
-import type { GenerationManager, PendingSlot } from './streaming/generation-manager';
+import type { ReplyManager, PendingSlot } from './streaming/reply-manager';
 import { titleFromPrompt, type TitleImprover } from './titles';
 import { updateByIdIf } from '../../db/by-id';
 import type { OpenAccounts } from './open-accounts';
@@ -29,7 +29,7 @@ import { orUndo } from '../../util/or-undo';
 
 const DUPLICATE_KEY = 11000;
 /** Replies one user may have streaming at once. */
-export const MAX_CONCURRENT_GENERATIONS_PER_USER = 3;
+export const MAX_CONCURRENT_REPLIES_PER_USER = 3;
 /** A prompt refused during shutdown is worth sending again after this (a restart, or another instance). */
 const SHUTDOWN_RETRY_AFTER_SECONDS = 5;
 /** A retry that raced the first call waits this long for the first call's reply to exist. */
@@ -57,7 +57,7 @@ export class SendMessageService {
     private readonly chats: ChatService,
     private readonly messages: MessageService,
     private readonly placement: ReplyPlacement,
-    private readonly generations: GenerationManager,
+    private readonly replies: ReplyManager,
     private readonly providers: LlmProviders,
     private readonly titles: TitleImprover,
     private readonly events: ChatEvents,
@@ -136,7 +136,7 @@ export class SendMessageService {
 
   /**
    * A clientMessageId makes the call idempotent per user: a retry returns the first call's
-   * payload and never starts a second generation.
+   * payload and never starts a second reply.
    */
   private async idempotent(
     viewer: Viewer,
@@ -172,7 +172,7 @@ export class SendMessageService {
     systemInstructions: string | null | undefined,
   ): Promise<SendResult> {
     const { userId } = viewer;
-    if (!this.generations.accepting) {
+    if (!this.replies.accepting) {
       throw new ServiceUnavailableError(
         'The server is restarting and takes no new prompts; send it again in a few seconds.',
         SHUTDOWN_RETRY_AFTER_SECONDS,
@@ -180,11 +180,11 @@ export class SendMessageService {
     }
     await this.verifiedGuard.assertVerified(userId);
     await this.rateLimits.consume('messagesPerUserPerMinute', userId);
-    const slot = await this.generations.takeSlot(userId, MAX_CONCURRENT_GENERATIONS_PER_USER);
+    const slot = await this.replies.takeSlot(userId, MAX_CONCURRENT_REPLIES_PER_USER);
     if (!slot) {
       throw new RateLimitedError(
         5,
-        `You already have ${MAX_CONCURRENT_GENERATIONS_PER_USER} replies being written; wait for one to finish or stop it.`,
+        `You already have ${MAX_CONCURRENT_REPLIES_PER_USER} replies being written; wait for one to finish or stop it.`,
       );
     }
     try {
@@ -235,7 +235,7 @@ export class SendMessageService {
     const config = assistantMessage.config!;
     // A new chat's first prompt has no history: skip the read.
     const history = await this.messages.onPath(placed.historyPath.slice(-HISTORY_MAX_MESSAGES));
-    this.generations.start(
+    this.replies.start(
       {
         messageId: String(assistantMessage._id),
         chatId,
@@ -256,7 +256,7 @@ export class SendMessageService {
     }
   }
 
-  /** The first call's payload for a retried clientMessageId; never a second generation. */
+  /** The first call's payload for a retried clientMessageId; never a second reply. */
   private async replay(keyed: MessageRecord): Promise<SendResult> {
     // A prompt (send, edit) names its reply; a regenerated reply names its prompt as parent.
     const [userMessageId, replyId] =

@@ -4,8 +4,8 @@ import type { Metrics } from '../../../metrics/metrics';
 import type { Models } from '../../models';
 import { MessageStatus } from '../chat-enums';
 import type { MessageRecord } from '../message.model';
-import type { StopReason } from './generation';
-import type { GenerationManager } from './generation-manager';
+import type { StopReason } from './reply';
+import type { ReplyManager } from './reply-manager';
 import type { LiveChannels } from './live-channels';
 import {
   CLAIM_LUA,
@@ -70,7 +70,7 @@ export class ClusterReplies {
     private readonly channels: LiveChannels,
     private readonly instanceId: string,
     private readonly models: Models,
-    private readonly generations: GenerationManager,
+    private readonly replies: ReplyManager,
     private readonly logger: Logger,
     private readonly timing: ClusterTiming = DEFAULT_CLUSTER_TIMING,
     private readonly metrics?: Metrics,
@@ -99,7 +99,7 @@ export class ClusterReplies {
   }
 
   /**
-   * Stops a reply that no generation of this process writes. Returns its record once ended
+   * Stops a reply that this process does not write. Returns its record once ended
    * (by its owner, or here if the owner is gone), or undefined when Redis knows no such
    * streaming reply (the caller then settles it in the database alone).
    */
@@ -180,7 +180,7 @@ export class ClusterReplies {
   private async heartbeat(): Promise<void> {
     await this.redis.set(replyKeys.lease(this.instanceId), '1', 'PX', this.timing.leaseMs);
     // Stops whose control message was lost (a subscriber reconnecting) are found here.
-    const ids = this.generations.runningIds();
+    const ids = this.replies.runningIds();
     if (ids.length === 0) return;
     // And replies swept while this process was stalled (SIGSTOP, a long pause) end here.
     const pipeline = this.redis.pipeline();
@@ -189,15 +189,15 @@ export class ClusterReplies {
     ids.forEach((id, index) => {
       const reason = answers[2 * index]?.[1] as string | null;
       const state = answers[2 * index + 1]?.[1] as string | null;
-      if (reason) void this.generations.get(id)?.stop(reason as StopReason);
-      else if (state === 'ended') void this.generations.get(id)?.stop('interrupted');
+      if (reason) void this.replies.get(id)?.stop(reason as StopReason);
+      else if (state === 'ended') void this.replies.get(id)?.stop('interrupted');
     });
   }
 
   private onControl(raw: string): void {
     try {
       const command = JSON.parse(raw) as StopCommand;
-      void this.generations.get(command.messageId)?.stop(command.reason);
+      void this.replies.get(command.messageId)?.stop(command.reason);
     } catch (error) {
       this.logger.warn({ err: error }, 'an unreadable control message was ignored');
     }
@@ -211,7 +211,7 @@ export class ClusterReplies {
       // Two round trips per sweep however many replies stream elsewhere: their owners, then
       // whether each distinct owner still holds its lease.
       const ids = (await this.redis.smembers(replyKeys.streaming)).filter(
-        (messageId) => !this.generations.get(messageId),
+        (messageId) => !this.replies.get(messageId),
       );
       if (ids.length === 0) return;
       const owners = await this.answers(ids.map((id) => ['hget', replyKeys.meta(id), 'owner']));
@@ -263,7 +263,7 @@ export class ClusterReplies {
     ).lean();
     const candidates = streaming
       .map(({ _id }) => String(_id))
-      .filter((messageId) => !this.generations.get(messageId));
+      .filter((messageId) => !this.replies.get(messageId));
     const known = await this.answers(candidates.map((id) => ['exists', replyKeys.meta(id)]));
     const unknown = new Set<string>();
     for (const [index, messageId] of candidates.entries()) {

@@ -12,7 +12,7 @@ export interface ReplyLogRead {
 }
 
 /**
- * The replay log of one assistant reply: the seam between the one writer (Generation) and its
+ * The replay log of one assistant reply: the seam between the one writer (Reply) and its
  * followers (ReplyFollower, one per messageStream subscription). Each event is built once, by
  * append or finish, and the same object goes to every follower and every replay. Today's
  * implementation lives in this process (InProcessReplyLogs); a cluster's would keep the log

@@ -13,10 +13,10 @@ import type { PartialSaves } from './partial-saves';
 import type { ReplyLog } from './reply-log';
 import { updateByIdIf } from '../../../db/by-id';
 
-/** Why a generation ended early; `deleted` means there is nothing left to save. */
+/** Why a reply ended early; `deleted` means there is nothing left to save. */
 export type StopReason = 'stopped' | 'interrupted' | 'deleted';
 
-export interface GenerationOptions {
+export interface ReplyOptions {
   /** Deltas are joined over up to this window, as busy as the server is (0: one delta per token). */
   coalesceMs: number;
   /** Partial text is saved at most this often while streaming. */
@@ -32,13 +32,13 @@ export interface GenerationOptions {
 const FINAL_SAVE_FIRST_RETRY_MS = 100;
 const FINAL_SAVE_MAX_RETRY_MS = 2_000;
 
-export const DEFAULT_GENERATION_OPTIONS: GenerationOptions = {
+export const DEFAULT_REPLY_OPTIONS: ReplyOptions = {
   coalesceMs: 30,
   saveIntervalMs: 1_000,
   maxReplyMs: 600_000,
 };
 
-export interface GenerationRequest {
+export interface ReplyRequest {
   messageId: string;
   chatId: string;
   userId: string;
@@ -53,7 +53,7 @@ export interface GenerationRequest {
  * the end with the final status. Subscribers are
  * fed from the reply's log, so saving never depends on anyone listening.
  */
-export class Generation {
+export class Reply {
   private readonly controller = new AbortController();
   private stopReason: StopReason | null = null;
   /**
@@ -68,10 +68,10 @@ export class Generation {
   private finished: Promise<MessageRecord | null> | null = null;
 
   constructor(
-    readonly request: GenerationRequest,
+    readonly request: ReplyRequest,
     private readonly log: ReplyLog,
     private readonly models: Models,
-    private readonly options: GenerationOptions,
+    private readonly options: ReplyOptions,
     private readonly partials: PartialSaves,
     private readonly logger: Logger,
     /** Aborted when retries must end (the shutdown grace is over): one more try, then give up. */
@@ -81,13 +81,13 @@ export class Generation {
   ) {}
 
   /**
-   * Starts writing the reply (once; the owner registers the generation first). The promise
+   * Starts writing the reply (once; the owner registers the reply first). The promise
    * never rejects: whatever fails on the way, the reply is saved FAILED with its text so far
    * and subscribers get their done event, so nothing is left STREAMING or unhandled.
    */
   start(): Promise<MessageRecord | null> {
     this.finished ??= this.run().catch(async (caught: unknown) => {
-      this.logger.error({ err: caught, messageId: this.request.messageId }, 'generation failed');
+      this.logger.error({ err: caught, messageId: this.request.messageId }, 'reply failed');
       const record =
         this.stopReason === 'deleted'
           ? null
@@ -106,7 +106,7 @@ export class Generation {
   /** Ends the reply now: the upstream request is aborted at once, and the text so far is kept. */
   stop(reason: StopReason): Promise<MessageRecord | null> {
     this.stopReason ??= reason;
-    this.controller.abort(new Error(`generation ${reason}`));
+    this.controller.abort(new Error(`reply ${reason}`));
     return this.done;
   }
 
@@ -123,7 +123,7 @@ export class Generation {
     let overDeadline = false;
     const deadline = setTimeout(() => {
       overDeadline = true;
-      this.controller.abort(new Error('generation over its deadline'));
+      this.controller.abort(new Error('reply over its deadline'));
     }, this.options.maxReplyMs);
     try {
       await this.request.provider.stream(
@@ -147,7 +147,7 @@ export class Generation {
       } else if (!overDeadline) {
         status = MessageStatus.FAILED;
         error = caught instanceof LlmError ? caught.message : 'The model failed unexpectedly.';
-        if (!(caught instanceof LlmError)) this.logger.error({ err: caught }, 'generation failed');
+        if (!(caught instanceof LlmError)) this.logger.error({ err: caught }, 'reply failed');
       }
     } finally {
       clearTimeout(deadline);

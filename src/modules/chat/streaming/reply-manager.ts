@@ -1,12 +1,7 @@
 import type { Logger } from '../../../log/logger';
 import type { Models } from '../../models';
 import type { MessageRecord } from '../message.model';
-import {
-  Generation,
-  type GenerationOptions,
-  type GenerationRequest,
-  type StopReason,
-} from './generation';
+import { Reply, type ReplyOptions, type ReplyRequest, type StopReason } from './reply';
 import { LoadGauge } from './load-gauge';
 import { PartialSaves } from './partial-saves';
 import type { ReplyLogs } from './reply-log';
@@ -15,9 +10,9 @@ import type { ReplySlot, ReplySlots } from './reply-slots';
 /** How often shutdown looks whether the sends it accepted have started their replies. */
 const ACCEPTED_SEND_POLL_MS = 10;
 
-/** A user's reply slot taken by an accepted send; the generation holds it once started. */
+/** A user's reply slot taken by an accepted send; the reply holds it once started. */
 export interface PendingSlot {
-  /** Gives the slot back unless a generation holds it (safe to call more than once). */
+  /** Gives the slot back unless a reply holds it (safe to call more than once). */
   release(): void;
 }
 
@@ -30,8 +25,8 @@ interface HeldSlot extends PendingSlot {
  * The replies this process is writing. It owns them: stop one (stopGeneration, deleteChat),
  * count a user's, and on shutdown give them a grace period before saving them INTERRUPTED.
  */
-export class GenerationManager {
-  private readonly running = new Map<string, Generation>();
+export class ReplyManager {
+  private readonly running = new Map<string, Reply>();
   /** Slots of sends that are accepted but not yet generating. */
   private readonly pending = new Set<HeldSlot>();
   /** False once shutdown began: new sends are refused before they save anything. */
@@ -46,9 +41,9 @@ export class GenerationManager {
     private readonly models: Models,
     private readonly logs: ReplyLogs,
     private readonly slots: ReplySlots,
-    private readonly options: GenerationOptions,
+    private readonly options: ReplyOptions,
     private readonly logger: Logger,
-    private readonly onFinished: (record: MessageRecord | null, request: GenerationRequest) => void,
+    private readonly onFinished: (record: MessageRecord | null, request: ReplyRequest) => void,
   ) {
     this.partials = new PartialSaves(models, options.saveIntervalMs, logger, (ids) =>
       logs.stillOwned(ids),
@@ -56,12 +51,12 @@ export class GenerationManager {
   }
 
   /** Starts the reply of an accepted send, which hands over its slot until the reply ends. */
-  start(request: GenerationRequest, slot: PendingSlot): Generation {
+  start(request: ReplyRequest, slot: PendingSlot): Reply {
     const held = slot as HeldSlot;
     held.started = true;
     this.pending.delete(held);
     const log = this.logs.open(request.messageId, request.userId);
-    const generation = new Generation(
+    const reply = new Reply(
       request,
       log,
       this.models,
@@ -71,9 +66,9 @@ export class GenerationManager {
       this.retries.signal,
       () => this.load.busyness(),
     );
-    this.running.set(request.messageId, generation);
+    this.running.set(request.messageId, reply);
     // start() never rejects; what runs after it is guarded too, so no rejection goes unhandled.
-    generation
+    reply
       .start()
       .then((record) => {
         this.running.delete(request.messageId);
@@ -86,14 +81,14 @@ export class GenerationManager {
         held.slot.release();
         this.logger.error({ err: error, messageId: request.messageId }, 'ending a reply failed');
       });
-    return generation;
+    return reply;
   }
 
   runningIds(): string[] {
     return [...this.running.keys()];
   }
 
-  get(messageId: string): Generation | undefined {
+  get(messageId: string): Reply | undefined {
     return this.running.get(messageId);
   }
 
@@ -120,16 +115,15 @@ export class GenerationManager {
 
   activeFor(userId: string): number {
     let count = 0;
-    for (const generation of this.running.values())
-      if (generation.request.userId === userId) count += 1;
+    for (const reply of this.running.values()) if (reply.request.userId === userId) count += 1;
     return count;
   }
 
   /** Stops every reply of a chat (it is being deleted) and waits until they have ended. */
   async stopChat(chatId: string, reason: StopReason): Promise<void> {
     const stopping = [...this.running.values()]
-      .filter((generation) => generation.request.chatId === chatId)
-      .map((generation) => generation.stop(reason));
+      .filter((reply) => reply.request.chatId === chatId)
+      .map((reply) => reply.stop(reason));
     await Promise.all(stopping);
   }
 
@@ -144,15 +138,13 @@ export class GenerationManager {
     while (this.pending.size > 0 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, ACCEPTED_SEND_POLL_MS));
     }
-    const all = () => Promise.all([...this.running.values()].map((generation) => generation.done));
+    const all = () => Promise.all([...this.running.values()].map((reply) => reply.done));
     let timer: NodeJS.Timeout | undefined;
     const left = Math.max(0, deadline - Date.now());
     await Promise.race([all(), new Promise((resolve) => (timer = setTimeout(resolve, left)))]);
     clearTimeout(timer);
     this.retries.abort();
-    await Promise.all(
-      [...this.running.values()].map((generation) => generation.stop('interrupted')),
-    );
+    await Promise.all([...this.running.values()].map((reply) => reply.stop('interrupted')));
     this.partials.close();
     this.load.close();
   }

@@ -3,20 +3,20 @@ import type { Models } from '../models';
 import { MessageStatus } from './chat-enums';
 import type { MessageRecord } from './message.model';
 import type { MessageService } from './message.service';
-import type { StopReason } from './streaming/generation';
+import type { StopReason } from './streaming/reply';
 import type { ClusterReplies } from './streaming/cluster-replies';
-import type { GenerationManager } from './streaming/generation-manager';
+import type { ReplyManager } from './streaming/reply-manager';
 
 /**
  * stopGeneration, and the stop of a chat's replies when it is deleted: a reply is stopped by
  * the process that writes it, here or (in a cluster) on another instance, and aborts its
  * upstream request at once; the text so far is kept.
  */
-export class StopGenerationService {
+export class StopReplyService {
   constructor(
     private readonly models: Models,
     private readonly messages: MessageService,
-    private readonly generations: GenerationManager,
+    private readonly replies: ReplyManager,
     /** Set in a cluster: reaches the owner of a reply written elsewhere. */
     private readonly cluster?: ClusterReplies,
   ) {}
@@ -24,8 +24,8 @@ export class StopGenerationService {
   async stop(userId: string, messageId: string): Promise<MessageRecord> {
     const message = await this.messages.getOwned(userId, messageId);
     if (message.status !== MessageStatus.STREAMING) return message;
-    const generation = this.generations.get(messageId);
-    if (generation) return (await generation.stop('stopped')) ?? message;
+    const reply = this.replies.get(messageId);
+    if (reply) return (await reply.stop('stopped')) ?? message;
     const remote = await this.cluster?.stopRemote(messageId, 'stopped');
     if (remote) return remote;
     // Streaming in no process (an instance that died): settle it as stopped. By _id with the
@@ -42,7 +42,7 @@ export class StopGenerationService {
 
   /** Stops every reply of a chat (it is being deleted) and waits until they have ended. */
   async stopChat(chatId: string, reason: StopReason): Promise<void> {
-    await this.generations.stopChat(chatId, reason);
+    await this.replies.stopChat(chatId, reason);
     if (!this.cluster) return;
     const elsewhere = await this.models.Message.find(
       { chatId, status: MessageStatus.STREAMING },
