@@ -1,8 +1,8 @@
 import 'reflect-metadata';
-import type { MessageStreamEvent } from '../src/modules/chat/chat.types';
 import type { MessageService } from '../src/modules/chat/message.service';
 import type { MessageRecord } from '../src/modules/chat/message.model';
 import { InProcessReplyLogs } from '../src/modules/chat/streaming/in-process-reply-logs';
+import type { ReplyEvent } from '../src/modules/chat/streaming/reply-event';
 import type { ReplyLog, ReplyLogRead, ReplyLogs } from '../src/modules/chat/streaming/reply-log';
 import { ReplyFollower } from '../src/modules/chat/streaming/reply-follower';
 
@@ -25,8 +25,8 @@ const saved = {
   updatedAt: new Date(),
 } as unknown as MessageRecord;
 
-async function collect(events: AsyncIterableIterator<MessageStreamEvent>) {
-  const seen: MessageStreamEvent[] = [];
+async function collect(events: AsyncIterableIterator<ReplyEvent>) {
+  const seen: ReplyEvent[] = [];
   for await (const event of events) seen.push(event);
   return seen;
 }

@@ -13,7 +13,7 @@ import { PASS_EVENT_THROUGH } from '../../kernel/field-annotations';
 import type { GraphQLContext } from '../../kernel/context';
 import { viewerOf } from '../../kernel/viewer';
 import type { ChatEventPayload, ChatEvents } from './chat-events';
-import { toChat, toMessage } from './chat.mappers';
+import { toChat, toMessage, toMessageStreamEnd } from './chat.mappers';
 import { ChatEvent, MessageStreamEvent } from './chat.types';
 import type { ReplyFollower } from './streaming/reply-follower';
 import type { ChatEventReader } from './chat-event-reader';
@@ -40,8 +40,15 @@ export class ChatSubscriptionsResolver {
   @Subscription(() => MessageStreamEvent, {
     description:
       'The deltas of an assistant reply: those after `after` (all when absent), then live ones, then a done event with the saved message. NOT_FOUND for a message that is not yours.',
-    subscribe: ({ args, context }) =>
-      resolverOf(context).follower.follow(viewerOf(context).userId, args.messageId, args.after),
+    // The edge where a reply's events become GraphQL's: the end is mapped (once), and the
+    // deltas go out as they are, the declared type proving they already are MessageStreamEvents.
+    subscribe: ({ args, context }): Promise<AsyncIterable<MessageStreamEvent>> =>
+      resolverOf(context).follower.follow(
+        viewerOf(context).userId,
+        args.messageId,
+        args.after,
+        toMessageStreamEnd,
+      ),
   })
   messageStream(
     @Root() event: MessageStreamEvent,

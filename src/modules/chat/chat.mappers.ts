@@ -1,7 +1,8 @@
 import type { LlmProvider } from '../llm/llm-provider.enum';
 import type { ChatRecord } from './chat.model';
-import type { Chat, Message } from './chat.types';
+import type { Chat, Message, MessageStreamEvent } from './chat.types';
 import type { MessageRecord } from './message.model';
+import type { ReplyEnd } from './streaming/reply-event';
 
 export function toChat(record: ChatRecord): Chat {
   return {
@@ -38,5 +39,20 @@ export function toMessage(record: MessageRecord): Message {
       : null,
     createdAt: record.createdAt,
     updatedAt: record.updatedAt,
+  };
+}
+
+/**
+ * The end of a followed reply as GraphQL's MessageStreamEvent, its saved record mapped with
+ * toMessage: once per follower of a reply, never per token (a delta needs no mapping, see
+ * ReplyDelta in streaming/reply-event.ts).
+ */
+export function toMessageStreamEnd(end: ReplyEnd): MessageStreamEvent {
+  return {
+    messageId: end.messageId,
+    seq: end.seq,
+    delta: end.delta,
+    done: end.done,
+    message: end.message ? toMessage(end.message) : null,
   };
 }

@@ -1,7 +1,6 @@
 import type { Metrics } from '../../../metrics/metrics';
-import { toMessage } from '../chat.mappers';
-import type { MessageStreamEvent } from '../chat.types';
 import type { MessageRecord } from '../message.model';
+import { replyDelta, replyEnd, type ReplyDelta, type ReplyEnd } from './reply-event';
 import type { ReplyLog, ReplyLogListener, ReplyLogRead, ReplyLogs } from './reply-log';
 
 /** How long an ended log stays for late followers before they read the database. */
@@ -18,7 +17,7 @@ class InProcessReplyLog implements ReplyLog {
   readonly ownerKnown = true;
   private readonly texts: string[] = [];
   private readonly listeners = new Set<ReplyLogListener>();
-  private doneEvent: MessageStreamEvent | null = null;
+  private doneEvent: ReplyEnd | null = null;
 
   constructor(
     readonly messageId: string,
@@ -30,28 +29,22 @@ class InProcessReplyLog implements ReplyLog {
     this.texts.push(text);
     this.metrics?.deltas.inc();
     if (this.listeners.size === 0) return;
-    const event = deltaEvent(this.messageId, this.texts.length, text);
+    const event = replyDelta(this.messageId, this.texts.length, text);
     for (const listener of this.listeners) listener(event);
   }
 
   finish(record: MessageRecord | null): void {
     if (this.doneEvent) return;
-    const done: MessageStreamEvent = {
-      messageId: this.messageId,
-      seq: this.texts.length + 1,
-      delta: '',
-      done: true,
-      message: record ? toMessage(record) : null,
-    };
+    const done = replyEnd(this.messageId, this.texts.length + 1, record);
     this.doneEvent = done;
     for (const listener of this.listeners) listener(done);
     this.listeners.clear();
   }
 
   read(afterSeq: number): Promise<ReplyLogRead> {
-    const deltas: MessageStreamEvent[] = [];
+    const deltas: ReplyDelta[] = [];
     for (let seq = Math.max(0, afterSeq) + 1; seq <= this.texts.length; seq += 1) {
-      deltas.push(deltaEvent(this.messageId, seq, this.texts[seq - 1]!));
+      deltas.push(replyDelta(this.messageId, seq, this.texts[seq - 1]!));
     }
     return Promise.resolve({ deltas, done: this.doneEvent });
   }
@@ -60,10 +53,6 @@ class InProcessReplyLog implements ReplyLog {
     if (!this.doneEvent) this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
-}
-
-function deltaEvent(messageId: string, seq: number, delta: string): MessageStreamEvent {
-  return { messageId, seq, delta, done: false, message: null };
 }
 
 /** The reply logs of this process. */

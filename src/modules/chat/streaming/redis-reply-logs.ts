@@ -2,8 +2,6 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../../../log/logger';
 import type { Metrics } from '../../../metrics/metrics';
 import { MessageStatus } from '../chat-enums';
-import { toMessage } from '../chat.mappers';
-import type { MessageStreamEvent } from '../chat.types';
 import type { MessageRecord } from '../message.model';
 import { InProcessReplyLogs } from './in-process-reply-logs';
 import { LiveChannels } from './live-channels';
@@ -15,6 +13,7 @@ import {
   WRITE_BATCHES_LUA,
   type ReplyBatch,
 } from './redis-reply-keys';
+import { replyDelta, replyEnd, type ReplyDelta, type ReplyEnd } from './reply-event';
 import type { ReplyLog, ReplyLogListener, ReplyLogRead, ReplyLogs } from './reply-log';
 
 /** A follower that has heard nothing for this long reads the log for what it may have missed. */
@@ -386,12 +385,12 @@ class RemoteReplyLog implements ReplyLog {
     // (Not waited for past a few seconds: with Redis away the silence check covers the rest.)
     await Promise.race([this.subscribed, sleep(SUBSCRIBE_WAIT_MS)]);
     const entries = await this.entriesAfter(afterSeq);
-    const deltas: MessageStreamEvent[] = [];
-    let done: MessageStreamEvent | null = null;
+    const deltas: ReplyDelta[] = [];
+    let done: ReplyEnd | null = null;
     let last = afterSeq;
     for (const [seq, fields] of entries) {
       if (fields[0] === 'd') {
-        deltas.push(this.delta(seq, fields[1] ?? ''));
+        deltas.push(replyDelta(this.messageId, seq, fields[1] ?? ''));
         last = seq;
       } else {
         done = await this.doneEvent(seq, fields[1] === '1');
@@ -427,7 +426,7 @@ class RemoteReplyLog implements ReplyLog {
       if (seq <= this.delivered!) continue;
       if (seq !== this.delivered! + 1 && !fromLog) return void this.fill();
       this.delivered = seq;
-      this.listener?.(this.delta(seq, text));
+      this.listener?.(replyDelta(this.messageId, seq, text));
     }
     if (batch.x !== undefined) {
       if (batch.x !== this.delivered! + 1 && !fromLog) return void this.fill();
@@ -474,7 +473,7 @@ class RemoteReplyLog implements ReplyLog {
     if (record && record.status === MessageStatus.STREAMING) return; // the sweep will end it; keep waiting
     if (this.ended) return;
     this.ended = true;
-    this.listener?.(doneOf(this.messageId, (this.delivered ?? 0) + 1, record));
+    this.listener?.(replyEnd(this.messageId, (this.delivered ?? 0) + 1, record));
     this.stop();
   }
 
@@ -486,9 +485,9 @@ class RemoteReplyLog implements ReplyLog {
     });
   }
 
-  private async doneEvent(seq: number, deleted: boolean): Promise<MessageStreamEvent> {
+  private async doneEvent(seq: number, deleted: boolean): Promise<ReplyEnd> {
     const record = deleted ? null : await this.loadRecord(this.messageId).catch(() => null);
-    return doneOf(this.messageId, seq, record);
+    return replyEnd(this.messageId, seq, record);
   }
 
   private async entriesAfter(seq: number): Promise<Array<[number, string[]]>> {
@@ -500,19 +499,11 @@ class RemoteReplyLog implements ReplyLog {
     return entries.map(([id, fields]) => [Number.parseInt(id, 10), fields]);
   }
 
-  private delta(seq: number, text: string): MessageStreamEvent {
-    return { messageId: this.messageId, seq, delta: text, done: false, message: null };
-  }
-
   private stop(): void {
     clearInterval(this.silenceTimer);
     this.unsubscribe();
     this.unsubscribe = () => {};
   }
-}
-
-function doneOf(messageId: string, seq: number, record: MessageRecord | null): MessageStreamEvent {
-  return { messageId, seq, delta: '', done: true, message: record ? toMessage(record) : null };
 }
 
 function sleep(ms: number): Promise<void> {

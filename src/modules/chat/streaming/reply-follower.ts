@@ -1,10 +1,9 @@
 import type { Metrics } from '../../../metrics/metrics';
 import { MessageRole, MessageStatus } from '../chat-enums';
-import { toMessage } from '../chat.mappers';
-import type { MessageStreamEvent } from '../chat.types';
 import type { MessageRecord } from '../message.model';
 import type { MessageService } from '../message.service';
 import { Channel } from '../../../util/channel';
+import { replyEnd, type ReplyDelta, type ReplyEnd, type ReplyEvent } from './reply-event';
 import type { ReplyLog, ReplyLogs } from './reply-log';
 
 /** A reply STREAMING with no log yet is looked up again this many times, this far apart. */
@@ -12,6 +11,15 @@ const LOG_LOOKUPS = 10;
 const LOG_LOOKUP_MS = 50;
 /** A reply streaming in no process here is checked this often until it settles. */
 const ORPHAN_POLL_MS = 1_000;
+
+/**
+ * The shape in which a follower hands on a reply's end (GraphQL's, given by the subscription
+ * resolver). Called once per follower, in the branch that already tells the end from a delta:
+ * deltas go out as they are, at no cost per token.
+ */
+export type PresentEnd<End> = (end: ReplyEnd) => End;
+
+const asItIs: PresentEnd<ReplyEnd> = (end) => end;
 
 /**
  * messageStream: every delta after `after` (all when absent) from the reply's log, then the
@@ -25,23 +33,36 @@ export class ReplyFollower {
     private readonly metrics?: Metrics,
   ) {}
 
-  async follow(
+  /** The reply's events; the end as the pipeline's ReplyEnd unless `present` shapes it. */
+  follow(
     userId: string,
     messageId: string,
     after: number | null | undefined,
-  ): Promise<AsyncIterableIterator<MessageStreamEvent>> {
+  ): Promise<AsyncIterableIterator<ReplyEvent>>;
+  follow<End>(
+    userId: string,
+    messageId: string,
+    after: number | null | undefined,
+    present: PresentEnd<End>,
+  ): Promise<AsyncIterableIterator<ReplyDelta | End>>;
+  async follow<End>(
+    userId: string,
+    messageId: string,
+    after: number | null | undefined,
+    present: PresentEnd<End | ReplyEnd> = asItIs,
+  ): Promise<AsyncIterableIterator<ReplyDelta | End | ReplyEnd>> {
     const afterSeq = Math.max(0, after ?? 0);
     // A log written here proves the owner and holds what a follower needs.
     const log = await this.logs.find(messageId);
     if (log?.ownerKnown && log.userId === userId) {
-      const followed = await this.followLog(log, afterSeq);
+      const followed = await this.followLog(log, afterSeq, present);
       if (followed) return followed;
     }
     // Anything else is proven by the database (NOT_FOUND for a message that is not theirs):
     // what Redis says of a reply's owner is never taken for it.
     const message = await this.messages.getOwned(userId, messageId);
     if (log && !log.ownerKnown) {
-      const followed = await this.followLog(log, afterSeq);
+      const followed = await this.followLog(log, afterSeq, present);
       if (followed) return followed;
     }
     if (message.role === MessageRole.ASSISTANT && message.status === MessageStatus.STREAMING) {
@@ -51,31 +72,32 @@ export class ReplyFollower {
         await new Promise((resolve) => setTimeout(resolve, LOG_LOOKUP_MS));
         const late = await this.logs.find(messageId);
         if (late) {
-          const followed = await this.followLog(late, afterSeq);
+          const followed = await this.followLog(late, afterSeq, present);
           if (followed) return followed;
           break;
         }
       }
-      return this.pollUntilSettled(userId, message, afterSeq);
+      return this.pollUntilSettled(userId, message, afterSeq, present);
     }
-    return ended(doneEvent(messageId, afterSeq + 1, message));
+    return ended(present(replyEnd(messageId, afterSeq + 1, message)));
   }
 
   /**
    * Listens, then reads, then hands on the live events it held meanwhile, each seq once. Null
    * when the reply ended with its chat deleted: the database then answers (NOT_FOUND).
    */
-  private async followLog(
+  private async followLog<End>(
     log: ReplyLog,
     afterSeq: number,
-  ): Promise<AsyncIterableIterator<MessageStreamEvent> | null> {
+    present: PresentEnd<End>,
+  ): Promise<AsyncIterableIterator<ReplyDelta | End> | null> {
     let unlisten = () => {};
-    const channel = new Channel<MessageStreamEvent>(() => unlisten());
+    const channel = new Channel<ReplyDelta | End>(() => unlisten());
     let lastSeq = afterSeq;
-    let held: MessageStreamEvent[] | null = [];
-    const deliver = (event: MessageStreamEvent) => {
+    let held: ReplyEvent[] | null = [];
+    const deliver = (event: ReplyEvent) => {
       if (event.done) {
-        channel.push(event);
+        channel.push(present(event));
         channel.end();
         return;
       }
@@ -100,18 +122,19 @@ export class ReplyFollower {
     return channel;
   }
 
-  private pollUntilSettled(
+  private pollUntilSettled<End>(
     userId: string,
     message: MessageRecord,
     afterSeq: number,
-  ): AsyncIterableIterator<MessageStreamEvent> {
+    present: PresentEnd<End>,
+  ): AsyncIterableIterator<End> {
     let timer: NodeJS.Timeout | undefined;
-    const channel = new Channel<MessageStreamEvent>(() => clearTimeout(timer));
+    const channel = new Channel<End>(() => clearTimeout(timer));
     const messageId = String(message._id);
     const check = async () => {
       const current = await this.messages.getOwned(userId, messageId).catch(() => null);
       if (!current || current.status !== MessageStatus.STREAMING) {
-        channel.push(doneEvent(messageId, afterSeq + 1, current));
+        channel.push(present(replyEnd(messageId, afterSeq + 1, current)));
         channel.end();
         return;
       }
@@ -122,17 +145,9 @@ export class ReplyFollower {
   }
 }
 
-function doneEvent(
-  messageId: string,
-  seq: number,
-  record: MessageRecord | null,
-): MessageStreamEvent {
-  return { messageId, seq, delta: '', done: true, message: record ? toMessage(record) : null };
-}
-
 /** An iteration of one event. */
-function ended(event: MessageStreamEvent): AsyncIterableIterator<MessageStreamEvent> {
-  const channel = new Channel<MessageStreamEvent>();
+function ended<End>(event: End): AsyncIterableIterator<End> {
+  const channel = new Channel<End>();
   channel.push(event);
   channel.end();
   return channel;

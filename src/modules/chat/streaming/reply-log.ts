@@ -1,20 +1,20 @@
-import type { MessageStreamEvent } from '../chat.types';
 import type { MessageRecord } from '../message.model';
+import type { ReplyDelta, ReplyEnd, ReplyEvent } from './reply-event';
 
 /** Gets every event appended after it was registered, the done event last. */
-export type ReplyLogListener = (event: MessageStreamEvent) => void;
+export type ReplyLogListener = (event: ReplyEvent) => void;
 
 export interface ReplyLogRead {
   /** The deltas after the seq asked for, in order. */
-  deltas: readonly MessageStreamEvent[];
-  /** The done event, once the reply has ended; its `message` is null when the chat was deleted. */
-  done: MessageStreamEvent | null;
+  deltas: readonly ReplyDelta[];
+  /** The end, once the reply has ended; its `message` is null when the chat was deleted. */
+  done: ReplyEnd | null;
 }
 
 /**
  * The replay log of one assistant reply: the seam between the one writer (Reply) and its
- * followers (ReplyFollower, one per messageStream subscription). Each event is built once, by
- * append or finish, and the same object goes to every follower and every replay. Today's
+ * followers (ReplyFollower, one per messageStream subscription). Each event (a ReplyEvent) is
+ * built once, by append or finish, and the same object goes to every follower and every replay. Today's
  * implementation lives in this process (InProcessReplyLogs); a cluster's would keep the log
  * where every instance can read and listen to it.
  *
