@@ -36,6 +36,14 @@ module.exports = {
       to: { circular: true, dependencyTypesNot: ['type-only'] },
     },
     {
+      name: 'reply-pipeline-never-imports-its-cluster-part',
+      comment:
+        'chat/streaming/ is the one-process reply pipeline; streaming/cluster/ (Redis) builds on it, never the other way (issue 30).',
+      severity: 'error',
+      from: { path: '^src/modules/chat/streaming/[^/]+$' },
+      to: { path: '^src/modules/chat/streaming/cluster/' },
+    },
+    {
       name: 'src-never-imports-tests-or-scripts',
       comment: 'The server never depends on tests, benchmarks or command-line scripts.',
       severity: 'error',

@@ -26,7 +26,7 @@ import { TestRedis } from './helpers/redis-server';
 import { TestApp } from './helpers/test-app';
 import type { TestSocket } from './helpers/ws-client';
 import { MessageStatus } from '../src/modules/chat/chat-enums';
-import { replyKeys } from '../src/modules/chat/streaming/redis-reply-keys';
+import { replyKeys } from '../src/modules/chat/streaming/cluster/redis-reply-keys';
 
 async function waitFor<T>(probe: () => Promise<T> | T, timeoutMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -28,16 +28,14 @@ import { ChatShareService } from './sharing/chat-share.service';
 import { StopReplyService } from './stop-reply.service';
 import { DEFAULT_REPLY_OPTIONS, type ReplyOptions } from './streaming/reply';
 import { ReplyManager } from './streaming/reply-manager';
-import {
-  ClusterReplies,
-  DEFAULT_CLUSTER_TIMING,
-  type ClusterTiming,
-} from './streaming/cluster-replies';
+import { ClusterReplies } from './streaming/cluster/cluster-replies';
+import { DEFAULT_CLUSTER_TIMING, type ClusterTiming } from './streaming/cluster/cluster-timing';
+import { LiveChannels } from './streaming/cluster/live-channels';
+import { RedisReplyLogs } from './streaming/cluster/redis-reply-logs';
+import { RedisReplySlots } from './streaming/cluster/redis-reply-slots';
 import { InProcessReplyLogs } from './streaming/in-process-reply-logs';
-import { LiveChannels } from './streaming/live-channels';
-import { RedisReplyLogs } from './streaming/redis-reply-logs';
 import type { ReplyLogs } from './streaming/reply-log';
-import { LocalReplySlots, RedisReplySlots, type ReplySlots } from './streaming/reply-slots';
+import { LocalReplySlots, type ReplySlots } from './streaming/reply-slots';
 import { ReplyFollower } from './streaming/reply-follower';
 import { TitleImprover } from './titles';
 import type { OpenAccounts } from './open-accounts';

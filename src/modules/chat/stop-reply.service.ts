@@ -4,7 +4,7 @@ import { MessageStatus } from './chat-enums';
 import type { MessageRecord } from './message.model';
 import type { MessageService } from './message.service';
 import type { StopReason } from './streaming/reply';
-import type { ClusterReplies } from './streaming/cluster-replies';
+import type { ClusterReplies } from './streaming/cluster/cluster-replies';
 import type { ReplyManager } from './streaming/reply-manager';
 
 /**

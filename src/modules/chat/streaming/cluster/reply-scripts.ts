@@ -1,55 +1,10 @@
+import { replyKeys } from './redis-reply-keys';
+
 /**
- * Where a cluster keeps what it shares about replies (REDIS_URL set). Every key of a reply
- * starts with its message id, so one reply's state is easy to find with redis-cli.
+ * The Lua scripts that change a reply's shared state in one atomic step. Their arguments are
+ * ReplyBatch JSONs (reply-batch.ts); ReplyBatchWriter runs the first, ReplyTakeover
+ * the other two.
  */
-const REPLY = 'palaver:reply:';
-
-export const replyKeys = {
-  /** The replay log: a Redis Stream with entry id `<seq>-0`, so `after` maps onto XRANGE. */
-  log: (messageId: string) => `${REPLY}${messageId}:log`,
-  /** Hash: userId, owner (instance id), epoch (one per start), state (streaming | ended). */
-  meta: (messageId: string) => `${REPLY}${messageId}:meta`,
-  /** Pub/sub channel of the live entries, published in the same script as they are logged. */
-  live: (messageId: string) => `${REPLY}${messageId}:live`,
-  /** Asked to stop (its value: the reason); the owner also polls it on its heartbeat. */
-  stop: (messageId: string) => `${REPLY}${messageId}:stop`,
-  /** Set of the ids of every reply streaming somewhere in the cluster: what the sweep visits. */
-  streaming: 'palaver:replies:streaming',
-  /** Held by a live instance (PX, refreshed by its heartbeat); gone means the instance is. */
-  lease: (instanceId: string) => `palaver:instance:${instanceId}:lease`,
-  /** Pub/sub channel of the commands sent to an instance (stop a reply it owns). */
-  control: (instanceId: string) => `palaver:instance:${instanceId}:control`,
-  /** Pub/sub channel on which followers elsewhere tell an instance which of its replies they follow. */
-  followed: (instanceId: string) => `palaver:instance:${instanceId}:followed`,
-  /** Sorted set of a user's held reply slots, scored by when each lapses. */
-  slots: (userId: string) => `palaver:user:${userId}:reply-slots`,
-};
-
-/** A reply's log lives this long while streaming (refreshed by every write) … */
-export const STREAMING_LOG_TTL_MS = 6 * 60 * 60 * 1000;
-/** … and this long after its end, for followers that resume late. */
-export const ENDED_LOG_TTL_MS = 10 * 60 * 1000;
-
-/** What one script call carries for one reply, and what its live channel publishes as is. */
-export interface ReplyBatch {
-  /** The message id. */
-  id: string;
-  /** Owner's epoch for this reply: a stalled owner's later writes do not match a new one. */
-  e: string;
-  /** The user, on the batches that may create the reply's meta (those with `o`). */
-  u?: string;
-  /** Set until a batch of this reply has been written: create the meta if it is missing. */
-  o?: 1;
-  /** Deltas as [seq, text]. */
-  d: Array<[number, string]>;
-  /** The end entry's seq, when the reply ended in this batch. */
-  x?: number;
-  /** 1 when the reply ended with its chat deleted (the done event carries no message). */
-  del?: 1;
-}
-
-/** Separates the batches of one write call: JSON.stringify never emits a raw newline. */
-export const BATCH_SEPARATOR = '\n';
 
 /**
  * Writes the pending batches of every reply in one call: for each, checks that this instance

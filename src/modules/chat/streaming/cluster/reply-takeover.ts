@@ -1,0 +1,80 @@
+import type { Redis } from 'ioredis';
+import { updateByIdIf } from '../../../../db/by-id';
+import type { Logger } from '../../../../log/logger';
+import type { Metrics } from '../../../../metrics/metrics';
+import type { Models } from '../../../models';
+import { MessageStatus } from '../../chat-enums';
+import type { MessageRecord } from '../../message.model';
+import type { ReplyBatch } from './reply-batch';
+import { ENDED_LOG_TTL_MS, replyKeys } from './redis-reply-keys';
+import { CLAIM_LUA, END_LUA } from './reply-scripts';
+
+/**
+ * Ends a reply in its owner's place (the owner is gone, or a stop found it dead): claims it in
+ * Redis exactly once (CLAIM_LUA), so the owner's later writes are refused, saves its logged
+ * text, then logs and publishes the end (END_LUA), so a follower that sees the end finds it
+ * saved.
+ */
+export class ReplyTakeover {
+  constructor(
+    private readonly redis: Redis,
+    private readonly models: Models,
+    private readonly logger: Logger,
+    private readonly metrics?: Metrics,
+  ) {
+    redis.defineCommand('palaverClaimReply', { numberOfKeys: 3, lua: CLAIM_LUA });
+    redis.defineCommand('palaverEndReply', { numberOfKeys: 3, lua: END_LUA });
+  }
+
+  /**
+   * Claims a reply and ends it with its logged text: saved with `status`, or not saved at all
+   * (null: its chat is being deleted). Undefined when another instance ended it first.
+   */
+  async takeOver(
+    messageId: string,
+    status: MessageStatus | null,
+  ): Promise<MessageRecord | null | undefined> {
+    const claimed = (await (
+      this.redis as unknown as {
+        palaverClaimReply(...args: string[]): Promise<[string, number] | null>;
+      }
+    ).palaverClaimReply(
+      replyKeys.log(messageId),
+      replyKeys.meta(messageId),
+      replyKeys.streaming,
+      messageId,
+    )) as [string, number] | null;
+    if (!claimed) return this.savedRecord(messageId);
+    const [text, lastSeq] = claimed;
+    const record = status
+      ? await updateByIdIf(
+          this.models.Message,
+          messageId,
+          { status: MessageStatus.STREAMING },
+          // The log holds every delta sent to followers, more than the last partial save.
+          { $set: { content: text, status } },
+        )
+      : null;
+    const end: ReplyBatch = { id: messageId, e: '', d: [], x: lastSeq + 1 };
+    if (!status) end.del = 1;
+    await (
+      this.redis as unknown as {
+        palaverEndReply(...args: Array<string | number>): Promise<number>;
+      }
+    ).palaverEndReply(
+      replyKeys.log(messageId),
+      replyKeys.meta(messageId),
+      replyKeys.live(messageId),
+      JSON.stringify(end),
+      lastSeq + 1,
+      ENDED_LOG_TTL_MS,
+    );
+    this.metrics?.takeovers.inc({ status: status ?? 'DELETED' });
+    if (status) this.logger.warn({ messageId, status }, 'took over a reply whose owner is gone');
+    return record ?? (status ? this.savedRecord(messageId) : null);
+  }
+
+  savedRecord(messageId: string): Promise<MessageRecord | null> {
+    return this.models.Message.findById(messageId).lean();
+  }
+}
