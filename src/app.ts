@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import type { Server } from 'node:http';
 import type { GraphQLSchema } from 'graphql';
+import type { Connection } from 'mongoose';
 import type { Config } from './config/config';
 import type { Database } from './db/connection';
 import { ContextFactory } from './graphql/context-factory';
@@ -9,15 +10,20 @@ import { buildAppSchema } from './graphql/schema';
 import type { AppModule } from './kernel/app-module';
 import { ServiceContainer } from './kernel/container';
 import type { Logger } from './log/logger';
-import { createOutbox } from './mail/create-outbox';
+import { syncIndexes } from './db/models';
+import { bindMailModels, createOutbox, type MailModels } from './mail/create-outbox';
 import type { Mailer } from './mail/mailer';
 import type { MailOutbox, OutboxTuning } from './mail/outbox';
-import { createAuthModule } from './modules/auth/auth.module';
-import { createChatModule, type ChatTuning } from './modules/chat/chat.module';
+import { bindAuthModels, createAuthModule, type AuthModels } from './modules/auth/auth.module';
+import {
+  bindChatModels,
+  createChatModule,
+  type ChatModels,
+  type ChatTuning,
+} from './modules/chat/chat.module';
 import type { GenerationManager } from './modules/chat/streaming/generation-manager';
 import { createLlmModule } from './modules/llm/llm.module';
-import { createModels, syncIndexes, type Models } from './modules/models';
-import { createUsersModule } from './modules/users/users.module';
+import { bindUsersModels, createUsersModule, type UsersModels } from './modules/users/users.module';
 import { Metrics, secondsSince } from './metrics/metrics';
 import { createAppPubSub, type PalaverPubSub } from './pubsub/pubsub';
 import { connectRedis } from './redis/redis-clients';
@@ -45,10 +51,22 @@ export interface AppDependencies {
   httpTimeouts?: { requestMs: number; headersMs: number };
 }
 
+/** Every collection of the app, each bound by the feature that owns it. */
+export type AppModels = UsersModels & AuthModels & ChatModels & MailModels;
+
+export function bindAppModels(connection: Connection): AppModels {
+  return {
+    ...bindUsersModels(connection),
+    ...bindAuthModels(connection),
+    ...bindChatModels(connection),
+    ...bindMailModels(connection),
+  };
+}
+
 export interface App {
   httpServer: Server;
   schema: GraphQLSchema;
-  models: Models;
+  models: AppModels;
   pubSub: PalaverPubSub;
   outbox: MailOutbox;
   websocket: WebSocketGateway;
@@ -69,8 +87,8 @@ export interface App {
 export async function createApp(deps: AppDependencies): Promise<App> {
   const { config, logger, database } = deps;
 
-  const models = createModels(database.connection);
-  await syncIndexes(models);
+  const models = bindAppModels(database.connection);
+  await syncIndexes(Object.values(models));
   const metrics = new Metrics();
   const redis = config.redisUrl ? connectRedis(config.redisUrl, logger) : undefined;
   const pubSub = createAppPubSub(redis, logger);

@@ -10,7 +10,11 @@ import {
   type SessionEndedFeed,
 } from './session-ended';
 import type { RateLimits } from '../../rate-limit/rate-limits';
-import type { Models } from '../models';
+import type { Connection } from 'mongoose';
+import { bindModel } from '../../db/models';
+import type { UsersModels } from '../users/users.module';
+import { EmailTokenRecord, type EmailTokenModel } from './email-token.model';
+import { SessionRecord, type SessionModel } from './session.model';
 import { AccountClosure } from './account-closure';
 import { AccessTokens } from './access-token';
 import { AuthPayloads } from './auth-payloads';
@@ -30,13 +34,27 @@ import { SessionService } from './session.service';
 import { SessionsResolver } from './sessions.resolver';
 import { TokenRefreshService } from './token-refresh.service';
 
+/** The auth feature's collections. */
+export interface AuthModels {
+  Session: SessionModel;
+  EmailToken: EmailTokenModel;
+}
+
+export function bindAuthModels(connection: Connection): AuthModels {
+  return {
+    Session: bindModel(connection, 'Session', SessionRecord),
+    EmailToken: bindModel(connection, 'EmailToken', EmailTokenRecord),
+  };
+}
+
 /** Expired sessions are deleted this often (FerretDB has no TTL indexes). */
 const SESSION_SWEEP_INTERVAL_MS = 60 * 60_000;
 
 export interface AuthModuleDependencies {
   config: Config;
   logger: Logger;
-  models: Models;
+  /** Its own, and the users' (sign-in reads and writes accounts). */
+  models: AuthModels & UsersModels;
   pubSub: PalaverPubSub;
   /** Set when REDIS_URL is: ended sessions then reach every instance over a Redis Stream. */
   redis?: RedisClients;

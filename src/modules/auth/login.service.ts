@@ -3,7 +3,7 @@
  * work and gets the same INVALID_CREDENTIALS as a wrong password) and password guessing
  * (failures are limited per address and per client address).
  */
-import type { Models } from '../models';
+import type { UserModel } from '../users/user.model';
 import { InvalidCredentialsError } from '../../errors/errors';
 import type { RateLimits } from '../../rate-limit/rate-limits';
 import type { AuthPayload } from './auth-payload.type';
@@ -14,7 +14,7 @@ import type { RequestMeta } from '../../kernel/request-meta';
 
 export class LoginService {
   constructor(
-    private readonly models: Models,
+    private readonly models: { User: UserModel },
     private readonly hasher: PasswordHasher,
     private readonly payloads: AuthPayloads,
     private readonly rateLimits: RateLimits,

@@ -4,7 +4,7 @@
  * use (single use, short expiry, and every session ends when it is used).
  */
 import type { Config } from '../../config/config';
-import type { Models } from '../models';
+import type { UserModel } from '../users/user.model';
 import { InvalidTokenError } from '../../errors/errors';
 import type { MailOutbox } from '../../mail/outbox';
 import { passwordChangedMail, passwordResetMail } from '../../mail/templates';
@@ -19,7 +19,7 @@ import type { SessionService } from './session.service';
 
 export class PasswordResetService {
   constructor(
-    private readonly models: Models,
+    private readonly models: { User: UserModel },
     private readonly tokens: EmailTokens,
     private readonly hasher: PasswordHasher,
     private readonly sessions: SessionService,

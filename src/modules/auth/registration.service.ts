@@ -1,5 +1,5 @@
 import { mongo } from 'mongoose';
-import type { Models } from '../models';
+import type { UserModel } from '../users/user.model';
 import { ConflictError } from '../../errors/errors';
 import type { RateLimits } from '../../rate-limit/rate-limits';
 import type { AuthPayload } from './auth-payload.type';
@@ -15,7 +15,7 @@ const DUPLICATE_KEY = 11000;
 /** Creates an account, signs it in, and mails the verification link. */
 export class RegistrationService {
   constructor(
-    private readonly models: Models,
+    private readonly models: { User: UserModel },
     private readonly hasher: PasswordHasher,
     private readonly payloads: AuthPayloads,
     private readonly verification: EmailVerificationService,

@@ -1,4 +1,4 @@
-import type { Models } from '../models';
+import type { UserModel } from '../users/user.model';
 import { InvalidTokenError, UnreachableCaseError } from '../../errors/errors';
 import type { AuthPayload } from './auth-payload.type';
 import type { AuthPayloads } from './auth-payloads';
@@ -8,7 +8,7 @@ import type { SessionService } from './session.service';
 /** Swaps a refresh token for a new pair; a replayed token ends its session. */
 export class TokenRefreshService {
   constructor(
-    private readonly models: Models,
+    private readonly models: { User: UserModel },
     private readonly sessions: SessionService,
     private readonly payloads: AuthPayloads,
   ) {}

@@ -8,7 +8,12 @@ import type { PalaverPubSub } from '../../pubsub/pubsub';
 import type { RedisClients } from '../../redis/redis-clients';
 import type { RateLimits } from '../../rate-limit/rate-limits';
 import type { EmailVerifiedGuard } from '../auth/email-verified.guard';
-import type { Models } from '../models';
+import type { Connection } from 'mongoose';
+import { bindModel } from '../../db/models';
+import type { UsersModels } from '../users/users.module';
+import { ChatRecord, type ChatModel } from './chat.model';
+import { MessageRecord, type MessageModel } from './message.model';
+import { ChatShareRecord, type ChatShareModel } from './sharing/chat-share.model';
 import { BranchService } from './branches/branch.service';
 import { BranchesResolver } from './branches/branches.resolver';
 import { migrateLegacyChats } from './branches/legacy-chats';
@@ -42,6 +47,21 @@ import { ReplyFollower } from './streaming/reply-follower';
 import { TitleImprover } from './titles';
 import type { OpenAccounts } from './open-accounts';
 
+/** The chat feature's collections. */
+export interface ChatModels {
+  Chat: ChatModel;
+  Message: MessageModel;
+  ChatShare: ChatShareModel;
+}
+
+export function bindChatModels(connection: Connection): ChatModels {
+  return {
+    Chat: bindModel(connection, 'Chat', ChatRecord),
+    Message: bindModel(connection, 'Message', MessageRecord),
+    ChatShare: bindModel(connection, 'ChatShare', ChatShareRecord),
+  };
+}
+
 /** Replies being written get this long to finish on shutdown, then are saved INTERRUPTED. */
 const GENERATION_SHUTDOWN_GRACE_MS = 5_000;
 
@@ -61,7 +81,8 @@ export interface ChatTuning extends Partial<GenerationOptions> {
 export interface ChatModuleDependencies {
   config: Config;
   logger: Logger;
-  models: Models;
+  /** Its own, and the users' (links are counted per user). */
+  models: ChatModels & Pick<UsersModels, 'User'>;
   pubSub: PalaverPubSub;
   /** Set when REDIS_URL is: replies are then shared by every instance. */
   redis?: RedisClients;
@@ -216,7 +237,10 @@ export async function createChatModule(deps: ChatModuleDependencies): Promise<Ch
  * A reply left STREAMING by a process that is gone can never finish. With one process (no
  * REDIS_URL) every such reply at startup is from a process that died.
  */
-async function interruptOrphanedReplies(models: Models, logger: Logger): Promise<void> {
+async function interruptOrphanedReplies(
+  models: Pick<ChatModels, 'Message'>,
+  logger: Logger,
+): Promise<void> {
   const interrupted = await models.Message.updateMany(
     { status: MessageStatus.STREAMING },
     { $set: { status: MessageStatus.INTERRUPTED } },

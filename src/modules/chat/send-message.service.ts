@@ -1,5 +1,4 @@
 import { mongo } from 'mongoose';
-import type { Models } from '../models';
 import {
   BadUserInputError,
   ConflictError,
@@ -14,12 +13,12 @@ import type { EmailVerifiedGuard } from '../auth/email-verified.guard';
 import type { ChatEvents } from './chat-events';
 import { ChatEventType, MessageRole, MessageStatus } from './chat-enums';
 import type { EditMessageInput, RegenerateReplyInput, SendMessageInput } from './chat.inputs';
-import { TitleSource, type ChatRecord, type StoredLlmConfig } from './chat.model';
+import { TitleSource, type ChatRecord, type StoredLlmConfig, type ChatModel } from './chat.model';
 import type { NewMessages, Placement, ReplyPlacement } from './branches/reply-placement';
 import type { LlmConfigInput } from './llm-config.type';
 import type { ChatService } from './chat.service';
 import { buildPrompt, HISTORY_MAX_MESSAGES } from './history';
-import type { MessageRecord } from './message.model';
+import type { MessageRecord, MessageModel } from './message.model';
 import type { MessageService } from './message.service';
 import type { GenerationManager, PendingSlot } from './streaming/generation-manager';
 import { titleFromPrompt, type TitleImprover } from './titles';
@@ -53,7 +52,7 @@ export class SendMessageService {
   private readonly inFlight = new Map<string, Promise<SendResult>>();
 
   constructor(
-    private readonly models: Models,
+    private readonly models: { Chat: ChatModel; Message: MessageModel },
     private readonly chats: ChatService,
     private readonly messages: MessageService,
     private readonly placement: ReplyPlacement,

@@ -1,8 +1,7 @@
 import type { Logger } from '../../log/logger';
-import type { Models } from '../models';
 import type { ModelClient } from '../../llm/provider';
 import type { ChatEvents } from './chat-events';
-import { TitleSource } from './chat.model';
+import { TitleSource, type ChatModel } from './chat.model';
 import { ChatEventType } from './chat-enums';
 import { updateByIdIf } from '../../db/by-id';
 
@@ -39,7 +38,7 @@ export class TitleImprover {
   private readonly shutdown = new AbortController();
 
   constructor(
-    private readonly models: Models,
+    private readonly models: { Chat: ChatModel },
     private readonly events: ChatEvents,
     private readonly logger: Logger,
   ) {}

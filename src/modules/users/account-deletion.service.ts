@@ -1,4 +1,4 @@
-import type { Models } from '../models';
+import type { UserModel } from './user.model';
 import type { Viewer } from '../../kernel/context';
 import { orUndo } from '../../util/or-undo';
 
@@ -24,7 +24,7 @@ export interface UserDataEraser {
  */
 export class AccountDeletionService {
   constructor(
-    private readonly models: Models,
+    private readonly models: { User: UserModel },
     private readonly credentials: AccountCredentials,
     private readonly erasers: readonly UserDataEraser[],
   ) {}

@@ -1,5 +1,6 @@
 import { resolverOf, type AppModule } from '../../kernel/app-module';
-import type { Models } from '../models';
+import type { Connection } from 'mongoose';
+import { bindModel } from '../../db/models';
 import {
   AccountDeletionService,
   type AccountCredentials,
@@ -8,9 +9,19 @@ import {
 import { AccountResolver } from './account.resolver';
 import { ProfileResolver } from './profile.resolver';
 import { ProfileService } from './profile.service';
+import { UserRecord, type UserModel } from './user.model';
+
+/** The users feature's collections. */
+export interface UsersModels {
+  User: UserModel;
+}
+
+export function bindUsersModels(connection: Connection): UsersModels {
+  return { User: bindModel(connection, 'User', UserRecord) };
+}
 
 export interface UsersModuleDependencies {
-  models: Models;
+  models: UsersModels;
   /** The auth module's part of closing an account. */
   credentials: AccountCredentials;
   /** Each feature that keeps data of a user (chat). */

@@ -1,5 +1,4 @@
 import type { Logger } from '../../../log/logger';
-import type { Models } from '../../models';
 import {
   LlmError,
   type ModelClient,
@@ -7,7 +6,7 @@ import {
   type TokenUsage,
 } from '../../../llm/provider';
 import { MessageStatus } from '../chat-enums';
-import type { MessageRecord } from '../message.model';
+import type { MessageRecord, MessageModel } from '../message.model';
 import { Coalescer } from './coalescer';
 import type { PartialSaves } from './partial-saves';
 import type { ReplyLog } from './reply-log';
@@ -70,7 +69,7 @@ export class Generation {
   constructor(
     readonly request: GenerationRequest,
     private readonly log: ReplyLog,
-    private readonly models: Models,
+    private readonly models: { Message: MessageModel },
     private readonly options: GenerationOptions,
     private readonly partials: PartialSaves,
     private readonly logger: Logger,
