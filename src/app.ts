@@ -5,25 +5,37 @@ import type { Connection } from 'mongoose';
 import type { Config } from './config/config';
 import type { Database } from './db/connection';
 import { ContextFactory } from './graphql/context-factory';
-import { checkResolvers, resolverClasses } from './graphql/resolvers';
-import { buildAppSchema } from './graphql/schema';
-import type { AppModule } from './kernel/app-module';
-import { ServiceContainer } from './kernel/container';
+import { buildAppSchema, type NonEmptyArray } from './graphql/schema';
+import { checkResolvers, type AppModule, type ResolverClass } from './graphql/app-module';
+import { renderSchema } from './graphql/schema-file';
+import { ServiceContainer } from './graphql/container';
 import type { Logger } from './log/logger';
 import { syncIndexes } from './db/models';
 import { bindMailModels, createOutbox, type MailModels } from './mail/create-outbox';
 import type { Mailer } from './mail/mailer';
 import type { MailOutbox, OutboxTuning } from './mail/outbox';
-import { bindAuthModels, createAuthModule, type AuthModels } from './modules/auth/auth.module';
+import {
+  AUTH_RESOLVERS,
+  bindAuthModels,
+  createAuthModule,
+  type AuthModels,
+} from './modules/auth/auth.module';
 import {
   bindChatModels,
+  CHAT_RESOLVERS,
   createChatModule,
   type ChatModels,
   type ChatTuning,
 } from './modules/chat/chat.module';
 import type { GenerationManager } from './modules/chat/streaming/generation-manager';
-import { createLlmModule } from './modules/llm/llm.module';
-import { bindUsersModels, createUsersModule, type UsersModels } from './modules/users/users.module';
+import { createLlmModule, LLM_RESOLVERS } from './modules/llm/llm.module';
+import {
+  bindUsersModels,
+  createUsersModule,
+  USERS_RESOLVERS,
+  type UsersModels,
+} from './modules/users/users.module';
+import { createPubSub } from '@graphql-yoga/subscription';
 import { Metrics, secondsSince } from './metrics/metrics';
 import { createAppPubSub, type PalaverPubSub } from './pubsub/pubsub';
 import { connectRedis } from './redis/redis-clients';
@@ -32,6 +44,19 @@ import { createGraphQLServer } from './server/graphql-server';
 import type { WebSocketGateway } from './server/websocket';
 
 export type { ChatTuning } from './modules/chat/chat.module';
+
+/** Every resolver class of the schema: the modules' own lists, in the order they are composed. */
+export const resolverClasses: NonEmptyArray<ResolverClass> = [
+  ...AUTH_RESOLVERS,
+  ...USERS_RESOLVERS,
+  ...LLM_RESOLVERS,
+  ...CHAT_RESOLVERS,
+];
+
+/** The SDL the resolvers make, as `npm run schema:emit` writes it (no database needed). */
+export async function renderCurrentSchema(): Promise<string> {
+  return renderSchema(await buildAppSchema(resolverClasses, createPubSub() as PalaverPubSub));
+}
 
 export interface AppDependencies {
   config: Config;
@@ -132,7 +157,7 @@ export async function createApp(deps: AppDependencies): Promise<App> {
     erasers: [chat.eraser],
   });
   const modules: AppModule[] = [auth, users, llm, chat];
-  checkResolvers(modules);
+  checkResolvers(modules, resolverClasses);
 
   const container = new ServiceContainer();
   for (const [type, instance] of modules.flatMap((module) => module.resolvers)) {

@@ -1,5 +1,5 @@
 import type { Config } from '../../config/config';
-import { resolverOf, type AppModule } from '../../kernel/app-module';
+import { instancesOf, type AppModule } from '../../graphql/app-module';
 import type { Logger } from '../../log/logger';
 import type { MailOutbox } from '../../mail/outbox';
 import type { PalaverPubSub } from '../../pubsub/pubsub';
@@ -33,6 +33,14 @@ import { RegistrationService } from './registration.service';
 import { SessionService } from './session.service';
 import { SessionsResolver } from './sessions.resolver';
 import { TokenRefreshService } from './token-refresh.service';
+
+/** The auth feature's part of the schema; the module gives an instance of each. */
+export const AUTH_RESOLVERS = [
+  AuthResolver,
+  SessionsResolver,
+  EmailVerificationResolver,
+  PasswordResolver,
+] as const;
 
 /** The auth feature's collections. */
 export interface AuthModels {
@@ -114,34 +122,20 @@ export function createAuthModule(deps: AuthModuleDependencies): AuthModule {
     sessionsEnded,
     verifiedGuard: new EmailVerifiedGuard(models, config.auth),
     accountClosure: new AccountClosure(models, hasher, sessions, rateLimits),
-    resolvers: [
-      resolverOf(
-        AuthResolver,
-        new AuthResolver(
-          new RegistrationService(models, hasher, payloads, verification, rateLimits),
-          new LoginService(models, hasher, payloads, rateLimits),
-          new TokenRefreshService(models, sessions, payloads),
-          sessions,
-        ),
+    resolvers: instancesOf(AUTH_RESOLVERS, [
+      new AuthResolver(
+        new RegistrationService(models, hasher, payloads, verification, rateLimits),
+        new LoginService(models, hasher, payloads, rateLimits),
+        new TokenRefreshService(models, sessions, payloads),
+        sessions,
       ),
-      resolverOf(SessionsResolver, new SessionsResolver(sessions)),
-      resolverOf(EmailVerificationResolver, new EmailVerificationResolver(verification)),
-      resolverOf(
-        PasswordResolver,
-        new PasswordResolver(
-          new PasswordResetService(
-            models,
-            emailTokens,
-            hasher,
-            sessions,
-            outbox,
-            rateLimits,
-            config,
-          ),
-          new PasswordChangeService(models, hasher, sessions, outbox, rateLimits),
-        ),
+      new SessionsResolver(sessions),
+      new EmailVerificationResolver(verification),
+      new PasswordResolver(
+        new PasswordResetService(models, emailTokens, hasher, sessions, outbox, rateLimits, config),
+        new PasswordChangeService(models, hasher, sessions, outbox, rateLimits),
       ),
-    ],
+    ]),
     drain: () => clearInterval(sweeper),
     stop: async () => {
       await stopSessionListener();

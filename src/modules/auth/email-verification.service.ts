@@ -7,7 +7,7 @@ import type { UserRecord, UserModel } from '../users/user.model';
 import { EmailTokenPurpose } from './email-token.model';
 import type { EmailTokens } from './email-tokens';
 import { mailAccountInBackground } from './mail-limits';
-import type { RequestMeta } from '../../kernel/request-meta';
+import type { RequestMeta } from '../../graphql/request-meta';
 
 /** Email verification: the mail with its link, the link's use, and resending. */
 export class EmailVerificationService {

@@ -10,7 +10,7 @@ import type { AuthPayload } from './auth-payload.type';
 import type { AuthPayloads } from './auth-payloads';
 import { normalizeEmail, type LoginInput } from './auth.inputs';
 import type { PasswordHasher } from './password-hasher';
-import type { RequestMeta } from '../../kernel/request-meta';
+import type { RequestMeta } from '../../graphql/request-meta';
 
 export class LoginService {
   constructor(

@@ -3,7 +3,7 @@ import type { MailOutbox } from '../../mail/outbox';
 import type { RateLimits } from '../../rate-limit/rate-limits';
 import type { UserRecord, UserModel } from '../users/user.model';
 import { parseEmailArgument } from './auth.inputs';
-import type { RequestMeta } from '../../kernel/request-meta';
+import type { RequestMeta } from '../../graphql/request-meta';
 
 /**
  * Mails a client can trigger (verification resend, password reset), limited two ways:

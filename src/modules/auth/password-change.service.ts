@@ -1,6 +1,6 @@
 import type { UserModel } from '../users/user.model';
 import { BadUserInputError, InvalidCredentialsError, NotFoundError } from '../../errors/errors';
-import type { Viewer } from '../../kernel/context';
+import type { Viewer } from '../../graphql/context';
 import type { MailOutbox } from '../../mail/outbox';
 import { passwordChangedMail } from '../../mail/templates';
 import type { RateLimits } from '../../rate-limit/rate-limits';

@@ -14,7 +14,7 @@ import { EmailTokenPurpose } from './email-token.model';
 import type { EmailTokens } from './email-tokens';
 import { mailAccountInBackground } from './mail-limits';
 import type { PasswordHasher } from './password-hasher';
-import type { RequestMeta } from '../../kernel/request-meta';
+import type { RequestMeta } from '../../graphql/request-meta';
 import type { SessionService } from './session.service';
 
 export class PasswordResetService {

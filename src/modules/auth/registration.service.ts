@@ -7,7 +7,7 @@ import type { AuthPayloads } from './auth-payloads';
 import { normalizeEmail, type RegisterInput } from './auth.inputs';
 import type { EmailVerificationService } from './email-verification.service';
 import type { PasswordHasher } from './password-hasher';
-import type { RequestMeta } from '../../kernel/request-meta';
+import type { RequestMeta } from '../../graphql/request-meta';
 import { mailLimitKey } from './mail-limits';
 
 const DUPLICATE_KEY = 11000;

@@ -2,7 +2,7 @@ import type { UserModel } from '../users/user.model';
 import { InvalidTokenError, UnreachableCaseError } from '../../errors/errors';
 import type { AuthPayload } from './auth-payload.type';
 import type { AuthPayloads } from './auth-payloads';
-import type { RequestMeta } from '../../kernel/request-meta';
+import type { RequestMeta } from '../../graphql/request-meta';
 import type { SessionService } from './session.service';
 
 /** Swaps a refresh token for a new pair; a replayed token ends its session. */

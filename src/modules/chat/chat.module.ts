@@ -1,5 +1,5 @@
 import type { Config } from '../../config/config';
-import { resolverOf, type AppModule } from '../../kernel/app-module';
+import { instancesOf, type AppModule } from '../../graphql/app-module';
 import type { LlmCatalog } from '../../llm/catalog';
 import { createProviders } from '../../llm/providers';
 import type { Logger } from '../../log/logger';
@@ -46,6 +46,15 @@ import { LocalReplySlots, RedisReplySlots, type ReplySlots } from './streaming/r
 import { ReplyFollower } from './streaming/reply-follower';
 import { TitleImprover } from './titles';
 import type { OpenAccounts } from './open-accounts';
+
+/** The chat feature's part of the schema; the module gives an instance of each. */
+export const CHAT_RESOLVERS = [
+  ChatResolver,
+  SendMessageResolver,
+  BranchesResolver,
+  ChatShareResolver,
+  ChatSubscriptionsResolver,
+] as const;
 
 /** The chat feature's collections. */
 export interface ChatModels {
@@ -183,41 +192,32 @@ export async function createChatModule(deps: ChatModuleDependencies): Promise<Ch
   return {
     generations,
     eraser: new ChatDataEraser(models, stops),
-    resolvers: [
-      resolverOf(ChatResolver, new ChatResolver(chatService, messageService, verifiedGuard)),
-      resolverOf(SendMessageResolver, new SendMessageResolver(sendMessage, stops)),
-      resolverOf(
-        BranchesResolver,
-        new BranchesResolver(
-          new BranchService(models, chatService, messageService, chatEvents),
+    resolvers: instancesOf(CHAT_RESOLVERS, [
+      new ChatResolver(chatService, messageService, verifiedGuard),
+      new SendMessageResolver(sendMessage, stops),
+      new BranchesResolver(
+        new BranchService(models, chatService, messageService, chatEvents),
+        messageService,
+      ),
+      new ChatShareResolver(
+        new ChatShareService(
+          models,
+          chatService,
           messageService,
+          rateLimits,
+          {
+            appUrl: config.appUrl,
+            secretKey: config.auth.secretKey,
+          },
+          accounts,
         ),
       ),
-      resolverOf(
-        ChatShareResolver,
-        new ChatShareResolver(
-          new ChatShareService(
-            models,
-            chatService,
-            messageService,
-            rateLimits,
-            {
-              appUrl: config.appUrl,
-              secretKey: config.auth.secretKey,
-            },
-            accounts,
-          ),
-        ),
+      new ChatSubscriptionsResolver(
+        new ReplyFollower(messageService, replyLogs, metrics),
+        chatEvents,
+        new ChatEventReader(models),
       ),
-      resolverOf(
-        ChatSubscriptionsResolver,
-        new ChatSubscriptionsResolver(
-          new ReplyFollower(messageService, replyLogs, metrics),
-          chatEvents,
-          new ChatEventReader(models),
-        ),
-      ),
-    ],
+    ]),
     // Replies first (new prompts are refused from this moment), while subscribers are still
     // connected to see them end.
     drain: async () => {

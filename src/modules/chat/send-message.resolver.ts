@@ -1,6 +1,6 @@
 import { Arg, Authorized, Ctx, ID, Mutation, Resolver } from 'type-graphql';
-import type { GraphQLContext } from '../../kernel/context';
-import { viewerOf } from '../../kernel/viewer';
+import type { GraphQLContext } from '../../graphql/context';
+import { viewerOf } from '../../graphql/viewer';
 import { toChat, toMessage } from './chat.mappers';
 import { EditMessageInput, RegenerateReplyInput, SendMessageInput } from './chat.inputs';
 import { Message, SendMessagePayload } from './chat.types';

@@ -6,7 +6,7 @@ import {
   RateLimitedError,
   ServiceUnavailableError,
 } from '../../errors/errors';
-import type { Viewer } from '../../kernel/context';
+import type { Viewer } from '../../graphql/context';
 import type { LlmProviders } from '../../llm/providers';
 import type { RateLimits } from '../../rate-limit/rate-limits';
 import type { EmailVerifiedGuard } from '../auth/email-verified.guard';

@@ -1,5 +1,5 @@
 import type { UserModel } from './user.model';
-import type { Viewer } from '../../kernel/context';
+import type { Viewer } from '../../graphql/context';
 import { orUndo } from '../../util/or-undo';
 
 /** What the auth module does when an account closes. */
