@@ -17,7 +17,7 @@ import { EmailTokenRecord, type EmailTokenModel } from './email-token.model';
 import { SessionRecord, type SessionModel } from './session.model';
 import { AccountClosure } from './account-closure';
 import { AccessTokens } from './access-token';
-import { AuthPayloads } from './auth-payloads';
+import { SignInService } from './sign-in.service';
 import { AuthResolver } from './auth.resolver';
 import { Authenticator } from './authenticator';
 import { EmailTokens } from './email-tokens';
@@ -96,7 +96,7 @@ export function createAuthModule(deps: AuthModuleDependencies): AuthModule {
     logger.error({ err: error }, 'session event listener stopped'),
   );
   const emailTokens = new EmailTokens(models);
-  const payloads = new AuthPayloads(sessions, accessTokens);
+  const signIns = new SignInService(sessions, accessTokens);
   const verification = new EmailVerificationService(
     models,
     emailTokens,
@@ -124,9 +124,9 @@ export function createAuthModule(deps: AuthModuleDependencies): AuthModule {
     accountClosure: new AccountClosure(models, hasher, sessions, rateLimits),
     resolvers: instancesOf(AUTH_RESOLVERS, [
       new AuthResolver(
-        new RegistrationService(models, hasher, payloads, verification, rateLimits),
-        new LoginService(models, hasher, payloads, rateLimits),
-        new TokenRefreshService(models, sessions, payloads),
+        new RegistrationService(models, hasher, signIns, verification, rateLimits),
+        new LoginService(models, hasher, signIns, rateLimits),
+        new TokenRefreshService(models, sessions, signIns),
         sessions,
       ),
       new SessionsResolver(sessions),

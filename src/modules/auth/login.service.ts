@@ -7,7 +7,7 @@ import type { UserModel } from '../users/user.model';
 import { InvalidCredentialsError } from '../../errors/errors';
 import type { RateLimits } from '../../rate-limit/rate-limits';
 import type { AuthPayload } from './auth-payload.type';
-import type { AuthPayloads } from './auth-payloads';
+import type { SignInService } from './sign-in.service';
 import { normalizeEmail, type LoginInput } from './auth.inputs';
 import type { PasswordHasher } from './password-hasher';
 import type { RequestMeta } from '../../graphql/request-meta';
@@ -16,7 +16,7 @@ export class LoginService {
   constructor(
     private readonly models: { User: UserModel },
     private readonly hasher: PasswordHasher,
-    private readonly payloads: AuthPayloads,
+    private readonly signIns: SignInService,
     private readonly rateLimits: RateLimits,
   ) {}
 
@@ -33,6 +33,6 @@ export class LoginService {
     if (!user || user.closingAt || !valid) throw new InvalidCredentialsError();
     await this.rateLimits.refund('loginFailuresPerIp', meta.ip);
     await this.rateLimits.reset('loginFailuresPerEmail', email);
-    return this.payloads.signIn(user, meta);
+    return this.signIns.signIn(user, meta);
   }
 }

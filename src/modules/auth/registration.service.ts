@@ -3,7 +3,7 @@ import type { UserModel } from '../users/user.model';
 import { ConflictError } from '../../errors/errors';
 import type { RateLimits } from '../../rate-limit/rate-limits';
 import type { AuthPayload } from './auth-payload.type';
-import type { AuthPayloads } from './auth-payloads';
+import type { SignInService } from './sign-in.service';
 import { normalizeEmail, type RegisterInput } from './auth.inputs';
 import type { EmailVerificationService } from './email-verification.service';
 import type { PasswordHasher } from './password-hasher';
@@ -17,7 +17,7 @@ export class RegistrationService {
   constructor(
     private readonly models: { User: UserModel },
     private readonly hasher: PasswordHasher,
-    private readonly payloads: AuthPayloads,
+    private readonly signIns: SignInService,
     private readonly verification: EmailVerificationService,
     private readonly rateLimits: RateLimits,
   ) {}
@@ -50,7 +50,7 @@ export class RegistrationService {
     await this.rateLimits.penalize('mailPerAddressPerMinute', key);
     await this.rateLimits.penalize('mailPerAddressPerHour', key);
     this.verification.sendFor(record);
-    return this.payloads.signIn(record, meta);
+    return this.signIns.signIn(record, meta);
   }
 }
 

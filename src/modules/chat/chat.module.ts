@@ -1,7 +1,7 @@
 import type { Config } from '../../config/config';
 import { instancesOf, type AppModule } from '../../graphql/app-module';
 import type { LlmCatalog } from '../../llm/catalog';
-import { createProviders } from '../../llm/providers';
+import { createModelClients } from '../../llm/model-clients';
 import type { Logger } from '../../log/logger';
 import type { Metrics } from '../../metrics/metrics';
 import type { PalaverPubSub } from '../../pubsub/pubsub';
@@ -181,7 +181,7 @@ export async function createChatModule(deps: ChatModuleDependencies): Promise<Ch
     messageService,
     new ReplyPlacement(models, messageService),
     generations,
-    createProviders(config.llm, tuning),
+    createModelClients(config.llm, tuning),
     titles,
     chatEvents,
     rateLimits,

@@ -7,7 +7,7 @@ import type { RequestMeta } from '../../graphql/request-meta';
 import type { IssuedSession, SessionService } from './session.service';
 
 /** Signs a user in: a new session and its token pair. */
-export class AuthPayloads {
+export class SignInService {
   constructor(
     private readonly sessions: SessionService,
     private readonly accessTokens: AccessTokens,
