@@ -1,7 +1,6 @@
 import { updateByIdIf } from '../../db/by-id';
-import type { Models } from '../models';
 import { MessageStatus } from './chat-enums';
-import type { MessageRecord } from './message.model';
+import type { MessageRecord, MessageModel } from './message.model';
 import type { MessageService } from './message.service';
 import type { StopReason } from './streaming/reply';
 import type { ClusterReplies } from './streaming/cluster/cluster-replies';
@@ -14,7 +13,7 @@ import type { ReplyManager } from './streaming/reply-manager';
  */
 export class StopReplyService {
   constructor(
-    private readonly models: Models,
+    private readonly models: { Message: MessageModel },
     private readonly messages: MessageService,
     private readonly replies: ReplyManager,
     /** Set in a cluster: reaches the owner of a reply written elsewhere. */

@@ -1,6 +1,5 @@
 import type { Logger } from '../../../log/logger';
-import type { Models } from '../../models';
-import type { MessageRecord } from '../message.model';
+import type { MessageRecord, MessageModel } from '../message.model';
 import { Reply, type ReplyOptions, type ReplyRequest, type StopReason } from './reply';
 import { LoadGauge } from './load-gauge';
 import { PartialSaves } from './partial-saves';
@@ -38,7 +37,7 @@ export class ReplyManager {
   private readonly load = new LoadGauge();
 
   constructor(
-    private readonly models: Models,
+    private readonly models: { Message: MessageModel },
     private readonly logs: ReplyLogs,
     private readonly slots: ReplySlots,
     private readonly options: ReplyOptions,

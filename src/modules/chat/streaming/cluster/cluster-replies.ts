@@ -1,9 +1,8 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../../../log/logger';
 import type { Metrics } from '../../../../metrics/metrics';
-import type { Models } from '../../../models';
 import { MessageStatus } from '../../chat-enums';
-import type { MessageRecord } from '../../message.model';
+import type { MessageModel, MessageRecord } from '../../message.model';
 import type { StopReason } from '../reply';
 import type { ReplyManager } from '../reply-manager';
 import { DEFAULT_CLUSTER_TIMING, type ClusterTiming } from './cluster-timing';
@@ -46,7 +45,7 @@ export class ClusterReplies {
     private readonly redis: Redis,
     private readonly channels: LiveChannels,
     private readonly instanceId: string,
-    models: Models,
+    models: { Message: MessageModel },
     private readonly replies: ReplyManager,
     private readonly logger: Logger,
     private readonly timing: ClusterTiming = DEFAULT_CLUSTER_TIMING,

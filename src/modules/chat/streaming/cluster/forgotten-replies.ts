@@ -1,8 +1,8 @@
 import type { Redis } from 'ioredis';
 import { updateByIdIf } from '../../../../db/by-id';
 import type { Logger } from '../../../../log/logger';
-import type { Models } from '../../../models';
 import { MessageStatus } from '../../chat-enums';
+import type { MessageModel } from '../../message.model';
 import type { ReplyManager } from '../reply-manager';
 import { pipelineAnswers } from './redis-answers';
 import { replyKeys } from './redis-reply-keys';
@@ -17,7 +17,7 @@ export class ForgottenReplies {
 
   constructor(
     private readonly redis: Redis,
-    private readonly models: Models,
+    private readonly models: { Message: MessageModel },
     /** The replies written here: known to be alive whatever Redis says. */
     private readonly replies: ReplyManager,
     private readonly logger: Logger,

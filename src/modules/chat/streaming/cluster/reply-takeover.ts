@@ -2,9 +2,8 @@ import type { Redis } from 'ioredis';
 import { updateByIdIf } from '../../../../db/by-id';
 import type { Logger } from '../../../../log/logger';
 import type { Metrics } from '../../../../metrics/metrics';
-import type { Models } from '../../../models';
 import { MessageStatus } from '../../chat-enums';
-import type { MessageRecord } from '../../message.model';
+import type { MessageModel, MessageRecord } from '../../message.model';
 import type { ReplyBatch } from './reply-batch';
 import { ENDED_LOG_TTL_MS, replyKeys } from './redis-reply-keys';
 import { CLAIM_LUA, END_LUA } from './reply-scripts';
@@ -18,7 +17,7 @@ import { CLAIM_LUA, END_LUA } from './reply-scripts';
 export class ReplyTakeover {
   constructor(
     private readonly redis: Redis,
-    private readonly models: Models,
+    private readonly models: { Message: MessageModel },
     private readonly logger: Logger,
     private readonly metrics?: Metrics,
   ) {
