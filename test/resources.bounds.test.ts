@@ -6,7 +6,7 @@ import { errorCode } from './helpers/http-client';
 import { useTestApp } from './helpers/test-app';
 import { TestSocket } from './helpers/ws-client';
 import { MAX_SESSIONS_PER_USER } from '../src/modules/auth/session.service';
-import { MAX_OPERATIONS_PER_SOCKET } from '../src/server/websocket';
+import { MAX_OPERATIONS_PER_SOCKET } from '../src/server/ws/websocket-gateway';
 import { rateLimitKeyOfIp } from '../src/rate-limit/client-address-key';
 
 const MAX_SOCKETS_PER_USER = 20; // WS_MAX_SOCKETS_PER_USER's default

@@ -1,7 +1,7 @@
 /**
  * An async iterator that can also hand its values on as they come: a consumer that takes them
  * through pushTo() pays no promise per value (a streamed reply's tokens, see
- * server/direct-subscriptions.ts).
+ * server/ws/direct-subscriptions.ts).
  */
 export interface PushSource<T> extends AsyncIterableIterator<T> {
   /**

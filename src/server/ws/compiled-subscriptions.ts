@@ -1,7 +1,7 @@
 import type { DocumentNode, ExecutionArgs, ExecutionResult, GraphQLSchema } from 'graphql';
 import { createSourceEventStream, getOperationAST, subscribe, valueFromASTUntyped } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
-import { isPushSource } from '../util/channel';
+import { isPushSource } from '../../util/channel';
 import { DirectSubscription, isPromise, type SendResult } from './direct-subscriptions';
 
 /**

@@ -8,21 +8,21 @@ import {
 import { MessageType } from 'graphql-ws';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { Logger } from '../log/logger';
-import type { Authenticator } from '../modules/auth/authenticator';
-import type { ContextFactory } from '../graphql/context-factory';
-import { formatError, isUnexpectedError } from '../graphql/format-error';
-import { assertWithinQueryLimits } from '../graphql/query-limits';
-import type { SessionEndedFeed } from '../modules/auth/session-ended';
-import { clientIpOf, compileTrust, type TrustProxy } from './client-ip';
+import type { Logger } from '../../log/logger';
+import type { Authenticator } from '../../modules/auth/authenticator';
+import type { ContextFactory } from '../../graphql/context-factory';
+import { formatError, isUnexpectedError } from '../../graphql/format-error';
+import { assertWithinQueryLimits } from '../../graphql/query-limits';
+import type { SessionEndedFeed } from '../../modules/auth/session-ended';
+import { clientIpOf, compileTrust, type TrustProxy } from '../http/client-ip';
 import { CompiledSubscriptions } from './compiled-subscriptions';
 import type { SendResult } from './direct-subscriptions';
 import { DocumentCache } from './document-cache';
 import { boundUnreadBytes } from './slow-readers';
 import { batchRepliesPerTurn } from './write-batching';
 import { forbid, SocketRegistry } from './socket-registry';
-import { BadRequestError, UnauthenticatedError } from '../errors/errors';
-import { scrubErrors } from '../graphql/scrub-values';
+import { BadRequestError, UnauthenticatedError } from '../../errors/errors';
+import { scrubErrors } from '../../graphql/scrub-values';
 
 /** Frames larger than this close the socket; a long prompt is ~128 KB. */
 const MAX_PAYLOAD_BYTES = 1024 * 1024;

@@ -1,5 +1,5 @@
 import type { ExecutionResult } from 'graphql';
-import type { PushSource } from '../util/channel';
+import type { PushSource } from '../../util/channel';
 
 /** Sends one result of a subscription to its client now, as a `next` message. */
 export type SendResult = (result: ExecutionResult) => void;
