@@ -6,10 +6,11 @@
 const LAYERS = [
   ['errors', '^src/errors/'],
   ['foundation', '^src/(util|config|log|metrics)/'],
-  ['kernel', '^src/kernel/'],
   ['infrastructure', '^src/(db|redis|pubsub|rate-limit|mail|llm)/'],
-  ['modules', '^src/modules/'],
+  // The GraphQL glue the modules build on (context, viewer, annotations) and the assembly
+  // (schema building, limits, error formatting), which takes the modules' resolvers from app.ts.
   ['graphql', '^src/graphql/'],
+  ['modules', '^src/modules/'],
   ['server', '^src/server/'],
   ['composition', '^src/((app|main)\\.ts$|scripts/)'],
 ];

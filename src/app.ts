@@ -1,23 +1,41 @@
 import 'reflect-metadata';
 import type { Server } from 'node:http';
 import type { GraphQLSchema } from 'graphql';
+import type { Connection } from 'mongoose';
 import type { Config } from './config/config';
 import type { Database } from './db/connection';
 import { ContextFactory } from './graphql/context-factory';
-import { checkResolvers, resolverClasses } from './graphql/resolvers';
-import { buildAppSchema } from './graphql/schema';
-import type { AppModule } from './kernel/app-module';
-import { ServiceContainer } from './kernel/container';
+import { buildAppSchema, type NonEmptyArray } from './graphql/schema';
+import { checkResolvers, type AppModule, type ResolverClass } from './graphql/app-module';
+import { renderSchema } from './graphql/schema-file';
+import { ServiceContainer } from './graphql/container';
 import type { Logger } from './log/logger';
-import { createOutbox } from './mail/create-outbox';
+import { syncIndexes } from './db/models';
+import { bindMailModels, createOutbox, type MailModels } from './mail/create-outbox';
 import type { Mailer } from './mail/mailer';
 import type { MailOutbox, OutboxTuning } from './mail/outbox';
-import { createAuthModule } from './modules/auth/auth.module';
-import { createChatModule, type ChatTuning } from './modules/chat/chat.module';
+import {
+  AUTH_RESOLVERS,
+  bindAuthModels,
+  createAuthModule,
+  type AuthModels,
+} from './modules/auth/auth.module';
+import {
+  bindChatModels,
+  CHAT_RESOLVERS,
+  createChatModule,
+  type ChatModels,
+  type ChatTuning,
+} from './modules/chat/chat.module';
 import type { GenerationManager } from './modules/chat/streaming/generation-manager';
-import { createLlmModule } from './modules/llm/llm.module';
-import { createModels, syncIndexes, type Models } from './modules/models';
-import { createUsersModule } from './modules/users/users.module';
+import { createLlmModule, LLM_RESOLVERS } from './modules/llm/llm.module';
+import {
+  bindUsersModels,
+  createUsersModule,
+  USERS_RESOLVERS,
+  type UsersModels,
+} from './modules/users/users.module';
+import { createPubSub } from '@graphql-yoga/subscription';
 import { Metrics, secondsSince } from './metrics/metrics';
 import { createAppPubSub, type PalaverPubSub } from './pubsub/pubsub';
 import { connectRedis } from './redis/redis-clients';
@@ -26,6 +44,19 @@ import { createGraphQLServer } from './server/graphql-server';
 import type { WebSocketGateway } from './server/ws/websocket-gateway';
 
 export type { ChatTuning } from './modules/chat/chat.module';
+
+/** Every resolver class of the schema: the modules' own lists, in the order they are composed. */
+export const resolverClasses: NonEmptyArray<ResolverClass> = [
+  ...AUTH_RESOLVERS,
+  ...USERS_RESOLVERS,
+  ...LLM_RESOLVERS,
+  ...CHAT_RESOLVERS,
+];
+
+/** The SDL the resolvers make, as `npm run schema:emit` writes it (no database needed). */
+export async function renderCurrentSchema(): Promise<string> {
+  return renderSchema(await buildAppSchema(resolverClasses, createPubSub() as PalaverPubSub));
+}
 
 export interface AppDependencies {
   config: Config;
@@ -45,10 +76,22 @@ export interface AppDependencies {
   httpTimeouts?: { requestMs: number; headersMs: number };
 }
 
+/** Every collection of the app, each bound by the feature that owns it. */
+export type AppModels = UsersModels & AuthModels & ChatModels & MailModels;
+
+export function bindAppModels(connection: Connection): AppModels {
+  return {
+    ...bindUsersModels(connection),
+    ...bindAuthModels(connection),
+    ...bindChatModels(connection),
+    ...bindMailModels(connection),
+  };
+}
+
 export interface App {
   httpServer: Server;
   schema: GraphQLSchema;
-  models: Models;
+  models: AppModels;
   pubSub: PalaverPubSub;
   outbox: MailOutbox;
   websocket: WebSocketGateway;
@@ -69,8 +112,8 @@ export interface App {
 export async function createApp(deps: AppDependencies): Promise<App> {
   const { config, logger, database } = deps;
 
-  const models = createModels(database.connection);
-  await syncIndexes(models);
+  const models = bindAppModels(database.connection);
+  await syncIndexes(Object.values(models));
   const metrics = new Metrics();
   const redis = config.redisUrl ? connectRedis(config.redisUrl, logger) : undefined;
   const pubSub = createAppPubSub(redis, logger);
@@ -114,7 +157,7 @@ export async function createApp(deps: AppDependencies): Promise<App> {
     erasers: [chat.eraser],
   });
   const modules: AppModule[] = [auth, users, llm, chat];
-  checkResolvers(modules);
+  checkResolvers(modules, resolverClasses);
 
   const container = new ServiceContainer();
   for (const [type, instance] of modules.flatMap((module) => module.resolvers)) {

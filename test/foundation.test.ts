@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readFile } from 'node:fs/promises';
-import { renderCurrentSchema, SCHEMA_FILE } from '../src/graphql/schema-file';
+import { renderCurrentSchema } from '../src/app';
+import { SCHEMA_FILE } from '../src/graphql/schema-file';
 import { LlmProvidersDocument, MeDocument } from './gql/graphql';
 import { registerUser } from './helpers/accounts';
 import { errorCode } from './helpers/http-client';

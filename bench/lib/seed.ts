@@ -3,7 +3,8 @@ import { Types } from 'mongoose';
 import pino from 'pino';
 import { loadConfig, type Config } from '../../src/config/config';
 import { connectDatabase, type Database } from '../../src/db/connection';
-import { createModels, syncIndexes, type Models } from '../../src/modules/models';
+import { bindAppModels, type AppModels } from '../../src/app';
+import { syncIndexes } from '../../src/db/models';
 import { AccessTokens } from '../../src/modules/auth/access-token';
 import { ARGON2_OPTIONS } from '../../src/modules/auth/password-hasher';
 import { hashOpaqueToken, newOpaqueToken } from '../../src/modules/auth/opaque-token';
@@ -30,7 +31,7 @@ export class Seeder {
 
   private constructor(
     readonly database: Database,
-    readonly models: Models,
+    readonly models: AppModels,
     private readonly tokens: AccessTokens,
     private readonly passwordHash: string,
   ) {}
@@ -40,8 +41,8 @@ export class Seeder {
     const database = await connectDatabase(url, name, pino({ level: 'silent' }), {
       monitorCommands: true,
     });
-    const models = createModels(database.connection);
-    await syncIndexes(models);
+    const models = bindAppModels(database.connection);
+    await syncIndexes(Object.values(models));
     const hash = await argon2.hash(BENCH_PASSWORD, ARGON2_OPTIONS);
     return new Seeder(database, models, new AccessTokens(config.auth), hash);
   }

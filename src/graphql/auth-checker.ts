@@ -1,5 +1,5 @@
 import type { AuthChecker } from 'type-graphql';
-import type { GraphQLContext } from '../kernel/context';
+import type { GraphQLContext } from './context';
 import { UnauthenticatedError } from '../errors/errors';
 
 /**

@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from '../log/logger';
-import type { Authenticator, Authentication } from '../modules/auth/authenticator';
-import type { ServiceContainer } from '../kernel/container';
-import type { GraphQLContext } from '../kernel/context';
+import type { ServiceContainer } from './container';
+import type { Authenticate, Authentication, GraphQLContext } from './context';
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 const MAX_USER_AGENT_LENGTH = 512;
@@ -11,7 +10,7 @@ const MAX_USER_AGENT_LENGTH = 512;
 /** Builds the per-operation context for either transport. */
 export class ContextFactory {
   constructor(
-    private readonly authenticator: Authenticator,
+    private readonly authenticator: Authenticate,
     private readonly container: ServiceContainer,
     private readonly logger: Logger,
   ) {}

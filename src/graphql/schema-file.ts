@@ -1,14 +1,9 @@
 /**
- * The committed SDL, schema/schema.graphql: where it lives and how it is rendered from the
- * resolvers. Sorted, so the file changes only when the schema does.
+ * The committed SDL, schema/schema.graphql: where it lives and how a schema is rendered into it
+ * (app.ts's renderCurrentSchema renders the resolvers'). Sorted, so the file changes only when the schema does.
  */
-import 'reflect-metadata';
 import path from 'node:path';
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
-import { createPubSub } from '@graphql-yoga/subscription';
-import type { PalaverPubSub } from '../pubsub/pubsub';
-import { buildAppSchema } from './schema';
-import { resolverClasses } from './resolvers';
 
 export const SCHEMA_FILE = path.resolve(__dirname, '..', '..', 'schema', 'schema.graphql');
 const HEADER =
@@ -17,8 +12,4 @@ const HEADER =
 
 export function renderSchema(schema: GraphQLSchema): string {
   return HEADER + printSchema(lexicographicSortSchema(schema)) + '\n';
-}
-
-export async function renderCurrentSchema(): Promise<string> {
-  return renderSchema(await buildAppSchema(resolverClasses, createPubSub() as PalaverPubSub));
 }

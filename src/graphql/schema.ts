@@ -1,10 +1,10 @@
-import { PASS_EVENT_THROUGH } from '../kernel/field-annotations';
+import { PASS_EVENT_THROUGH } from './field-annotations';
 import { buildSchema } from 'type-graphql';
 import type { GraphQLFieldResolver, GraphQLSchema } from 'graphql';
 import type { PalaverPubSub } from '../pubsub/pubsub';
 import { authChecker } from './auth-checker';
-import type { ResolverClass } from '../kernel/app-module';
-import type { GraphQLContext } from '../kernel/context';
+import type { ResolverClass } from './app-module';
+import type { GraphQLContext } from './context';
 
 export type NonEmptyArray<T> = readonly [T, ...T[]] | [T, ...T[]];
 

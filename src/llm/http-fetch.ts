@@ -14,7 +14,7 @@ const nodeBodies = new WeakMap<Response, { stream: IncomingMessage; use: 'node' 
 
 /**
  * The body of a response of httpFetch as Node's own stream, for a reader that needs no web
- * stream around it (the token path: see OpenAiProvider.stream). Null when the response came
+ * stream around it (the token path: see OpenAiModelClient.stream). Null when the response came
  * from the global fetch or its body was already read as a web stream; once taken here, the
  * web body stays empty.
  */

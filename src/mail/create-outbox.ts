@@ -1,10 +1,22 @@
+import type { Connection } from 'mongoose';
 import type { Config } from '../config/config';
+import { bindModel } from '../db/models';
 import type { Logger } from '../log/logger';
 import { LogMailer } from './log.mailer';
 import type { Mailer } from './mailer';
 import { DEFAULT_OUTBOX_TUNING, MailOutbox, type OutboxModel, type OutboxTuning } from './outbox';
+import { OutboxMailRecord } from './outbox-mail.model';
 import { BodySealer } from './sealed-body';
 import { SmtpMailer } from './smtp.mailer';
+
+/** The mail outbox's collection. */
+export interface MailModels {
+  OutboxMail: OutboxModel;
+}
+
+export function bindMailModels(connection: Connection): MailModels {
+  return { OutboxMail: bindModel(connection, 'OutboxMail', OutboxMailRecord) };
+}
 
 /**
  * The started outbox every flow mails through: SMTP from `MAIL_*`, or the log when

@@ -6,7 +6,8 @@
 import '../config/node-version';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { renderCurrentSchema, SCHEMA_FILE } from '../graphql/schema-file';
+import { renderCurrentSchema } from '../app';
+import { SCHEMA_FILE } from '../graphql/schema-file';
 
 async function main(): Promise<void> {
   const rendered = await renderCurrentSchema();

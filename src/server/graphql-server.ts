@@ -11,7 +11,7 @@ import type { Database } from '../db/connection';
 import type { ContextFactory } from '../graphql/context-factory';
 import { formatError } from '../graphql/format-error';
 import { QUERY_LIMITS } from '../graphql/query-limits';
-import type { GraphQLContext } from '../kernel/context';
+import type { GraphQLContext } from '../graphql/context';
 import type { Logger } from '../log/logger';
 import type { Authenticator } from '../modules/auth/authenticator';
 import type { SessionEndedFeed } from '../modules/auth/session-ended';

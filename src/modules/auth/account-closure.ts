@@ -1,4 +1,5 @@
-import type { Models } from '../models';
+import type { UserModel } from '../users/user.model';
+import type { EmailTokenModel } from './email-token.model';
 import { InvalidCredentialsError, NotFoundError, UnauthenticatedError } from '../../errors/errors';
 import type { RateLimits } from '../../rate-limit/rate-limits';
 import type { PasswordHasher } from './password-hasher';
@@ -12,7 +13,7 @@ import type { SessionService } from './session.service';
  */
 export class AccountClosure {
   constructor(
-    private readonly models: Models,
+    private readonly models: { User: UserModel; EmailToken: EmailTokenModel },
     private readonly hasher: PasswordHasher,
     private readonly sessions: SessionService,
     private readonly rateLimits: RateLimits,

@@ -1,5 +1,5 @@
 import type { Config } from '../../config/config';
-import { resolverOf, type AppModule } from '../../kernel/app-module';
+import { instancesOf, type AppModule } from '../../graphql/app-module';
 import type { Logger } from '../../log/logger';
 import type { MailOutbox } from '../../mail/outbox';
 import type { PalaverPubSub } from '../../pubsub/pubsub';
@@ -10,10 +10,14 @@ import {
   type SessionEndedFeed,
 } from './session-ended';
 import type { RateLimits } from '../../rate-limit/rate-limits';
-import type { Models } from '../models';
+import type { Connection } from 'mongoose';
+import { bindModel } from '../../db/models';
+import type { UsersModels } from '../users/users.module';
+import { EmailTokenRecord, type EmailTokenModel } from './email-token.model';
+import { SessionRecord, type SessionModel } from './session.model';
 import { AccountClosure } from './account-closure';
 import { AccessTokens } from './access-token';
-import { AuthPayloads } from './auth-payloads';
+import { SignInService } from './sign-in.service';
 import { AuthResolver } from './auth.resolver';
 import { Authenticator } from './authenticator';
 import { EmailTokens } from './email-tokens';
@@ -30,13 +34,35 @@ import { SessionService } from './session.service';
 import { SessionsResolver } from './sessions.resolver';
 import { TokenRefreshService } from './token-refresh.service';
 
+/** The auth feature's part of the schema; the module gives an instance of each. */
+export const AUTH_RESOLVERS = [
+  AuthResolver,
+  SessionsResolver,
+  EmailVerificationResolver,
+  PasswordResolver,
+] as const;
+
+/** The auth feature's collections. */
+export interface AuthModels {
+  Session: SessionModel;
+  EmailToken: EmailTokenModel;
+}
+
+export function bindAuthModels(connection: Connection): AuthModels {
+  return {
+    Session: bindModel(connection, 'Session', SessionRecord),
+    EmailToken: bindModel(connection, 'EmailToken', EmailTokenRecord),
+  };
+}
+
 /** Expired sessions are deleted this often (FerretDB has no TTL indexes). */
 const SESSION_SWEEP_INTERVAL_MS = 60 * 60_000;
 
 export interface AuthModuleDependencies {
   config: Config;
   logger: Logger;
-  models: Models;
+  /** Its own, and the users' (sign-in reads and writes accounts). */
+  models: AuthModels & UsersModels;
   pubSub: PalaverPubSub;
   /** Set when REDIS_URL is: ended sessions then reach every instance over a Redis Stream. */
   redis?: RedisClients;
@@ -70,7 +96,7 @@ export function createAuthModule(deps: AuthModuleDependencies): AuthModule {
     logger.error({ err: error }, 'session event listener stopped'),
   );
   const emailTokens = new EmailTokens(models);
-  const payloads = new AuthPayloads(sessions, accessTokens);
+  const signIns = new SignInService(sessions, accessTokens);
   const verification = new EmailVerificationService(
     models,
     emailTokens,
@@ -96,34 +122,20 @@ export function createAuthModule(deps: AuthModuleDependencies): AuthModule {
     sessionsEnded,
     verifiedGuard: new EmailVerifiedGuard(models, config.auth),
     accountClosure: new AccountClosure(models, hasher, sessions, rateLimits),
-    resolvers: [
-      resolverOf(
-        AuthResolver,
-        new AuthResolver(
-          new RegistrationService(models, hasher, payloads, verification, rateLimits),
-          new LoginService(models, hasher, payloads, rateLimits),
-          new TokenRefreshService(models, sessions, payloads),
-          sessions,
-        ),
+    resolvers: instancesOf(AUTH_RESOLVERS, [
+      new AuthResolver(
+        new RegistrationService(models, hasher, signIns, verification, rateLimits),
+        new LoginService(models, hasher, signIns, rateLimits),
+        new TokenRefreshService(models, sessions, signIns),
+        sessions,
       ),
-      resolverOf(SessionsResolver, new SessionsResolver(sessions)),
-      resolverOf(EmailVerificationResolver, new EmailVerificationResolver(verification)),
-      resolverOf(
-        PasswordResolver,
-        new PasswordResolver(
-          new PasswordResetService(
-            models,
-            emailTokens,
-            hasher,
-            sessions,
-            outbox,
-            rateLimits,
-            config,
-          ),
-          new PasswordChangeService(models, hasher, sessions, outbox, rateLimits),
-        ),
+      new SessionsResolver(sessions),
+      new EmailVerificationResolver(verification),
+      new PasswordResolver(
+        new PasswordResetService(models, emailTokens, hasher, sessions, outbox, rateLimits, config),
+        new PasswordChangeService(models, hasher, sessions, outbox, rateLimits),
       ),
-    ],
+    ]),
     drain: () => clearInterval(sweeper),
     stop: async () => {
       await stopSessionListener();

@@ -1,6 +1,6 @@
 import { Arg, Authorized, Ctx, Mutation, Resolver } from 'type-graphql';
-import type { GraphQLContext } from '../../kernel/context';
-import { requestMetaOf, viewerOf } from '../../kernel/viewer';
+import type { GraphQLContext } from '../../graphql/context';
+import { requestMetaOf, viewerOf } from '../../graphql/viewer';
 import { AuthPayload } from './auth-payload.type';
 import { LoginInput, RegisterInput } from './auth.inputs';
 import type { LoginService } from './login.service';

@@ -1,12 +1,8 @@
-import type { Viewer } from '../../kernel/context';
+import type { Authenticate, Authentication } from '../../graphql/context';
 import type { AuthRefusal } from '../../errors/error-codes';
 import { UnauthenticatedError } from '../../errors/errors';
 import type { AccessTokens } from './access-token';
 import type { SessionService } from './session.service';
-
-export type Authentication =
-  | { viewer: Viewer; expiresAt: Date; error: null }
-  | { viewer: null; expiresAt?: undefined; error: UnauthenticatedError | null };
 
 const ANONYMOUS: Authentication = { viewer: null, error: null };
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
@@ -16,7 +12,7 @@ const BEARER = /^Bearer\s+(\S+)\s*$/i;
  * No value is anonymous; a bad value is an error that only operations needing a viewer throw,
  * so `register` or `login` still work with a stale token lying around in a client.
  */
-export class Authenticator {
+export class Authenticator implements Authenticate {
   constructor(
     private readonly accessTokens: AccessTokens,
     private readonly sessions: SessionService,

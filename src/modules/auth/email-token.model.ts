@@ -1,4 +1,4 @@
-import { index, modelOptions, prop } from '@typegoose/typegoose';
+import { index, modelOptions, prop, type ReturnModelType } from '@typegoose/typegoose';
 import { Types } from 'mongoose';
 
 export enum EmailTokenPurpose {
@@ -34,3 +34,5 @@ export class EmailTokenRecord {
   @prop({ type: () => Date, required: true })
   createdAt!: Date;
 }
+
+export type EmailTokenModel = ReturnModelType<typeof EmailTokenRecord>;

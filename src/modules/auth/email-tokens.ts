@@ -5,16 +5,15 @@
  * kind; expiry is a timestamp check) and confusion (a token works only for its own purpose).
  */
 import { Types } from 'mongoose';
-import type { Models } from '../models';
 import { op } from '../../db/trusted';
-import { EmailTokenPurpose } from './email-token.model';
+import { EmailTokenPurpose, type EmailTokenModel } from './email-token.model';
 import { hashOpaqueToken, newOpaqueToken } from './opaque-token';
 
 /** 32 random bytes are 43 base64url characters; anything else is not one of ours. */
 const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 
 export class EmailTokens {
-  constructor(private readonly models: Models) {}
+  constructor(private readonly models: { EmailToken: EmailTokenModel }) {}
 
   /** Issues a token for `userId`, replacing any earlier one of the same purpose. */
   async issue(userId: string, purpose: EmailTokenPurpose, ttlSeconds: number): Promise<string> {

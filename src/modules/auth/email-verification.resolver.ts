@@ -1,6 +1,6 @@
 import { Arg, Ctx, Mutation, Resolver } from 'type-graphql';
-import type { GraphQLContext } from '../../kernel/context';
-import { requestMetaOf } from '../../kernel/viewer';
+import type { GraphQLContext } from '../../graphql/context';
+import { requestMetaOf } from '../../graphql/viewer';
 import { toUser, User } from '../users/user.type';
 import type { EmailVerificationService } from './email-verification.service';
 

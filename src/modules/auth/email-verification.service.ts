@@ -1,19 +1,18 @@
 import type { Config } from '../../config/config';
-import type { Models } from '../models';
 import { InvalidTokenError } from '../../errors/errors';
 import type { MailOutbox } from '../../mail/outbox';
 import { verificationMail } from '../../mail/templates';
 import type { RateLimits } from '../../rate-limit/rate-limits';
-import type { UserRecord } from '../users/user.model';
+import type { UserRecord, UserModel } from '../users/user.model';
 import { EmailTokenPurpose } from './email-token.model';
 import type { EmailTokens } from './email-tokens';
 import { mailAccountInBackground } from './mail-limits';
-import type { RequestMeta } from '../../kernel/request-meta';
+import type { RequestMeta } from '../../graphql/request-meta';
 
 /** Email verification: the mail with its link, the link's use, and resending. */
 export class EmailVerificationService {
   constructor(
-    private readonly models: Models,
+    private readonly models: { User: UserModel },
     private readonly tokens: EmailTokens,
     private readonly outbox: MailOutbox,
     private readonly rateLimits: RateLimits,

@@ -1,5 +1,5 @@
 import type { Config } from '../../config/config';
-import type { Models } from '../models';
+import type { UserModel } from '../users/user.model';
 import { EmailNotVerifiedError } from '../../errors/errors';
 
 /**
@@ -8,7 +8,7 @@ import { EmailNotVerifiedError } from '../../errors/errors';
  */
 export class EmailVerifiedGuard {
   constructor(
-    private readonly models: Models,
+    private readonly models: { User: UserModel },
     private readonly config: Pick<Config['auth'], 'requireEmailVerification'>,
   ) {}
 

@@ -3,20 +3,20 @@
  * work and gets the same INVALID_CREDENTIALS as a wrong password) and password guessing
  * (failures are limited per address and per client address).
  */
-import type { Models } from '../models';
+import type { UserModel } from '../users/user.model';
 import { InvalidCredentialsError } from '../../errors/errors';
 import type { RateLimits } from '../../rate-limit/rate-limits';
 import type { AuthPayload } from './auth-payload.type';
-import type { AuthPayloads } from './auth-payloads';
+import type { SignInService } from './sign-in.service';
 import { normalizeEmail, type LoginInput } from './auth.inputs';
 import type { PasswordHasher } from './password-hasher';
-import type { RequestMeta } from '../../kernel/request-meta';
+import type { RequestMeta } from '../../graphql/request-meta';
 
 export class LoginService {
   constructor(
-    private readonly models: Models,
+    private readonly models: { User: UserModel },
     private readonly hasher: PasswordHasher,
-    private readonly payloads: AuthPayloads,
+    private readonly signIns: SignInService,
     private readonly rateLimits: RateLimits,
   ) {}
 
@@ -33,6 +33,6 @@ export class LoginService {
     if (!user || user.closingAt || !valid) throw new InvalidCredentialsError();
     await this.rateLimits.refund('loginFailuresPerIp', meta.ip);
     await this.rateLimits.reset('loginFailuresPerEmail', email);
-    return this.payloads.signIn(user, meta);
+    return this.signIns.signIn(user, meta);
   }
 }

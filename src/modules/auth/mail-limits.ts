@@ -1,10 +1,9 @@
 import type { MailMessage } from '../../mail/mailer';
 import type { MailOutbox } from '../../mail/outbox';
 import type { RateLimits } from '../../rate-limit/rate-limits';
-import type { Models } from '../models';
-import type { UserRecord } from '../users/user.model';
+import type { UserRecord, UserModel } from '../users/user.model';
 import { parseEmailArgument } from './auth.inputs';
-import type { RequestMeta } from '../../kernel/request-meta';
+import type { RequestMeta } from '../../graphql/request-meta';
 
 /**
  * Mails a client can trigger (verification resend, password reset), limited two ways:
@@ -50,7 +49,7 @@ export type MailedAccount = Pick<UserRecord, '_id' | 'email' | 'firstName' | 'em
  * account exists. `compose` returns null when there is nothing to send.
  */
 export async function mailAccountInBackground(
-  deps: { models: Models; rateLimits: RateLimits; outbox: MailOutbox },
+  deps: { models: { User: UserModel }; rateLimits: RateLimits; outbox: MailOutbox },
   kind: MailKind,
   email: string,
   meta: RequestMeta,

@@ -1,6 +1,6 @@
-import type { Models } from '../models';
+import type { UserModel } from '../users/user.model';
 import { BadUserInputError, InvalidCredentialsError, NotFoundError } from '../../errors/errors';
-import type { Viewer } from '../../kernel/context';
+import type { Viewer } from '../../graphql/context';
 import type { MailOutbox } from '../../mail/outbox';
 import { passwordChangedMail } from '../../mail/templates';
 import type { RateLimits } from '../../rate-limit/rate-limits';
@@ -15,7 +15,7 @@ import type { SessionService } from './session.service';
  */
 export class PasswordChangeService {
   constructor(
-    private readonly models: Models,
+    private readonly models: { User: UserModel },
     private readonly hasher: PasswordHasher,
     private readonly sessions: SessionService,
     private readonly outbox: MailOutbox,

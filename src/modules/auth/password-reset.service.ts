@@ -4,7 +4,7 @@
  * use (single use, short expiry, and every session ends when it is used).
  */
 import type { Config } from '../../config/config';
-import type { Models } from '../models';
+import type { UserModel } from '../users/user.model';
 import { InvalidTokenError } from '../../errors/errors';
 import type { MailOutbox } from '../../mail/outbox';
 import { passwordChangedMail, passwordResetMail } from '../../mail/templates';
@@ -14,12 +14,12 @@ import { EmailTokenPurpose } from './email-token.model';
 import type { EmailTokens } from './email-tokens';
 import { mailAccountInBackground } from './mail-limits';
 import type { PasswordHasher } from './password-hasher';
-import type { RequestMeta } from '../../kernel/request-meta';
+import type { RequestMeta } from '../../graphql/request-meta';
 import type { SessionService } from './session.service';
 
 export class PasswordResetService {
   constructor(
-    private readonly models: Models,
+    private readonly models: { User: UserModel },
     private readonly tokens: EmailTokens,
     private readonly hasher: PasswordHasher,
     private readonly sessions: SessionService,

@@ -1,6 +1,6 @@
 import { Arg, Authorized, Ctx, Mutation, Resolver } from 'type-graphql';
-import type { GraphQLContext } from '../../kernel/context';
-import { requestMetaOf, viewerOf } from '../../kernel/viewer';
+import type { GraphQLContext } from '../../graphql/context';
+import { requestMetaOf, viewerOf } from '../../graphql/viewer';
 import { ChangePasswordInput, ResetPasswordInput } from './auth.inputs';
 import type { PasswordChangeService } from './password-change.service';
 import type { PasswordResetService } from './password-reset.service';

@@ -1,13 +1,13 @@
 import { mongo } from 'mongoose';
-import type { Models } from '../models';
+import type { UserModel } from '../users/user.model';
 import { ConflictError } from '../../errors/errors';
 import type { RateLimits } from '../../rate-limit/rate-limits';
 import type { AuthPayload } from './auth-payload.type';
-import type { AuthPayloads } from './auth-payloads';
+import type { SignInService } from './sign-in.service';
 import { normalizeEmail, type RegisterInput } from './auth.inputs';
 import type { EmailVerificationService } from './email-verification.service';
 import type { PasswordHasher } from './password-hasher';
-import type { RequestMeta } from '../../kernel/request-meta';
+import type { RequestMeta } from '../../graphql/request-meta';
 import { mailLimitKey } from './mail-limits';
 
 const DUPLICATE_KEY = 11000;
@@ -15,9 +15,9 @@ const DUPLICATE_KEY = 11000;
 /** Creates an account, signs it in, and mails the verification link. */
 export class RegistrationService {
   constructor(
-    private readonly models: Models,
+    private readonly models: { User: UserModel },
     private readonly hasher: PasswordHasher,
-    private readonly payloads: AuthPayloads,
+    private readonly signIns: SignInService,
     private readonly verification: EmailVerificationService,
     private readonly rateLimits: RateLimits,
   ) {}
@@ -50,7 +50,7 @@ export class RegistrationService {
     await this.rateLimits.penalize('mailPerAddressPerMinute', key);
     await this.rateLimits.penalize('mailPerAddressPerHour', key);
     this.verification.sendFor(record);
-    return this.payloads.signIn(record, meta);
+    return this.signIns.signIn(record, meta);
   }
 }
 

@@ -1,4 +1,4 @@
-import { index, modelOptions, prop } from '@typegoose/typegoose';
+import { index, modelOptions, prop, type ReturnModelType } from '@typegoose/typegoose';
 import { Types } from 'mongoose';
 
 /**
@@ -45,3 +45,5 @@ export class SessionRecord {
   @prop({ type: () => Date, required: true })
   expiresAt!: Date;
 }
+
+export type SessionModel = ReturnModelType<typeof SessionRecord>;

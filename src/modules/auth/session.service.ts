@@ -6,12 +6,12 @@
  */
 import { isValidObjectId, Types } from 'mongoose';
 import type { Config } from '../../config/config';
-import type { Models } from '../models';
+import type { UserModel } from '../users/user.model';
 import { op } from '../../db/trusted';
-import type { Viewer } from '../../kernel/context';
+import type { Viewer } from '../../graphql/context';
 import { newOpaqueToken, hashOpaqueToken, successorOfOpaqueToken } from './opaque-token';
-import type { RequestMeta } from '../../kernel/request-meta';
-import type { SessionRecord } from './session.model';
+import type { RequestMeta } from '../../graphql/request-meta';
+import type { SessionRecord, SessionModel } from './session.model';
 import type { SessionEndedFeed, SessionEndedPayload } from './session-ended';
 import { LiveSessionCache, type LiveSession } from './live-session-cache';
 
@@ -43,7 +43,7 @@ export class SessionService {
   private readonly live = new LiveSessionCache(LIVE_SESSION_CACHE_MS, LIVE_SESSION_CACHE_ENTRIES);
 
   constructor(
-    private readonly models: Models,
+    private readonly models: { User: UserModel; Session: SessionModel },
     private readonly config: Config['auth'],
     private readonly sessionsEnded: SessionEndedFeed,
   ) {}

@@ -1,7 +1,7 @@
 import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
-import type { GraphQLContext } from '../../kernel/context';
+import type { GraphQLContext } from '../../graphql/context';
 import { NotFoundError } from '../../errors/errors';
-import { viewerOf } from '../../kernel/viewer';
+import { viewerOf } from '../../graphql/viewer';
 import { Session } from './session.type';
 import type { SessionService } from './session.service';
 

@@ -1,16 +1,16 @@
-import type { Models } from '../models';
+import type { UserModel } from '../users/user.model';
 import { InvalidTokenError, UnreachableCaseError } from '../../errors/errors';
 import type { AuthPayload } from './auth-payload.type';
-import type { AuthPayloads } from './auth-payloads';
-import type { RequestMeta } from '../../kernel/request-meta';
+import type { SignInService } from './sign-in.service';
+import type { RequestMeta } from '../../graphql/request-meta';
 import type { SessionService } from './session.service';
 
 /** Swaps a refresh token for a new pair; a replayed token ends its session. */
 export class TokenRefreshService {
   constructor(
-    private readonly models: Models,
+    private readonly models: { User: UserModel },
     private readonly sessions: SessionService,
-    private readonly payloads: AuthPayloads,
+    private readonly signIns: SignInService,
   ) {}
 
   async refresh(refreshToken: string, meta: RequestMeta): Promise<AuthPayload> {
@@ -23,7 +23,7 @@ export class TokenRefreshService {
       case 'rotated': {
         const user = await this.models.User.findById(outcome.userId).lean();
         if (!user) throw new InvalidTokenError('refreshInvalid');
-        return this.payloads.forSession(user, outcome.session);
+        return this.signIns.forSession(user, outcome.session);
       }
       default:
         throw new UnreachableCaseError(outcome);

@@ -1,10 +1,12 @@
-import type { Models } from '../models';
+import type { ChatModel } from './chat.model';
+import type { MessageModel } from './message.model';
+import type { ChatShareModel } from './sharing/chat-share.model';
 import type { StopGenerationService } from './stop-generation.service';
 
 /** Everything chat keeps of one user, removed when the account is deleted. */
 export class ChatDataEraser {
   constructor(
-    private readonly models: Models,
+    private readonly models: { Chat: ChatModel; Message: MessageModel; ChatShare: ChatShareModel },
     private readonly stops: StopGenerationService,
   ) {}
 

@@ -1,8 +1,7 @@
-import type { Models } from '../models';
 import { ChatEventType } from './chat-enums';
 import type { ChatEventPayload } from './chat-events';
-import type { ChatRecord } from './chat.model';
-import type { MessageRecord } from './message.model';
+import type { ChatRecord, ChatModel } from './chat.model';
+import type { MessageRecord, MessageModel } from './message.model';
 
 export type ChatEventRecords = readonly [ChatRecord | null, MessageRecord | null];
 
@@ -17,7 +16,7 @@ export type ChatEventRecords = readonly [ChatRecord | null, MessageRecord | null
 export class ChatEventReader {
   private readonly reads = new WeakMap<ChatEventPayload, Promise<ChatEventRecords>>();
 
-  constructor(private readonly models: Models) {}
+  constructor(private readonly models: { Chat: ChatModel; Message: MessageModel }) {}
 
   recordsOf(event: ChatEventPayload): Promise<ChatEventRecords> {
     let read = this.reads.get(event);

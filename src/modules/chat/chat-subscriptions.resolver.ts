@@ -9,9 +9,9 @@ import {
   Root,
   Subscription,
 } from 'type-graphql';
-import { PASS_EVENT_THROUGH } from '../../kernel/field-annotations';
-import type { GraphQLContext } from '../../kernel/context';
-import { viewerOf } from '../../kernel/viewer';
+import { PASS_EVENT_THROUGH } from '../../graphql/field-annotations';
+import type { GraphQLContext } from '../../graphql/context';
+import { viewerOf } from '../../graphql/viewer';
 import type { ChatEventPayload, ChatEvents } from './chat-events';
 import { toChat, toMessage } from './chat.mappers';
 import { ChatEvent, MessageStreamEvent } from './chat.types';

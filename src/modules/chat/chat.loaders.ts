@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import type { GraphQLContext } from '../../kernel/context';
+import type { GraphQLContext } from '../../graphql/context';
 import type { MessageTree } from './message-tree';
 import type { MessageRecord } from './message.model';
 import type { MessagePageKey, MessageService } from './message.service';

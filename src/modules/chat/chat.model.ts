@@ -1,4 +1,4 @@
-import { index, modelOptions, prop } from '@typegoose/typegoose';
+import { index, modelOptions, prop, type ReturnModelType } from '@typegoose/typegoose';
 import { Types } from 'mongoose';
 import { LlmProvider } from '../llm/llm-provider.enum';
 
@@ -71,3 +71,5 @@ export class ChatRecord {
   createdAt!: Date;
   updatedAt!: Date;
 }
+
+export type ChatModel = ReturnModelType<typeof ChatRecord>;

@@ -1,14 +1,19 @@
 import type { Config } from '../../config/config';
-import { resolverOf, type AppModule } from '../../kernel/app-module';
+import { instancesOf, type AppModule } from '../../graphql/app-module';
 import type { LlmCatalog } from '../../llm/catalog';
-import { createProviders } from '../../llm/providers';
+import { createModelClients } from '../../llm/model-clients';
 import type { Logger } from '../../log/logger';
 import type { Metrics } from '../../metrics/metrics';
 import type { PalaverPubSub } from '../../pubsub/pubsub';
 import type { RedisClients } from '../../redis/redis-clients';
 import type { RateLimits } from '../../rate-limit/rate-limits';
 import type { EmailVerifiedGuard } from '../auth/email-verified.guard';
-import type { Models } from '../models';
+import type { Connection } from 'mongoose';
+import { bindModel } from '../../db/models';
+import type { UsersModels } from '../users/users.module';
+import { ChatRecord, type ChatModel } from './chat.model';
+import { MessageRecord, type MessageModel } from './message.model';
+import { ChatShareRecord, type ChatShareModel } from './sharing/chat-share.model';
 import { BranchService } from './branches/branch.service';
 import { BranchesResolver } from './branches/branches.resolver';
 import { migrateLegacyChats } from './branches/legacy-chats';
@@ -42,6 +47,30 @@ import { ReplyFollower } from './streaming/reply-follower';
 import { TitleImprover } from './titles';
 import type { OpenAccounts } from './open-accounts';
 
+/** The chat feature's part of the schema; the module gives an instance of each. */
+export const CHAT_RESOLVERS = [
+  ChatResolver,
+  SendMessageResolver,
+  BranchesResolver,
+  ChatShareResolver,
+  ChatSubscriptionsResolver,
+] as const;
+
+/** The chat feature's collections. */
+export interface ChatModels {
+  Chat: ChatModel;
+  Message: MessageModel;
+  ChatShare: ChatShareModel;
+}
+
+export function bindChatModels(connection: Connection): ChatModels {
+  return {
+    Chat: bindModel(connection, 'Chat', ChatRecord),
+    Message: bindModel(connection, 'Message', MessageRecord),
+    ChatShare: bindModel(connection, 'ChatShare', ChatShareRecord),
+  };
+}
+
 /** Replies being written get this long to finish on shutdown, then are saved INTERRUPTED. */
 const GENERATION_SHUTDOWN_GRACE_MS = 5_000;
 
@@ -61,7 +90,8 @@ export interface ChatTuning extends Partial<GenerationOptions> {
 export interface ChatModuleDependencies {
   config: Config;
   logger: Logger;
-  models: Models;
+  /** Its own, and the users' (links are counted per user). */
+  models: ChatModels & Pick<UsersModels, 'User'>;
   pubSub: PalaverPubSub;
   /** Set when REDIS_URL is: replies are then shared by every instance. */
   redis?: RedisClients;
@@ -151,7 +181,7 @@ export async function createChatModule(deps: ChatModuleDependencies): Promise<Ch
     messageService,
     new ReplyPlacement(models, messageService),
     generations,
-    createProviders(config.llm, tuning),
+    createModelClients(config.llm, tuning),
     titles,
     chatEvents,
     rateLimits,
@@ -162,41 +192,32 @@ export async function createChatModule(deps: ChatModuleDependencies): Promise<Ch
   return {
     generations,
     eraser: new ChatDataEraser(models, stops),
-    resolvers: [
-      resolverOf(ChatResolver, new ChatResolver(chatService, messageService, verifiedGuard)),
-      resolverOf(SendMessageResolver, new SendMessageResolver(sendMessage, stops)),
-      resolverOf(
-        BranchesResolver,
-        new BranchesResolver(
-          new BranchService(models, chatService, messageService, chatEvents),
+    resolvers: instancesOf(CHAT_RESOLVERS, [
+      new ChatResolver(chatService, messageService, verifiedGuard),
+      new SendMessageResolver(sendMessage, stops),
+      new BranchesResolver(
+        new BranchService(models, chatService, messageService, chatEvents),
+        messageService,
+      ),
+      new ChatShareResolver(
+        new ChatShareService(
+          models,
+          chatService,
           messageService,
+          rateLimits,
+          {
+            appUrl: config.appUrl,
+            secretKey: config.auth.secretKey,
+          },
+          accounts,
         ),
       ),
-      resolverOf(
-        ChatShareResolver,
-        new ChatShareResolver(
-          new ChatShareService(
-            models,
-            chatService,
-            messageService,
-            rateLimits,
-            {
-              appUrl: config.appUrl,
-              secretKey: config.auth.secretKey,
-            },
-            accounts,
-          ),
-        ),
+      new ChatSubscriptionsResolver(
+        new ReplyFollower(messageService, replyLogs, metrics),
+        chatEvents,
+        new ChatEventReader(models),
       ),
-      resolverOf(
-        ChatSubscriptionsResolver,
-        new ChatSubscriptionsResolver(
-          new ReplyFollower(messageService, replyLogs, metrics),
-          chatEvents,
-          new ChatEventReader(models),
-        ),
-      ),
-    ],
+    ]),
     // Replies first (new prompts are refused from this moment), while subscribers are still
     // connected to see them end.
     drain: async () => {
@@ -216,7 +237,10 @@ export async function createChatModule(deps: ChatModuleDependencies): Promise<Ch
  * A reply left STREAMING by a process that is gone can never finish. With one process (no
  * REDIS_URL) every such reply at startup is from a process that died.
  */
-async function interruptOrphanedReplies(models: Models, logger: Logger): Promise<void> {
+async function interruptOrphanedReplies(
+  models: Pick<ChatModels, 'Message'>,
+  logger: Logger,
+): Promise<void> {
   const interrupted = await models.Message.updateMany(
     { status: MessageStatus.STREAMING },
     { $set: { status: MessageStatus.INTERRUPTED } },

@@ -10,9 +10,9 @@ import {
   Resolver,
   Root,
 } from 'type-graphql';
-import type { GraphQLContext } from '../../kernel/context';
-import { costPerItem } from '../../kernel/field-annotations';
-import { viewerOf } from '../../kernel/viewer';
+import type { GraphQLContext } from '../../graphql/context';
+import { costPerItem } from '../../graphql/field-annotations';
+import { viewerOf } from '../../graphql/viewer';
 import type { EmailVerifiedGuard } from '../auth/email-verified.guard';
 import { ChatLoaders } from './chat.loaders';
 import { toChat, toMessage } from './chat.mappers';

@@ -1,5 +1,6 @@
 import { isValidObjectId, Types } from 'mongoose';
-import type { Models } from '../models';
+import type { MessageModel } from './message.model';
+import type { ChatShareModel } from './sharing/chat-share.model';
 import { op } from '../../db/trusted';
 import { BadUserInputError, NotFoundError } from '../../errors/errors';
 import type { LlmCatalog } from '../../llm/catalog';
@@ -8,7 +9,7 @@ import { decodeChatCursor, encodeChatCursor } from './chat-cursor';
 import { ChatEventType } from './chat-enums';
 import { countTags, normalizeTags, tagKey } from './chat-tags';
 import type { CreateChatInput, UpdateChatInput } from './chat.inputs';
-import { TitleSource, type ChatRecord, type StoredLlmConfig } from './chat.model';
+import { TitleSource, type ChatRecord, type StoredLlmConfig, type ChatModel } from './chat.model';
 import type { LlmConfigInput } from './llm-config.type';
 import type { StopGenerationService } from './stop-generation.service';
 import { updateByIdIf } from '../../db/by-id';
@@ -50,7 +51,7 @@ const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&
 /** Chats of one user: every read and write is filtered by the owner, so another's is NOT_FOUND. */
 export class ChatService {
   constructor(
-    private readonly models: Models,
+    private readonly models: { Chat: ChatModel; Message: MessageModel; ChatShare: ChatShareModel },
     private readonly catalog: LlmCatalog,
     private readonly events: ChatEvents,
     private readonly stops: StopGenerationService,

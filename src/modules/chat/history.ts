@@ -1,4 +1,4 @@
-import type { PromptMessage } from '../../llm/provider';
+import type { PromptMessage } from '../../llm/model-client';
 import { MessageRole, MessageStatus } from './chat-enums';
 import type { MessageRecord } from './message.model';
 

@@ -1,4 +1,4 @@
-import { index, modelOptions, prop } from '@typegoose/typegoose';
+import { index, modelOptions, prop, type ReturnModelType } from '@typegoose/typegoose';
 import { Types } from 'mongoose';
 import { MessageRole, MessageStatus } from './chat-enums';
 import { StoredLlmConfig } from './chat.model';
@@ -75,3 +75,5 @@ export class MessageRecord {
   createdAt!: Date;
   updatedAt!: Date;
 }
+
+export type MessageModel = ReturnModelType<typeof MessageRecord>;

@@ -1,9 +1,8 @@
 import { isValidObjectId } from 'mongoose';
-import type { Models } from '../models';
 import { op } from '../../db/trusted';
 import { BadUserInputError, NotFoundError } from '../../errors/errors';
 import { MessageTree } from './message-tree';
-import type { MessageRecord } from './message.model';
+import type { MessageRecord, MessageModel } from './message.model';
 import { findByIds } from '../../db/by-id';
 
 export const MESSAGE_PAGE_LIMITS = { min: 1, max: 200 } as const;
@@ -19,7 +18,7 @@ export interface MessagePageKey {
 
 /** Reads of messages, always within a chat the caller owns (checked by the caller). */
 export class MessageService {
-  constructor(private readonly models: Models) {}
+  constructor(private readonly models: { Message: MessageModel }) {}
 
   async getOwned(userId: string, messageId: string): Promise<MessageRecord> {
     if (!isValidObjectId(messageId)) throw new NotFoundError('Message');

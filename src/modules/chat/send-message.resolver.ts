@@ -1,13 +1,13 @@
 import { Arg, Authorized, Ctx, ID, Mutation, Resolver } from 'type-graphql';
-import type { GraphQLContext } from '../../kernel/context';
-import { viewerOf } from '../../kernel/viewer';
+import type { GraphQLContext } from '../../graphql/context';
+import { viewerOf } from '../../graphql/viewer';
 import { toChat, toMessage } from './chat.mappers';
 import { EditMessageInput, RegenerateReplyInput, SendMessageInput } from './chat.inputs';
 import { Message, SendMessagePayload } from './chat.types';
-import type { SendMessageService, SendResult } from './send-message.service';
+import type { SendMessageService, SentPrompt } from './send-message.service';
 import type { StopGenerationService } from './stop-generation.service';
 
-const toPayload = (result: SendResult): SendMessagePayload => ({
+const toPayload = (result: SentPrompt): SendMessagePayload => ({
   chat: toChat(result.chat),
   userMessage: toMessage(result.userMessage),
   assistantMessage: toMessage(result.assistantMessage),

@@ -1,5 +1,4 @@
 import { mongo } from 'mongoose';
-import type { Models } from '../models';
 import {
   BadUserInputError,
   ConflictError,
@@ -7,19 +6,19 @@ import {
   RateLimitedError,
   ServiceUnavailableError,
 } from '../../errors/errors';
-import type { Viewer } from '../../kernel/context';
-import type { LlmProviders } from '../../llm/providers';
+import type { Viewer } from '../../graphql/context';
+import type { ModelClients } from '../../llm/model-clients';
 import type { RateLimits } from '../../rate-limit/rate-limits';
 import type { EmailVerifiedGuard } from '../auth/email-verified.guard';
 import type { ChatEvents } from './chat-events';
 import { ChatEventType, MessageRole, MessageStatus } from './chat-enums';
 import type { EditMessageInput, RegenerateReplyInput, SendMessageInput } from './chat.inputs';
-import { TitleSource, type ChatRecord, type StoredLlmConfig } from './chat.model';
+import { TitleSource, type ChatRecord, type StoredLlmConfig, type ChatModel } from './chat.model';
 import type { NewMessages, Placement, ReplyPlacement } from './branches/reply-placement';
 import type { LlmConfigInput } from './llm-config.type';
 import type { ChatService } from './chat.service';
 import { buildPrompt, HISTORY_MAX_MESSAGES } from './history';
-import type { MessageRecord } from './message.model';
+import type { MessageRecord, MessageModel } from './message.model';
 import type { MessageService } from './message.service';
 import type { GenerationManager, PendingSlot } from './streaming/generation-manager';
 import { titleFromPrompt, type TitleImprover } from './titles';
@@ -35,7 +34,7 @@ const SHUTDOWN_RETRY_AFTER_SECONDS = 5;
 /** A retry that raced the first call waits this long for the first call's reply to exist. */
 const IDEMPOTENT_WAIT_MS = 5_000;
 
-export interface SendResult {
+export interface SentPrompt {
   chat: ChatRecord;
   userMessage: MessageRecord;
   assistantMessage: MessageRecord;
@@ -50,15 +49,15 @@ export interface SendResult {
  */
 export class SendMessageService {
   /** Sends under way in this process, by idempotency key. */
-  private readonly inFlight = new Map<string, Promise<SendResult>>();
+  private readonly inFlight = new Map<string, Promise<SentPrompt>>();
 
   constructor(
-    private readonly models: Models,
+    private readonly models: { Chat: ChatModel; Message: MessageModel },
     private readonly chats: ChatService,
     private readonly messages: MessageService,
     private readonly placement: ReplyPlacement,
     private readonly generations: GenerationManager,
-    private readonly providers: LlmProviders,
+    private readonly modelClients: ModelClients,
     private readonly titles: TitleImprover,
     private readonly events: ChatEvents,
     private readonly rateLimits: RateLimits,
@@ -66,7 +65,7 @@ export class SendMessageService {
     private readonly accounts: OpenAccounts,
   ) {}
 
-  send(viewer: Viewer, input: SendMessageInput): Promise<SendResult> {
+  send(viewer: Viewer, input: SendMessageInput): Promise<SentPrompt> {
     return this.idempotent(
       viewer,
       input.clientMessageId,
@@ -88,7 +87,7 @@ export class SendMessageService {
     );
   }
 
-  edit(viewer: Viewer, input: EditMessageInput): Promise<SendResult> {
+  edit(viewer: Viewer, input: EditMessageInput): Promise<SentPrompt> {
     return this.idempotent(
       viewer,
       input.clientMessageId,
@@ -100,7 +99,7 @@ export class SendMessageService {
     );
   }
 
-  regenerate(viewer: Viewer, input: RegenerateReplyInput): Promise<SendResult> {
+  regenerate(viewer: Viewer, input: RegenerateReplyInput): Promise<SentPrompt> {
     return this.idempotent(viewer, input.clientMessageId, async (idempotencyKey) => {
       const from = await this.branchFrom(viewer, input, MessageRole.ASSISTANT, idempotencyKey);
       return this.placement.regenerationOf(from.chat, from.original, from.message);
@@ -143,7 +142,7 @@ export class SendMessageService {
     clientMessageId: string | null | undefined,
     place: (idempotencyKey: string | undefined) => Promise<Placement>,
     systemInstructions?: string | null,
-  ): Promise<SendResult> {
+  ): Promise<SentPrompt> {
     const idempotencyKey = clientMessageId ? `${viewer.userId}:${clientMessageId}` : undefined;
     if (idempotencyKey) {
       const earlier = await this.models.Message.findOne({ idempotencyKey }).lean();
@@ -170,7 +169,7 @@ export class SendMessageService {
     idempotencyKey: string | undefined,
     place: (idempotencyKey: string | undefined) => Promise<Placement>,
     systemInstructions: string | null | undefined,
-  ): Promise<SendResult> {
+  ): Promise<SentPrompt> {
     const { userId } = viewer;
     if (!this.generations.accepting) {
       throw new ServiceUnavailableError(
@@ -240,7 +239,7 @@ export class SendMessageService {
         messageId: String(assistantMessage._id),
         chatId,
         userId: String(chat.userId),
-        provider: this.providers[config.llm]!,
+        modelClient: this.modelClients[config.llm]!,
         model: config.chatModel,
         messages: buildPrompt(
           requestedInstructions ?? chat.systemInstructions ?? null,
@@ -257,7 +256,7 @@ export class SendMessageService {
   }
 
   /** The first call's payload for a retried clientMessageId; never a second generation. */
-  private async replay(keyed: MessageRecord): Promise<SendResult> {
+  private async replay(keyed: MessageRecord): Promise<SentPrompt> {
     // A prompt (send, edit) names its reply; a regenerated reply names its prompt as parent.
     const [userMessageId, replyId] =
       keyed.role === MessageRole.USER ? [keyed._id, keyed.replyId] : [keyed.parentId, keyed._id];
@@ -290,7 +289,7 @@ export class SendMessageService {
         { $set: { title: chat.title } },
       );
     }
-    const client = this.providers[config.llm]!;
+    const client = this.modelClients[config.llm]!;
     if (!client.namesChats) return;
     void this.titles.improve(userId, String(chat._id), client, config.chatModel, prompt);
   }

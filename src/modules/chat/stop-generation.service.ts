@@ -1,7 +1,6 @@
 import { updateByIdIf } from '../../db/by-id';
-import type { Models } from '../models';
 import { MessageStatus } from './chat-enums';
-import type { MessageRecord } from './message.model';
+import type { MessageRecord, MessageModel } from './message.model';
 import type { MessageService } from './message.service';
 import type { StopReason } from './streaming/generation';
 import type { ClusterReplies } from './streaming/cluster-replies';
@@ -14,7 +13,7 @@ import type { GenerationManager } from './streaming/generation-manager';
  */
 export class StopGenerationService {
   constructor(
-    private readonly models: Models,
+    private readonly models: { Message: MessageModel },
     private readonly messages: MessageService,
     private readonly generations: GenerationManager,
     /** Set in a cluster: reaches the owner of a reply written elsewhere. */

@@ -1,8 +1,7 @@
 import type { Logger } from '../../log/logger';
-import type { Models } from '../models';
-import type { ModelClient } from '../../llm/provider';
+import type { ModelClient } from '../../llm/model-client';
 import type { ChatEvents } from './chat-events';
-import { TitleSource } from './chat.model';
+import { TitleSource, type ChatModel } from './chat.model';
 import { ChatEventType } from './chat-enums';
 import { updateByIdIf } from '../../db/by-id';
 
@@ -35,11 +34,11 @@ function cleanTitle(raw: string): string {
  * title; a title the user set meanwhile is never overwritten (the update matches PROMPT only).
  */
 export class TitleImprover {
-  /** Aborted on shutdown; each call is also bounded by the provider's own timeout. */
+  /** Aborted on shutdown; each call is also bounded by the model client's own timeout. */
   private readonly shutdown = new AbortController();
 
   constructor(
-    private readonly models: Models,
+    private readonly models: { Chat: ChatModel },
     private readonly events: ChatEvents,
     private readonly logger: Logger,
   ) {}
@@ -51,11 +50,11 @@ export class TitleImprover {
   improve(
     userId: string,
     chatId: string,
-    provider: ModelClient,
+    client: ModelClient,
     model: string,
     prompt: string,
   ): Promise<void> {
-    return this.run(userId, chatId, provider, model, prompt).catch((error) => {
+    return this.run(userId, chatId, client, model, prompt).catch((error) => {
       this.logger.warn({ err: error, chatId }, 'title suggestion failed; keeping the first title');
     });
   }
@@ -63,11 +62,11 @@ export class TitleImprover {
   private async run(
     userId: string,
     chatId: string,
-    provider: ModelClient,
+    client: ModelClient,
     model: string,
     prompt: string,
   ) {
-    const suggestion = await provider.complete({
+    const suggestion = await client.complete({
       model,
       maxTokens: TITLE_LIMITS.maxTokens,
       signal: this.shutdown.signal,

@@ -1,5 +1,5 @@
-import type { Models } from '../models';
-import type { Viewer } from '../../kernel/context';
+import type { UserModel } from './user.model';
+import type { Viewer } from '../../graphql/context';
 import { orUndo } from '../../util/or-undo';
 
 /** What the auth module does when an account closes. */
@@ -24,7 +24,7 @@ export interface UserDataEraser {
  */
 export class AccountDeletionService {
   constructor(
-    private readonly models: Models,
+    private readonly models: { User: UserModel },
     private readonly credentials: AccountCredentials,
     private readonly erasers: readonly UserDataEraser[],
   ) {}

@@ -1,6 +1,6 @@
 import { Arg, Authorized, Ctx, Mutation, Resolver } from 'type-graphql';
-import type { GraphQLContext } from '../../kernel/context';
-import { viewerOf } from '../../kernel/viewer';
+import type { GraphQLContext } from '../../graphql/context';
+import { viewerOf } from '../../graphql/viewer';
 import type { AccountDeletionService } from './account-deletion.service';
 
 @Resolver()

@@ -1,6 +1,6 @@
 import { Arg, Authorized, Ctx, Mutation, Query, Resolver } from 'type-graphql';
-import type { GraphQLContext } from '../../kernel/context';
-import { viewerOf } from '../../kernel/viewer';
+import type { GraphQLContext } from '../../graphql/context';
+import { viewerOf } from '../../graphql/viewer';
 import type { ProfileService } from './profile.service';
 import { UpdateProfileInput } from './update-profile.input';
 import { toUser, User } from './user.type';

@@ -1,11 +1,10 @@
-import type { Models } from '../models';
 import { BadUserInputError, ConflictError, NotFoundError } from '../../errors/errors';
 import type { UpdateProfileInput } from './update-profile.input';
 import { findMetadataProblem, mergeMetadata, METADATA_LIMITS, metadataSize } from './metadata';
-import type { UserRecord } from './user.model';
+import type { UserRecord, UserModel } from './user.model';
 
 export class ProfileService {
-  constructor(private readonly models: Models) {}
+  constructor(private readonly models: { User: UserModel }) {}
 
   async get(userId: string): Promise<UserRecord> {
     const user = await this.models.User.findById(userId, { passwordHash: 0 }).lean();

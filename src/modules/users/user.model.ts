@@ -1,4 +1,4 @@
-import { index, modelOptions, prop, Severity } from '@typegoose/typegoose';
+import { index, modelOptions, prop, type ReturnModelType, Severity } from '@typegoose/typegoose';
 import type { Types } from 'mongoose';
 
 /** A stored account. `passwordHash` never leaves the server: the GraphQL type is separate. */
@@ -52,3 +52,5 @@ export class UserRecord {
   createdAt!: Date;
   updatedAt!: Date;
 }
+
+export type UserModel = ReturnModelType<typeof UserRecord>;

@@ -1,5 +1,6 @@
-import { resolverOf, type AppModule } from '../../kernel/app-module';
-import type { Models } from '../models';
+import { instancesOf, type AppModule } from '../../graphql/app-module';
+import type { Connection } from 'mongoose';
+import { bindModel } from '../../db/models';
 import {
   AccountDeletionService,
   type AccountCredentials,
@@ -8,9 +9,22 @@ import {
 import { AccountResolver } from './account.resolver';
 import { ProfileResolver } from './profile.resolver';
 import { ProfileService } from './profile.service';
+import { UserRecord, type UserModel } from './user.model';
+
+/** The users feature's part of the schema; the module gives an instance of each. */
+export const USERS_RESOLVERS = [ProfileResolver, AccountResolver] as const;
+
+/** The users feature's collections. */
+export interface UsersModels {
+  User: UserModel;
+}
+
+export function bindUsersModels(connection: Connection): UsersModels {
+  return { User: bindModel(connection, 'User', UserRecord) };
+}
 
 export interface UsersModuleDependencies {
-  models: Models;
+  models: UsersModels;
   /** The auth module's part of closing an account. */
   credentials: AccountCredentials;
   /** Each feature that keeps data of a user (chat). */
@@ -21,12 +35,9 @@ export interface UsersModuleDependencies {
 export function createUsersModule(deps: UsersModuleDependencies): AppModule {
   const { models, credentials, erasers } = deps;
   return {
-    resolvers: [
-      resolverOf(ProfileResolver, new ProfileResolver(new ProfileService(models))),
-      resolverOf(
-        AccountResolver,
-        new AccountResolver(new AccountDeletionService(models, credentials, erasers)),
-      ),
-    ],
+    resolvers: instancesOf(USERS_RESOLVERS, [
+      new ProfileResolver(new ProfileService(models)),
+      new AccountResolver(new AccountDeletionService(models, credentials, erasers)),
+    ]),
   };
 }

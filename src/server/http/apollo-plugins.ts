@@ -5,7 +5,7 @@ import { assertWithinQueryLimits } from '../../graphql/query-limits';
 import { isUnexpectedError } from '../../graphql/format-error';
 import { scrubErrors } from '../../graphql/scrub-values';
 import { ErrorCode } from '../../errors/error-codes';
-import type { GraphQLContext } from '../../kernel/context';
+import type { GraphQLContext } from '../../graphql/context';
 
 /** Cost, depth and alias limits once the operation is known, before anything executes. */
 export function queryLimitsPlugin(): ApolloServerPlugin<GraphQLContext> {

@@ -5,7 +5,7 @@ import bodyParser from 'body-parser';
 import cors from 'cors';
 import type { Config } from '../../config/config';
 import type { ContextFactory } from '../../graphql/context-factory';
-import type { GraphQLContext } from '../../kernel/context';
+import type { GraphQLContext } from '../../graphql/context';
 import { ErrorCode, errorMessages } from '../../errors/error-codes';
 import { clientIpOf, compileTrust } from './client-ip';
 

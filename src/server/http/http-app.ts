@@ -5,7 +5,7 @@ import express, { type Express, type Request } from 'express';
 import type { Config } from '../../config/config';
 import type { Database } from '../../db/connection';
 import type { ContextFactory } from '../../graphql/context-factory';
-import type { GraphQLContext } from '../../kernel/context';
+import type { GraphQLContext } from '../../graphql/context';
 import { createGraphQLEndpoint } from './graphql-endpoint';
 import { IDE_ASSET_PREFIX, IDE_HTML, ideAssetsRouter } from './ide';
 

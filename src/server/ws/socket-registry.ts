@@ -1,5 +1,5 @@
 import type { WebSocket } from 'ws';
-import type { Viewer } from '../../kernel/context';
+import type { Viewer } from '../../graphql/context';
 import type { SessionEndedPayload } from '../../modules/auth/session-ended';
 
 /** graphql-ws's Forbidden: its client retries, calling connectionParams again for a new token. */

@@ -1,8 +1,7 @@
-import type { Models } from '../../models';
 import { NotFoundError } from '../../../errors/errors';
 import type { ChatEvents } from '../chat-events';
 import { ChatEventType } from '../chat-enums';
-import type { ChatRecord } from '../chat.model';
+import type { ChatRecord, ChatModel } from '../chat.model';
 import type { ChatService } from '../chat.service';
 import type { MessageService } from '../message.service';
 import { activeBranch } from './active-branch';
@@ -11,7 +10,7 @@ import { updateByIdIf } from '../../../db/by-id';
 /** switchBranch: which branch of a chat the user sees (and the next prompt continues). */
 export class BranchService {
   constructor(
-    private readonly models: Models,
+    private readonly models: { Chat: ChatModel },
     private readonly chats: ChatService,
     private readonly messages: MessageService,
     private readonly events: ChatEvents,

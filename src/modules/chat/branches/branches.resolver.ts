@@ -9,8 +9,8 @@ import {
   Resolver,
   Root,
 } from 'type-graphql';
-import type { GraphQLContext } from '../../../kernel/context';
-import { viewerOf } from '../../../kernel/viewer';
+import type { GraphQLContext } from '../../../graphql/context';
+import { viewerOf } from '../../../graphql/viewer';
 import { ChatLoaders } from '../chat.loaders';
 import { toChat } from '../chat.mappers';
 import { Chat, Message } from '../chat.types';

@@ -1,5 +1,6 @@
 import type { Logger } from '../../../log/logger';
-import type { Models } from '../../models';
+import type { ChatModel } from '../chat.model';
+import type { MessageModel } from '../message.model';
 import { op } from '../../../db/trusted';
 import { activeBranch } from './active-branch';
 
@@ -10,7 +11,10 @@ import { activeBranch } from './active-branch';
  * writes by `_id`, so instances starting together may both run it; a chat is marked migrated
  * (its path set) only after its messages are.
  */
-export async function migrateLegacyChats(models: Models, logger: Logger): Promise<void> {
+export async function migrateLegacyChats(
+  models: { Chat: ChatModel; Message: MessageModel },
+  logger: Logger,
+): Promise<void> {
   const legacy = await models.Chat.find({ activePath: op({ $exists: false }) }, { _id: 1 }).lean();
   if (legacy.length === 0) return;
   for (const { _id: chatId } of legacy) {

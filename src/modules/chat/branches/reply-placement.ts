@@ -1,12 +1,11 @@
 import { Types } from 'mongoose';
-import type { Models } from '../../models';
 import { op } from '../../../db/trusted';
 import { BadUserInputError, ConflictError, NotFoundError } from '../../../errors/errors';
 import { MessageRole, MessageStatus } from '../chat-enums';
-import { TitleSource, type ChatRecord, type StoredLlmConfig } from '../chat.model';
+import { TitleSource, type ChatRecord, type StoredLlmConfig, type ChatModel } from '../chat.model';
 import { titleFromPrompt } from '../titles';
 import { activeBranch } from './active-branch';
-import type { MessageRecord } from '../message.model';
+import type { MessageRecord, MessageModel } from '../message.model';
 import type { MessageService } from '../message.service';
 import { insertRecords, updateByIdIf } from '../../../db/by-id';
 import { orUndo } from '../../../util/or-undo';
@@ -41,7 +40,7 @@ export interface NewMessages {
  */
 export class ReplyPlacement {
   constructor(
-    private readonly models: Models,
+    private readonly models: { Chat: ChatModel; Message: MessageModel },
     private readonly messages: MessageService,
   ) {}
 

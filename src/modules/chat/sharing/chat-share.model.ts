@@ -1,4 +1,4 @@
-import { index, modelOptions, prop } from '@typegoose/typegoose';
+import { index, modelOptions, prop, type ReturnModelType } from '@typegoose/typegoose';
 import { Types } from 'mongoose';
 import { MessageRole } from '../chat-enums';
 
@@ -54,3 +54,5 @@ export class ChatShareRecord {
   createdAt!: Date;
   updatedAt!: Date;
 }
+
+export type ChatShareModel = ReturnModelType<typeof ChatShareRecord>;

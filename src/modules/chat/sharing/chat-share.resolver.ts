@@ -1,7 +1,7 @@
 import { Arg, Authorized, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
 import { BadUserInputError } from '../../../errors/errors';
-import type { GraphQLContext } from '../../../kernel/context';
-import { viewerOf } from '../../../kernel/viewer';
+import type { GraphQLContext } from '../../../graphql/context';
+import { viewerOf } from '../../../graphql/viewer';
 import { SHARE_LIMITS, type ChatShareService } from './chat-share.service';
 import { ChatShare, SharedChat } from './chat-share.types';
 

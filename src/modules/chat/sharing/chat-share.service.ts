@@ -1,10 +1,11 @@
 import { isValidObjectId, Types } from 'mongoose';
-import type { Models } from '../../models';
+import type { UserModel } from '../../users/user.model';
+import type { ChatModel } from '../chat.model';
 import { BadUserInputError, NotFoundError } from '../../../errors/errors';
 import type { RateLimits } from '../../../rate-limit/rate-limits';
 import type { ChatService } from '../chat.service';
 import type { MessageService } from '../message.service';
-import type { ChatShareRecord } from './chat-share.model';
+import type { ChatShareRecord, ChatShareModel } from './chat-share.model';
 import type { ChatShare, SharedChat } from './chat-share.types';
 import { hashShareToken, newShareNonce, shareToken } from './share-tokens';
 import type { OpenAccounts } from '../open-accounts';
@@ -29,7 +30,7 @@ export interface ShareSettings {
  */
 export class ChatShareService {
   constructor(
-    private readonly models: Models,
+    private readonly models: { User: UserModel; Chat: ChatModel; ChatShare: ChatShareModel },
     private readonly chats: ChatService,
     private readonly messages: MessageService,
     private readonly rateLimits: RateLimits,

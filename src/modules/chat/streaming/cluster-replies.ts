@@ -1,9 +1,8 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../../log/logger';
 import type { Metrics } from '../../../metrics/metrics';
-import type { Models } from '../../models';
 import { MessageStatus } from '../chat-enums';
-import type { MessageRecord } from '../message.model';
+import type { MessageRecord, MessageModel } from '../message.model';
 import type { StopReason } from './generation';
 import type { GenerationManager } from './generation-manager';
 import type { LiveChannels } from './live-channels';
@@ -69,7 +68,7 @@ export class ClusterReplies {
     private readonly redis: Redis,
     private readonly channels: LiveChannels,
     private readonly instanceId: string,
-    private readonly models: Models,
+    private readonly models: { Message: MessageModel },
     private readonly generations: GenerationManager,
     private readonly logger: Logger,
     private readonly timing: ClusterTiming = DEFAULT_CLUSTER_TIMING,

@@ -1,6 +1,5 @@
 import type { Logger } from '../../../log/logger';
-import type { Models } from '../../models';
-import type { MessageRecord } from '../message.model';
+import type { MessageRecord, MessageModel } from '../message.model';
 import {
   Generation,
   type GenerationOptions,
@@ -43,7 +42,7 @@ export class GenerationManager {
   private readonly load = new LoadGauge();
 
   constructor(
-    private readonly models: Models,
+    private readonly models: { Message: MessageModel },
     private readonly logs: ReplyLogs,
     private readonly slots: ReplySlots,
     private readonly options: GenerationOptions,

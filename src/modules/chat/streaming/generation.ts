@@ -1,13 +1,12 @@
 import type { Logger } from '../../../log/logger';
-import type { Models } from '../../models';
 import {
   LlmError,
   type ModelClient,
   type PromptMessage,
-  type TokenUsage,
-} from '../../../llm/provider';
+  type ReportedUsage,
+} from '../../../llm/model-client';
 import { MessageStatus } from '../chat-enums';
-import type { MessageRecord } from '../message.model';
+import type { MessageRecord, MessageModel } from '../message.model';
 import { Coalescer } from './coalescer';
 import type { PartialSaves } from './partial-saves';
 import type { ReplyLog } from './reply-log';
@@ -42,7 +41,7 @@ export interface GenerationRequest {
   messageId: string;
   chatId: string;
   userId: string;
-  provider: ModelClient;
+  modelClient: ModelClient;
   model: string;
   messages: PromptMessage[];
 }
@@ -64,13 +63,13 @@ export class Generation {
   private readonly parts: string[] = [];
   /** The length of the text so far, kept as it grows: partial saves look at it every second. */
   private length = 0;
-  private usage: TokenUsage | null = null;
+  private usage: ReportedUsage | null = null;
   private finished: Promise<MessageRecord | null> | null = null;
 
   constructor(
     readonly request: GenerationRequest,
     private readonly log: ReplyLog,
-    private readonly models: Models,
+    private readonly models: { Message: MessageModel },
     private readonly options: GenerationOptions,
     private readonly partials: PartialSaves,
     private readonly logger: Logger,
@@ -126,7 +125,7 @@ export class Generation {
       this.controller.abort(new Error('generation over its deadline'));
     }, this.options.maxReplyMs);
     try {
-      await this.request.provider.stream(
+      await this.request.modelClient.stream(
         {
           model: this.request.model,
           messages: this.request.messages,

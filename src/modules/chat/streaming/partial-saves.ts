@@ -1,5 +1,5 @@
 import { Types } from 'mongoose';
-import type { Models } from '../../models';
+import type { MessageModel } from '../message.model';
 import type { Logger } from '../../../log/logger';
 
 const BATCH_LIMIT = 50;
@@ -37,7 +37,7 @@ export class PartialSaves {
   private readonly timer: NodeJS.Timeout;
 
   constructor(
-    private readonly models: Models,
+    private readonly models: { Message: MessageModel },
     intervalMs: number,
     private readonly logger: Logger,
     /** The replies this instance may still write (in a cluster, not one taken over). */

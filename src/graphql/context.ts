@@ -1,11 +1,21 @@
 import type { Logger } from '../log/logger';
-import type { AppError } from '../errors/errors';
+import type { AppError, UnauthenticatedError } from '../errors/errors';
 import type { ServiceContainer } from './container';
 
 /** Who is calling: the user and the session their access token belongs to. */
 export interface Viewer {
   userId: string;
   sessionId: string;
+}
+
+/** What a bearer token came to: a viewer until `expiresAt`, or nobody (with why, if refused). */
+export type Authentication =
+  | { viewer: Viewer; expiresAt: Date; error: null }
+  | { viewer: null; expiresAt?: undefined; error: UnauthenticatedError | null };
+
+/** Turns an `Authorization` value (HTTP header or WebSocket connectionParams) into a viewer. */
+export interface Authenticate {
+  authenticate(authorization: unknown): Promise<Authentication>;
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { ModelClient, LlmRequest, ReplySink } from './provider';
+import type { ModelClient, LlmRequest, ReplySink } from './model-client';
 
 /** Pause between words: slow enough to watch a reply stream in the IDE, fast enough for tests. */
 const DEFAULT_WORD_DELAY_MS = 25;
@@ -21,7 +21,7 @@ const sleep = (ms: number, signal: AbortSignal) =>
  * The built-in model: answers with a reply derived from the last prompt, word by word, so a
  * fresh checkout streams chat replies with no API key and no network.
  */
-export class EchoProvider implements ModelClient {
+export class EchoModelClient implements ModelClient {
   /** It would only repeat the prompt. */
   readonly namesChats = false;
   constructor(private readonly wordDelayMs = DEFAULT_WORD_DELAY_MS) {}
@@ -32,7 +32,7 @@ export class EchoProvider implements ModelClient {
 
   async stream(request: LlmRequest, sink: ReplySink): Promise<void> {
     const prompt = [...request.messages].reverse().find((m) => m.role === 'user')?.content ?? '';
-    const reply = EchoProvider.replyTo(prompt);
+    const reply = EchoModelClient.replyTo(prompt);
     const words = reply.split(/(?<=\s)/);
     for (const word of words) {
       await sleep(this.wordDelayMs, request.signal);

@@ -4,7 +4,7 @@ export interface PromptMessage {
   content: string;
 }
 
-export interface TokenUsage {
+export interface ReportedUsage {
   promptTokens: number;
   completionTokens: number;
   totalTokens: number;
@@ -17,7 +17,7 @@ export interface TokenUsage {
  */
 export interface ReplySink {
   delta(text: string): void;
-  usage(usage: TokenUsage): void;
+  usage(usage: ReportedUsage): void;
 }
 
 export interface LlmRequest {
@@ -44,7 +44,7 @@ export interface ModelClient {
   readonly namesChats: boolean;
 }
 
-/** The provider could not give a reply; the message is safe to show and to store. */
+/** The model could not give a reply; the message is safe to show and to store. */
 export class LlmError extends Error {
   override name = 'LlmError';
 }

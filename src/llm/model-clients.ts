@@ -1,14 +1,14 @@
 import type { Config, ProviderConfig } from '../config/config';
 import type { ProviderName } from '../config/provider-names';
-import { EchoProvider } from './echo.provider';
+import { EchoModelClient } from './echo.model-client';
 import {
   DEFAULT_OPENAI_TIMEOUTS,
-  OpenAiProvider,
-  type OpenAiProviderOptions,
-} from './openai.provider';
-import type { ModelClient } from './provider';
+  OpenAiModelClient,
+  type OpenAiModelClientOptions,
+} from './openai.model-client';
+import type { ModelClient } from './model-client';
 
-export type LlmProviders = Partial<Record<ProviderName, ModelClient>>;
+export type ModelClients = Partial<Record<ProviderName, ModelClient>>;
 
 /** Ollama speaks OpenAI's API under /v1; a base URL given without it still works. */
 function ollamaBaseUrl(url: string): string {
@@ -16,13 +16,13 @@ function ollamaBaseUrl(url: string): string {
 }
 
 type ClientOptions = Partial<
-  Pick<OpenAiProviderOptions, 'firstByteTimeoutMs' | 'idleTimeoutMs' | 'retriesBeforeFirstToken'>
+  Pick<OpenAiModelClientOptions, 'firstByteTimeoutMs' | 'idleTimeoutMs' | 'retriesBeforeFirstToken'>
 > & {
   echoWordDelayMs?: number;
 };
 
 type Timeouts = Pick<
-  OpenAiProviderOptions,
+  OpenAiModelClientOptions,
   'firstByteTimeoutMs' | 'idleTimeoutMs' | 'retriesBeforeFirstToken' | 'maxReplyTokens'
 >;
 
@@ -35,22 +35,25 @@ const CLIENTS: Record<
   (provider: ProviderConfig, timeouts: Timeouts, options: ClientOptions) => ModelClient
 > = {
   OPEN_AI: (provider, timeouts) =>
-    new OpenAiProvider({ ...timeouts, baseUrl: provider.baseUrl, apiKey: provider.apiKey }),
+    new OpenAiModelClient({ ...timeouts, baseUrl: provider.baseUrl, apiKey: provider.apiKey }),
   OLLAMA: (provider, timeouts) =>
-    new OpenAiProvider({ ...timeouts, baseUrl: ollamaBaseUrl(provider.baseUrl!) }),
-  ECHO: (_provider, _timeouts, options) => new EchoProvider(options.echoWordDelayMs),
+    new OpenAiModelClient({ ...timeouts, baseUrl: ollamaBaseUrl(provider.baseUrl!) }),
+  ECHO: (_provider, _timeouts, options) => new EchoModelClient(options.echoWordDelayMs),
 };
 
 /** One model client per configured provider. */
-export function createProviders(config: Config['llm'], options: ClientOptions = {}): LlmProviders {
-  const providers: LlmProviders = {};
+export function createModelClients(
+  config: Config['llm'],
+  options: ClientOptions = {},
+): ModelClients {
+  const clients: ModelClients = {};
   for (const provider of config.providers) {
     const timeouts = {
       ...DEFAULT_OPENAI_TIMEOUTS,
       maxReplyTokens: config.maxReplyTokens,
       ...options,
     };
-    providers[provider.llm] = CLIENTS[provider.llm](provider, timeouts, options);
+    clients[provider.llm] = CLIENTS[provider.llm](provider, timeouts, options);
   }
-  return providers;
+  return clients;
 }

@@ -3,11 +3,11 @@ import type { UserRecord } from '../users/user.model';
 import { toUser } from '../users/user.type';
 import type { AccessTokens } from './access-token';
 import type { AuthPayload } from './auth-payload.type';
-import type { RequestMeta } from '../../kernel/request-meta';
+import type { RequestMeta } from '../../graphql/request-meta';
 import type { IssuedSession, SessionService } from './session.service';
 
 /** Signs a user in: a new session and its token pair. */
-export class AuthPayloads {
+export class SignInService {
   constructor(
     private readonly sessions: SessionService,
     private readonly accessTokens: AccessTokens,

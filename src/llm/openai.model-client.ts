@@ -2,12 +2,12 @@ import { createParser } from 'eventsource-parser';
 import OpenAI from 'openai';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import type { ModelClient, LlmRequest, ReplySink } from './provider';
-import { LlmError } from './provider';
+import type { ModelClient, LlmRequest, ReplySink } from './model-client';
+import { LlmError } from './model-client';
 import { Deadline } from './deadline';
 import { httpFetch, nodeBodyOf } from './http-fetch';
 
-export interface OpenAiProviderOptions {
+export interface OpenAiModelClientOptions {
   baseUrl?: string;
   apiKey?: string;
   /** Until the response headers arrive (connect + the model starting to answer). */
@@ -34,11 +34,11 @@ const RETRY_BACKOFF_MS = 300;
  * (`stream_options.include_usage`). Timeouts and retries are ours: the SDK's own retries are
  * off, because after the first token a retry would duplicate text.
  */
-export class OpenAiProvider implements ModelClient {
+export class OpenAiModelClient implements ModelClient {
   readonly namesChats = true;
   private readonly client: OpenAI;
 
-  constructor(private readonly options: OpenAiProviderOptions) {
+  constructor(private readonly options: OpenAiModelClientOptions) {
     this.client = new OpenAI({
       apiKey: options.apiKey ?? 'not-needed',
       baseURL: options.baseUrl,
