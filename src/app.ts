@@ -41,7 +41,7 @@ import { createAppPubSub, type PalaverPubSub } from './pubsub/pubsub';
 import { connectRedis } from './redis/redis-clients';
 import { DEFAULT_RATE_LIMITS, RateLimits, type RateLimitRules } from './rate-limit/rate-limits';
 import { createGraphQLServer } from './server/graphql-server';
-import type { WebSocketGateway } from './server/websocket';
+import type { WebSocketGateway } from './server/ws/websocket-gateway';
 
 export type { ChatTuning } from './modules/chat/chat.module';
 

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Types } from 'mongoose';
 import {
   DeleteAccountDocument,
@@ -58,7 +59,7 @@ describe('deleting an account', () => {
     await socket.dispose();
     for (const _ of [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]) {
       if (upstream.closedAt) break;
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await sleep(50);
     }
     expect(upstream.closedAt).toBeDefined(); // the upstream request was aborted
     expect(errorCode(await app.http().request(MeDocument, {}, { token }))).toBe('UNAUTHENTICATED');

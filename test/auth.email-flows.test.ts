@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ChangePasswordDocument,
   ForgotPasswordDocument,
@@ -353,7 +354,7 @@ describe('mail limits', () => {
     expect(result.errors).toBeUndefined();
     expect(result.data).toEqual({ a: true, b: true });
     await app.mail.waitFor((mail) => mail.to.includes(email));
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await sleep(300);
     expect(app.mail.to(email)).toHaveLength(1);
   });
 
@@ -363,7 +364,7 @@ describe('mail limits', () => {
     const resend = await app.http().request(ResendVerificationEmailDocument, { email: user.email });
     expect(resend.errors).toBeUndefined();
     expect(resend.data?.resendVerificationEmail).toBe(true);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await sleep(300);
     expect(app.mail.to(user.email)).toHaveLength(1);
   });
 
@@ -378,7 +379,7 @@ describe('mail limits', () => {
     // Still one of each kind a minute: a second reset and a resend send nothing.
     await app.http().data(ForgotPasswordDocument, { email: user.email });
     await app.http().data(ResendVerificationEmailDocument, { email: user.email });
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await sleep(300);
     expect(app.mail.to(user.email)).toHaveLength(2);
   });
 });

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createHmac } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import {
@@ -49,7 +50,7 @@ describe('sessions and refresh tokens', () => {
     const first = await app
       .http()
       .data(RefreshSessionDocument, { refreshToken: user.auth.refreshToken });
-    await new Promise((resolve) => setTimeout(resolve, GRACE_MS + 200));
+    await sleep(GRACE_MS + 200);
     const replay = await app
       .http()
       .request(RefreshSessionDocument, { refreshToken: user.auth.refreshToken });
@@ -282,7 +283,7 @@ describe('access tokens that must not pass', () => {
     expect(
       (await app.http().request(MeDocument, {}, { token: shortLived })).errors,
     ).toBeUndefined();
-    await new Promise((resolve) => setTimeout(resolve, exp * 1000 - Date.now() + 50));
+    await sleep(exp * 1000 - Date.now() + 50);
     const result = await app.http().request(MeDocument, {}, { token: shortLived });
     expect(errorCode(result)).toBe('UNAUTHENTICATED');
     expect(errorReason(result)).toBe('TOKEN_EXPIRED');

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Types } from 'mongoose';
 import {
   ChatBranchDocument,
@@ -380,7 +381,7 @@ describe('branches', () => {
     const socket = app.socket(token);
     const events = socket.subscribe(ChatEventsDocument, {});
     await socket.connected;
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
     const raw = await app
       .http()
       .raw<{ editMessage: { userMessage: { id: string } } }>(
@@ -391,7 +392,7 @@ describe('branches', () => {
     const newId = raw.data!.editMessage.userMessage.id;
     for (let i = 0; i < 100; i++) {
       if (events.events.some((e) => e.data?.chatEvents.message?.id === newId)) break;
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await sleep(50);
     }
     const added = events.events.find((e) => e.data?.chatEvents.message?.id === newId);
     expect(added?.data?.chatEvents).toMatchObject({
@@ -408,7 +409,7 @@ describe('branches', () => {
       );
     expect(withParent.data!.chat.messageCount).toBe(6);
     await socket.dispose();
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await sleep(200);
 
     await app.http().data(DeleteChatDocument, { id: first.chat.id }, { token });
     const left = await app.connection.connection

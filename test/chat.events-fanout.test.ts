@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ChatEventsDocument, CreateChatDocument, UpdateChatDocument } from './gql/graphql';
 import { registerUser } from './helpers/accounts';
 import { useTestApp } from './helpers/test-app';
@@ -24,7 +25,7 @@ describe('chatEvents fan-out', () => {
     const strangers = stranger.subscribe(ChatEventsDocument);
     try {
       await Promise.all([...sockets, stranger].map((socket) => socket.connected));
-      await new Promise((resolve) => setTimeout(resolve, 300)); // subscriptions registered
+      await sleep(300); // subscriptions registered
       const { count, names } = await app.countCommands(async () => {
         await app
           .http()

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ChatEventsDocument,
   ChatsDocument,
@@ -93,7 +94,7 @@ describe('organizing chats', () => {
     const started = Date.now();
     const [result, me] = await Promise.all([
       update(user, chat.id, { tags: flood }),
-      new Promise((resolve) => setTimeout(resolve, 20)).then(() => titles(user)),
+      sleep(20).then(() => titles(user)),
     ]);
     expect(errorCode(result)).toBe('BAD_USER_INPUT');
     expect(result.errors![0]!.extensions!.fields).toHaveProperty('tags');
@@ -175,7 +176,7 @@ describe('organizing chats', () => {
     const socket = app.socket(user.auth.accessToken);
     const events = socket.subscribe(ChatEventsDocument, {});
     await socket.connected;
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
     await update(user, chat.id, { pinned: true });
     await update(user, chat.id, { archived: true });
     await update(user, chat.id, { tags: ['x'] });

@@ -256,11 +256,9 @@ describe('sending a prompt and streaming the reply', () => {
     const first = await sendMessage(app, token(), { prompt: 'slow one' });
     const second = await sendMessage(app, token(), { prompt: 'slow two' });
     const ids = [first.assistantMessage.id, second.assistantMessage.id];
-    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    await sleep(1_200);
 
-    const commands = await app.countCommands(
-      () => new Promise((resolve) => setTimeout(resolve, 2_000)),
-    );
+    const commands = await app.countCommands(() => sleep(2_000));
     const saves = commands.names.filter((name) => name === 'update messages');
     // Two replies, two seconds: one batch a second carries both (not one command per reply).
     expect(saves.length).toBeGreaterThanOrEqual(1);

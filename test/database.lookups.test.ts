@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Types } from 'mongoose';
 import { ChatDocument } from './gql/graphql';
 import { registerUser } from './helpers/accounts';
@@ -35,7 +36,7 @@ describe('lookups by _id', () => {
           explain: { find: 'lookup_probe', filter: { _id: last } },
         });
         plan = JSON.stringify(explained.queryPlanner);
-        if (!plan.includes('USING INDEX')) await new Promise((resolve) => setTimeout(resolve, 200));
+        if (!plan.includes('USING INDEX')) await sleep(200);
       }
       expect(plan).toMatch(/SEARCH \S+ USING INDEX \S+_palaver_id_lookup/);
       await collection.drop();
@@ -86,7 +87,7 @@ describe('lookups by _id', () => {
           'second, with history',
           'a b c',
         ]);
-        await new Promise((resolve) => setTimeout(resolve, 200)); // the title, if any
+        await sleep(200); // the title, if any
       } finally {
         client.off('commandStarted', listener);
         await socket.dispose();

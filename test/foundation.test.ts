@@ -164,7 +164,7 @@ describe('readiness follows the database', () => {
       expect(await pollStatus(`${app.baseUrl}/readyz`, 503, 8_000)).toBe(503);
       expect((await fetch(`${app.baseUrl}/healthz`)).status).toBe(200);
       // A call that needs the database says so with a retryable code, not as a bug of ours.
-      await new Promise((resolve) => setTimeout(resolve, 5_100)); // past the live-session cache
+      await sleep(5_100); // past the live-session cache
       const me = await app.http().request(MeDocument, {}, { token: user.auth.accessToken });
       expect(me.errors?.[0]?.extensions).toMatchObject({
         code: 'SERVICE_UNAVAILABLE',

@@ -1,4 +1,5 @@
 /// <reference lib="dom" />
+import { setTimeout as sleep } from 'node:timers/promises';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -38,7 +39,7 @@ async function responseJson(page: Page, ready: (json: any) => boolean, timeoutMs
     } catch {
       // not JSON yet (empty, or a subscription's frames still arriving)
     }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
   }
   throw new Error(`the IDE showed no matching response within ${timeoutMs} ms; last: ${last}`);
 }

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { registerUser, STRONG_PASSWORD, uniqueEmail } from './helpers/accounts';
 import { tokenFromMail } from './helpers/smtp-capture';
 import { useTestApp } from './helpers/test-app';
@@ -169,7 +170,7 @@ describe('limits and single-use tokens under concurrent attempts', () => {
     }
     // The per-address limit counts each kind apart (1 a minute; the sign-up mail is the
     // verification's): one reset goes, the second reset and both resends are skipped silently.
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await sleep(500);
     const subjects = app.mail.to(user.email).map((mail) => mail.subject);
     expect(subjects.sort()).toEqual(['Confirm your email address', 'Reset your password']);
   });
@@ -192,7 +193,7 @@ describe('limits and single-use tokens under concurrent attempts', () => {
     );
     expect(tally(results)).toEqual({ OK: 10 });
     await app.mail.waitFor((mail) => mail.to.includes(email));
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await sleep(500);
     expect(app.mail.to(email)).toHaveLength(1);
   });
 
@@ -243,7 +244,7 @@ describe('limits and single-use tokens under concurrent attempts', () => {
     expect((counts.OK ?? 0) + (counts.RATE_LIMITED ?? 0)).toBe(15);
     // Every attempt of the burst counted: the minute's 5 are spent, with no reply running.
     for (let i = 0; i < 100 && app.app.replies.size > 0; i += 1) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await sleep(20);
     }
     const after = await call(SEND, { input: { prompt: 'one more' } }, user.auth.accessToken);
     expect(codeOf(after)).toBe('RATE_LIMITED');

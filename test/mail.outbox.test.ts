@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { ForgotPasswordDocument, RegisterDocument } from './gql/graphql';
@@ -27,7 +28,7 @@ async function until(probe: () => Promise<boolean>, timeoutMs = 10_000): Promise
   const deadline = Date.now() + timeoutMs;
   while (!(await probe())) {
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
   }
 }
 
@@ -45,7 +46,7 @@ describe('mail outbox: retries through an SMTP outage', () => {
     expect(tokenFromMail(mail, '/verify-email')).toMatch(/^[A-Za-z0-9_-]{43}$/);
     // Nothing more is sent for it later.
     await app.app.outbox.drain();
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await sleep(1_500);
     expect(app.mail.to(email).filter(isVerification(email))).toHaveLength(1);
     expect(await app.app.models.OutboxMail.countDocuments({ to: email })).toBe(0);
   });
@@ -121,7 +122,7 @@ describe('mail outbox: across a restart and a database outage', () => {
     const second = await TestApp.start({ database: db, mail });
     try {
       await mail.waitFor(isVerification(email), 15_000);
-      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      await sleep(2_000);
       expect(mail.to(email).filter(isVerification(email))).toHaveLength(1);
       expect(await second.app.models.OutboxMail.countDocuments({ to: email })).toBe(0);
     } finally {
@@ -152,7 +153,7 @@ describe('mail outbox: across a restart and a database outage', () => {
           })) > 0,
       );
       await db.server.kill();
-      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      await sleep(3_000);
       await db.server.start();
       await mail.waitFor(isVerification(email), 20_000);
       expect(mail.to(email).filter(isVerification(email))).toHaveLength(1);
@@ -266,7 +267,7 @@ describe('mail outbox: at most once', () => {
     await app.app.outbox.drain();
     expect(dropping.messages).toBe(1);
     // Retries come within a second with the test schedule; none must come.
-    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    await sleep(2_500);
     expect(dropping.messages).toBe(1);
     expect(await app.app.models.OutboxMail.countDocuments({ to: email })).toBe(0);
   });

@@ -2,7 +2,7 @@ import { getIntrospectionQuery } from 'graphql';
 import { registerUser, type TestUser } from './helpers/accounts';
 import { TestApp } from './helpers/test-app';
 import { TestSocket } from './helpers/ws-client';
-import { DocumentCache } from '../src/server/document-cache';
+import { DocumentCache } from '../src/server/ws/document-cache';
 
 /**
  * Documents and variables built to hurt: each is refused early, with a client error (never

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import 'reflect-metadata';
 import type { MessageService } from '../src/modules/chat/message.service';
 import type { MessageRecord } from '../src/modules/chat/message.model';
@@ -57,7 +58,7 @@ function slowReads(logs: InProcessReplyLogs, during: (log: ReplyLog) => void): R
         read: async (after): Promise<ReplyLogRead> => {
           const answer = await log.read(after);
           during(log);
-          await new Promise((resolve) => setTimeout(resolve, 5));
+          await sleep(5);
           return answer;
         },
       };

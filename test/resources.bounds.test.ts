@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { connect } from 'node:net';
 import { ChatEventsDocument, MeDocument, SessionsDocument } from './gql/graphql';
 import WebSocket from 'ws';
@@ -6,7 +7,7 @@ import { errorCode } from './helpers/http-client';
 import { useTestApp } from './helpers/test-app';
 import { TestSocket } from './helpers/ws-client';
 import { MAX_SESSIONS_PER_USER } from '../src/modules/auth/session.service';
-import { MAX_OPERATIONS_PER_SOCKET } from '../src/server/websocket';
+import { MAX_OPERATIONS_PER_SOCKET } from '../src/server/ws/websocket-gateway';
 import { rateLimitKeyOfIp } from '../src/rate-limit/client-address-key';
 
 const MAX_SOCKETS_PER_USER = 20; // WS_MAX_SOCKETS_PER_USER's default
@@ -53,7 +54,7 @@ describe('resources one client can hold', () => {
     );
     try {
       await socket.connected;
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await sleep(300);
       const extra = socket.subscribe(ChatEventsDocument);
       await extra.done;
       expect((extra.error as Array<{ extensions: { code: string } }>)[0]!.extensions.code).toBe(
@@ -64,9 +65,9 @@ describe('resources one client can hold', () => {
       ).toEqual([]);
       // Completing one makes room again.
       open[0]!.unsubscribe();
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await sleep(100);
       const room = socket.subscribe(ChatEventsDocument);
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await sleep(300);
       expect(room.error).toBeNull();
     } finally {
       await socket.dispose();

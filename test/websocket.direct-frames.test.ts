@@ -5,11 +5,11 @@ import { registerUser } from './helpers/accounts';
 import { sendMessage } from './helpers/chat';
 import { useTestApp } from './helpers/test-app';
 import { Channel } from '../src/util/channel';
-import { DirectSubscription } from '../src/server/direct-subscriptions';
+import { DirectSubscription } from '../src/server/ws/direct-subscriptions';
 
 /**
  * A streamed reply's events are shaped and written to the socket in the turn they arrive
- * (server/direct-subscriptions.ts), outside graphql-ws's own loop. These tests hold that path to
+ * (server/ws/direct-subscriptions.ts), outside graphql-ws's own loop. These tests hold that path to
  * what graphql-ws itself would have sent: the same frames, in order, `complete` last, nothing
  * after the client's `complete`, and `error` when an event cannot be shaped.
  */

@@ -1,9 +1,10 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fetchBody, once } from '../lib/http-load';
 import { startSubject, type Bench, type CaseResult } from '../lib/context';
 import { startReplies } from './stream-cases';
 import { cpuSeconds } from '../lib/processes';
 import { BENCH_PASSWORD } from '../lib/seed';
-import { percentile, sleep } from '../lib/stats';
+import { percentile } from '../lib/stats';
 import { nowMs, StreamClient } from '../lib/ws-load';
 
 const PROVIDERS = JSON.stringify({ query: '{ llmProviders { llm models defaultModel } }' });

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   graphql,
   SEND,
@@ -15,7 +16,7 @@ import {
   type RunningProcess,
 } from '../lib/processes';
 import { redisStats, startRedisServer } from '../lib/redis';
-import { median, medianRun, percentile, sleep } from '../lib/stats';
+import { median, medianRun, percentile } from '../lib/stats';
 import { connectMany, nowMs, StreamClient } from '../lib/ws-load';
 import type { SeededUser } from '../lib/seed';
 

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -129,7 +130,7 @@ export async function startNode(
     );
     if (up) break;
     if (Date.now() > deadline) throw new Error(`${script} did not start: ${output.join('')}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
   }
   return {
     child,

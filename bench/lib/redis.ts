@@ -1,7 +1,7 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn } from 'node:child_process';
 import { createConnection, createServer } from 'node:net';
 import { Redis } from 'ioredis';
-import { sleep } from './stats';
 import { ensureSystemPackages, SYSTEM_PACKAGES } from '../../test/helpers/system-packages';
 
 /** What a Redis server has done so far: its CPU and the calls of each command. */

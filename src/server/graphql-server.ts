@@ -20,10 +20,10 @@ import {
   errorLoggingPlugin,
   queryLimitsPlugin,
   scrubValuesPlugin,
-} from './apollo-plugins';
+} from './http/apollo-plugins';
 import type { Metrics } from '../metrics/metrics';
-import { createRequestListener } from './http-app';
-import { WebSocketGateway } from './websocket';
+import { createRequestListener } from './http/http-app';
+import { WebSocketGateway } from './ws/websocket-gateway';
 
 /** In-flight HTTP requests get this long to finish on shutdown before their sockets close. */
 const HTTP_DRAIN_GRACE_MS = 10_000;

@@ -1,22 +1,9 @@
-/**
- * An async iterator that can also hand its values on as they come: a consumer that takes them
- * through pushTo() pays no promise per value (a streamed reply's tokens, see
- * server/direct-subscriptions.ts).
- */
-export interface PushSource<T> extends AsyncIterableIterator<T> {
-  /**
-   * From now on every value goes to `value` as it is pushed, those already waiting first, and
-   * `end` follows the last; next() is not used any more. `return()` still closes the source.
-   */
-  pushTo(value: (value: T) => void, end: () => void): void;
-}
-
-export function isPushSource<T>(source: AsyncIterable<T>): source is PushSource<T> {
-  return typeof (source as Partial<PushSource<T>>).pushTo === 'function';
-}
+import { pushTo, type PushSource } from './push-source';
 
 /**
- * An async iterator fed by push(). Unlike a bare async generator, `return()` settles a pending
+ * An async iterator fed by push(), and a push source (push-source.ts): the one that modules hand
+ * to the WebSocket gateway, whose consumer then pays no promise per value (a streamed reply's
+ * tokens, see server/ws/README.md). Unlike a bare async generator, `return()` settles a pending
  * `next()` at once and runs the cleanup right away: a client that unsubscribes while waiting for
  * the next token frees its listener immediately, not when the next token happens to arrive.
  *
@@ -67,7 +54,7 @@ export class Channel<T> implements PushSource<T> {
     return new Promise((resolve) => (this.pending = resolve));
   }
 
-  pushTo(value: (value: T) => void, end: () => void): void {
+  [pushTo](value: (value: T) => void, end: () => void): void {
     this.consumer = { value, end };
     const buffered = this.buffered.splice(0);
     for (const item of buffered) value(item);

@@ -110,7 +110,7 @@ export class FakeOpenAi {
     });
 
     if (!record.body.stream && this.completionDelayMs > 0) {
-      await new Promise((resolve) => setTimeout(resolve, this.completionDelayMs));
+      await sleep(this.completionDelayMs);
     }
     if (!record.body.stream && this.completionStatus) {
       res.writeHead(this.completionStatus, { 'content-type': 'application/json' });

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -48,10 +49,7 @@ export async function startServerProcess(
       const port = (JSON.parse(line) as { port: number }).port;
       return { ...run, port };
     }
-    const status = await Promise.race([
-      run.exited,
-      new Promise((r) => setTimeout(() => r(null), 100)),
-    ]);
+    const status = await Promise.race([run.exited, sleep(100, null)]);
     if (status) throw new Error(`server exited early: ${run.lines.join('\n')}`);
   }
   run.child.kill('SIGKILL');

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import type { AddressInfo } from 'node:net';
@@ -66,8 +67,7 @@ export class SmtpCapture {
         const chunks: Buffer[] = [];
         stream.on('data', (chunk: Buffer) => chunks.push(chunk));
         stream.on('end', async () => {
-          if (ref.capture!.delayMs > 0)
-            await new Promise((r) => setTimeout(r, ref.capture!.delayMs));
+          if (ref.capture!.delayMs > 0) await sleep(ref.capture!.delayMs);
           if (ref.capture!.refuseNext > 0) {
             ref.capture!.refuseNext -= 1;
             const error = new Error('Temporary failure (test)') as Error & { responseCode: number };

@@ -1,7 +1,7 @@
 import type { DocumentNode, ExecutionArgs, ExecutionResult, GraphQLSchema } from 'graphql';
 import { createSourceEventStream, getOperationAST, subscribe, valueFromASTUntyped } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
-import { isPushSource } from '../util/channel';
+import { isPushSource } from '../../util/push-source';
 import { DirectSubscription, isPromise, type SendResult } from './direct-subscriptions';
 
 /**
@@ -27,8 +27,8 @@ export class CompiledSubscriptions {
 
   /**
    * `send`, when given, sends a result to the client at once: a source that can push its
-   * events (a streamed reply) is then shaped and sent in the turn each event arrives
-   * (DirectSubscription); any other is iterated.
+   * events (a streamed reply; a PushSource, README.md) is then shaped and sent in the turn each
+   * event arrives (DirectSubscription); any other is iterated.
    */
   async subscribe(
     args: ExecutionArgs,

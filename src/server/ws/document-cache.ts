@@ -9,12 +9,12 @@ import {
   type ValidationRule,
 } from 'graphql';
 import { LRUCache } from 'lru-cache';
-import { ErrorCode } from '../errors/error-codes';
+import { ErrorCode } from '../../errors/error-codes';
 import {
   isTooManyTokensError,
   QUERY_LIMITS,
   TOO_MANY_TOKENS_MESSAGE,
-} from '../graphql/query-limits';
+} from '../../graphql/query-limits';
 
 /**
  * What the cache may hold, in bytes of estimated heap. A parsed and validated document takes

@@ -1,28 +1,22 @@
 import type { Server as HttpServer, IncomingMessage } from 'node:http';
-import {
-  GraphQLError,
-  type ExecutionArgs,
-  type ExecutionResult,
-  type GraphQLSchema,
-} from 'graphql';
-import { MessageType } from 'graphql-ws';
+import { GraphQLError, type ExecutionArgs, type GraphQLSchema } from 'graphql';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
-import { WebSocketServer, type WebSocket } from 'ws';
-import type { Logger } from '../log/logger';
-import type { Authenticator } from '../modules/auth/authenticator';
-import type { ContextFactory } from '../graphql/context-factory';
-import { formatError, isUnexpectedError } from '../graphql/format-error';
-import { assertWithinQueryLimits } from '../graphql/query-limits';
-import type { SessionEndedFeed } from '../modules/auth/session-ended';
-import { clientIpOf, compileTrust, type TrustProxy } from './client-ip';
+import { WebSocketServer } from 'ws';
+import type { Logger } from '../../log/logger';
+import type { Authenticator } from '../../modules/auth/authenticator';
+import type { ContextFactory } from '../../graphql/context-factory';
+import { assertWithinQueryLimits } from '../../graphql/query-limits';
+import type { SessionEndedFeed } from '../../modules/auth/session-ended';
+import { clientIpOf, compileTrust, type TrustProxy } from '../http/client-ip';
+import { isAllowedOrigin } from './allowed-origin';
 import { CompiledSubscriptions } from './compiled-subscriptions';
-import type { SendResult } from './direct-subscriptions';
 import { DocumentCache } from './document-cache';
+import { ErrorMasking } from './error-masking';
+import { ResultSenders } from './result-senders';
 import { boundUnreadBytes } from './slow-readers';
 import { batchRepliesPerTurn } from './write-batching';
 import { forbid, SocketRegistry } from './socket-registry';
-import { BadRequestError, UnauthenticatedError } from '../errors/errors';
-import { scrubErrors } from '../graphql/scrub-values';
+import { BadRequestError, UnauthenticatedError } from '../../errors/errors';
 
 /** Frames larger than this close the socket; a long prompt is ~128 KB. */
 const MAX_PAYLOAD_BYTES = 1024 * 1024;
@@ -43,7 +37,8 @@ interface SocketState {
 /**
  * graphql-ws on the HTTP server's port and path. Sockets must authenticate in
  * connection_init (4403 otherwise); every operation on them passes the same validation,
- * limits, authentication and error masking as over HTTP.
+ * limits, authentication and error masking as over HTTP. How a subscription's events reach
+ * the socket, and the contract their source must meet: README.md beside this file.
  */
 export class WebSocketGateway {
   readonly registry = new SocketRegistry();
@@ -54,8 +49,8 @@ export class WebSocketGateway {
   private readonly trust: ReturnType<typeof compileTrust>;
   private readonly states = new WeakMap<object, SocketState>();
   private readonly stopSessionListener: () => Promise<void>;
-  /** By operation context: sends that operation's results straight to its socket. */
-  private readonly senders = new WeakMap<object, SendResult>();
+  private readonly errors: ErrorMasking;
+  private readonly senders: ResultSenders;
 
   constructor(
     private readonly options: {
@@ -83,6 +78,8 @@ export class WebSocketGateway {
       options.hideSchemaDetails,
     );
     this.subscriptions = new CompiledSubscriptions(options.schema);
+    this.errors = new ErrorMasking(options.logger, options.exposeInternals);
+    this.senders = new ResultSenders(this.errors);
     // Compression costs CPU and memory per socket for frames of a few bytes: off.
     this.wss = new WebSocketServer({
       server: options.httpServer,
@@ -111,8 +108,7 @@ export class WebSocketGateway {
     this.dispose = useServer<Record<string, unknown>, Record<PropertyKey, never>>(
       {
         schema: options.schema,
-        subscribe: (args) =>
-          this.subscriptions.subscribe(args, this.senders.get(args.contextValue as object)),
+        subscribe: (args) => this.subscriptions.subscribe(args, this.senders.of(args.contextValue)),
         onConnect: (ctx) => this.onConnect(ctx.extra, ctx.connectionParams),
         onSubscribe: (ctx, id, payload) => {
           // graphql-ws has already reserved this operation's id: it counts itself.
@@ -126,12 +122,8 @@ export class WebSocketGateway {
           return this.onSubscribe(ctx.extra, id, payload);
         },
         onNext: (_ctx, _id, _payload, args, result) =>
-          this.masked(result, args.contextValue, args.variableValues),
-        onError: (_ctx, _id, payload, errors) =>
-          scrubErrors(
-            errors.map((error) => this.format(error)),
-            payload.variables,
-          ),
+          this.errors.masked(result, args.contextValue, args.variableValues),
+        onError: (_ctx, _id, payload, errors) => this.errors.formatted(errors, payload.variables),
       },
       this.wss,
       KEEP_ALIVE_MS,
@@ -202,9 +194,7 @@ export class WebSocketGateway {
       state.ip ?? 'unknown',
       auth,
     );
-    this.senders.set(contextValue, (result) =>
-      sendNext(extra.socket, id, this.masked(result, contextValue, variables) ?? result),
-    );
+    this.senders.register(contextValue, extra.socket, id, variables);
     return {
       schema: this.options.schema,
       document: prepared.document,
@@ -212,34 +202,6 @@ export class WebSocketGateway {
       variableValues: variables,
       contextValue,
     };
-  }
-
-  /**
-   * A result with its errors formatted, masked and cut of the operation's variable values
-   * (scrub-values.ts); undefined when it has none.
-   */
-  private masked(
-    result: ExecutionResult,
-    contextValue: unknown,
-    variables: unknown,
-  ): ExecutionResult | undefined {
-    if (!result.errors) return undefined;
-    const requestId = (contextValue as { requestId?: string } | undefined)?.requestId;
-    const formatted = result.errors.map((error) => this.format(error, requestId));
-    return { ...result, errors: scrubErrors(formatted, variables) as never };
-  }
-
-  private format(error: GraphQLError, requestId?: string) {
-    if (isUnexpectedError(error)) {
-      this.options.logger.error(
-        { err: error.originalError ?? error, requestId },
-        'unexpected error on a socket',
-      );
-    }
-    return formatError(error.toJSON(), error, {
-      exposeInternals: this.options.exposeInternals,
-      requestId,
-    });
   }
 
   /** Closes every socket with 1001 (Going Away) and stops accepting new ones. */
@@ -251,32 +213,5 @@ export class WebSocketGateway {
 
   get connectionCount(): number {
     return this.wss.clients.size;
-  }
-}
-
-/**
- * A `next` message, as graphql-ws would write it (its adapter for ws also skips a socket that
- * is no longer open).
- */
-function sendNext(socket: WebSocket, id: string, payload: ExecutionResult): void {
-  if (socket.readyState !== socket.OPEN) return;
-  socket.send(JSON.stringify({ id, type: MessageType.Next, payload }));
-}
-
-/**
- * No Origin: not a browser (a server, a CLI, a native app), which CORS does not concern. A
- * page of this server itself (the IDE) is same-origin. Anything else must be listed.
- */
-export function isAllowedOrigin(
-  origin: string | undefined,
-  host: string | undefined,
-  allowed: readonly string[],
-): boolean {
-  if (!origin) return true;
-  if (allowed.includes('*') || allowed.includes(origin)) return true;
-  try {
-    return host !== undefined && new URL(origin).host === host;
-  } catch {
-    return false;
   }
 }

@@ -1,11 +1,11 @@
-import type { Metrics } from '../metrics/metrics';
+import type { Metrics } from '../../metrics/metrics';
 import type { ApolloServer } from '@apollo/server';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type Express, type Request } from 'express';
-import type { Config } from '../config/config';
-import type { Database } from '../db/connection';
-import type { ContextFactory } from '../graphql/context-factory';
-import type { GraphQLContext } from '../graphql/context';
+import type { Config } from '../../config/config';
+import type { Database } from '../../db/connection';
+import type { ContextFactory } from '../../graphql/context-factory';
+import type { GraphQLContext } from '../../graphql/context';
 import { createGraphQLEndpoint } from './graphql-endpoint';
 import { IDE_ASSET_PREFIX, IDE_HTML, ideAssetsRouter } from './ide';
 

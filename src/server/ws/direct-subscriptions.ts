@@ -1,5 +1,5 @@
 import type { ExecutionResult } from 'graphql';
-import type { PushSource } from '../util/channel';
+import { pushTo, type PushSource } from '../../util/push-source';
 
 /** Sends one result of a subscription to its client now, as a `next` message. */
 export type SendResult = (result: ExecutionResult) => void;
@@ -48,7 +48,7 @@ export class DirectSubscription implements AsyncIterableIterator<ExecutionResult
     });
     if (!this.started) {
       this.started = true;
-      this.source.pushTo(
+      this.source[pushTo](
         (event) => this.arrive(event),
         () => this.after(() => this.finish()),
       );

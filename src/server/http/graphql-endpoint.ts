@@ -3,10 +3,10 @@ import type { ApolloServer, HTTPGraphQLRequest } from '@apollo/server';
 import { HeaderMap } from '@apollo/server';
 import bodyParser from 'body-parser';
 import cors from 'cors';
-import type { Config } from '../config/config';
-import type { ContextFactory } from '../graphql/context-factory';
-import type { GraphQLContext } from '../graphql/context';
-import { ErrorCode, errorMessages } from '../errors/error-codes';
+import type { Config } from '../../config/config';
+import type { ContextFactory } from '../../graphql/context-factory';
+import type { GraphQLContext } from '../../graphql/context';
+import { ErrorCode, errorMessages } from '../../errors/error-codes';
 import { clientIpOf, compileTrust } from './client-ip';
 
 /** Bodies larger than this are refused before parsing; a long prompt is ~128 KB. */

@@ -1,11 +1,11 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
-import { BadRequestError } from '../errors/errors';
-import { assertWithinQueryLimits } from '../graphql/query-limits';
-import { isUnexpectedError } from '../graphql/format-error';
-import { scrubErrors } from '../graphql/scrub-values';
-import { ErrorCode } from '../errors/error-codes';
-import type { GraphQLContext } from '../graphql/context';
+import { BadRequestError } from '../../errors/errors';
+import { assertWithinQueryLimits } from '../../graphql/query-limits';
+import { isUnexpectedError } from '../../graphql/format-error';
+import { scrubErrors } from '../../graphql/scrub-values';
+import { ErrorCode } from '../../errors/error-codes';
+import type { GraphQLContext } from '../../graphql/context';
 
 /** Cost, depth and alias limits once the operation is known, before anything executes. */
 export function queryLimitsPlugin(): ApolloServerPlugin<GraphQLContext> {

@@ -1,6 +1,6 @@
 import type { WebSocket } from 'ws';
-import type { Viewer } from '../graphql/context';
-import type { SessionEndedPayload } from '../modules/auth/session-ended';
+import type { Viewer } from '../../graphql/context';
+import type { SessionEndedPayload } from '../../modules/auth/session-ended';
 
 /** graphql-ws's Forbidden: its client retries, calling connectionParams again for a new token. */
 export const CLOSE_FORBIDDEN = 4403;
