@@ -45,6 +45,32 @@ module.exports = {
       to: { path: '^src/modules/chat/streaming/cluster/' },
     },
     {
+      name: 'reply-pipeline-speaks-its-own-events',
+      comment:
+        'chat/streaming/ speaks ReplyEvent (streaming/reply-event.ts); the GraphQL types and their mappers are applied at the edge, in the subscription resolver (issue 30).',
+      severity: 'error',
+      from: { path: '^src/modules/chat/streaming/' },
+      to: {
+        path: ['^src/modules/chat/chat\\.(types|mappers)\\.ts$', 'node_modules/type-graphql/'],
+      },
+    },
+    {
+      name: 'features-bind-their-own-models',
+      comment:
+        'A feature binds its models in its <name>.module.ts (the mail outbox in create-outbox.ts) and hands each service only the models it uses; nothing else binds one.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '(\\.module\\.ts|/create-outbox\\.ts|^src/app\\.ts)$' },
+      to: { path: '^src/db/models\\.ts$' },
+    },
+    {
+      name: 'http-transport-never-imports-the-socket-one',
+      comment:
+        'server/http/ and server/ws/ are two transports; server/graphql-server.ts composes them (ws may use http helpers such as client-ip.ts, the handshake being an HTTP request).',
+      severity: 'error',
+      from: { path: '^src/server/http/' },
+      to: { path: '^src/server/ws/' },
+    },
+    {
       name: 'src-never-imports-tests-or-scripts',
       comment: 'The server never depends on tests, benchmarks or command-line scripts.',
       severity: 'error',

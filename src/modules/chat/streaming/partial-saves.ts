@@ -78,8 +78,7 @@ export class PartialSaves {
       .then(() => {
         // A batch that waited out a lost connection (sent while it was down, or losing it on
         // the way) measured the outage, not the database's work: it sets no wait, so saves
-        // resume on the next interval. (Sent during an outage, one took 0.97 s to succeed
-        // once the server was back, and its 3x wait held the next save 2.9 s.)
+        // resume on the next interval (figures: bench/FINDINGS.md, “Behind the code's comments”).
         if (connectedAtStart && this.disconnects === disconnectsBefore) {
           this.nextBatchAt =
             performance.now() + MAX_DUTY_WAIT_FACTOR * (performance.now() - started);
