@@ -1,6 +1,6 @@
 /**
  * The fake upstreams speak each provider's own wire protocol: here the official SDKs
- * (@anthropic-ai/sdk, @google/genai) read them, so a model client tested against a
+ * (@anthropic-ai/sdk, @google/genai, openai) read them, so a model client tested against a
  * fake runs the same parsing path it runs in production, faults included.
  */
 import Anthropic from '@anthropic-ai/sdk';
@@ -11,8 +11,10 @@ import {
   type GenerateContentResponse,
   type HttpRetryOptions,
 } from '@google/genai';
+import OpenAI from 'openai';
 import { FakeAnthropic } from './helpers/fake-anthropic';
 import { FakeGemini } from './helpers/fake-gemini';
+import { FakeOpenAi } from './helpers/fake-openai';
 
 /** What a promise rejected with (fails the test when it resolved). */
 async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
@@ -495,5 +497,113 @@ describe('FakeGemini, as @google/genai reads it', () => {
     expect(error).toMatchObject({ name: 'AbortError' });
     await closed(request);
     expect(request.closedEarly).toBe(true);
+  });
+});
+
+describe('FakeOpenAi tool calls and reasoning, as openai reads them', () => {
+  let fake: FakeOpenAi;
+  let client: OpenAI;
+  const params = {
+    model: 'gpt-fake',
+    messages: [{ role: 'user' as const, content: 'What is the weather in Paris?' }],
+  };
+
+  beforeAll(async () => {
+    fake = await FakeOpenAi.start();
+    client = new OpenAI({ apiKey: 'test-key', baseURL: fake.baseUrl, maxRetries: 0 });
+  });
+  afterAll(() => fake.stop());
+
+  /** The reasoning pieces of a raw stream, from whichever delta field carries them. */
+  async function reasoningAndFinish(field: 'reasoning_content' | 'reasoning') {
+    const stream = await client.chat.completions.create({ ...params, stream: true });
+    const reasoning: string[] = [];
+    const text: string[] = [];
+    let finish: string | null = null;
+    for await (const chunk of stream) {
+      const choice = chunk.choices[0];
+      const delta = choice?.delta as Record<string, string | undefined> | undefined;
+      if (delta?.[field]) reasoning.push(delta[field]);
+      if (delta?.content) text.push(delta.content);
+      finish = choice?.finish_reason ?? finish;
+    }
+    return { reasoning, text: text.join(''), finish };
+  }
+
+  it('should stream tool calls that the SDK assembles, finishing with tool_calls', async () => {
+    fake.enqueue({
+      chunks: ['Checking.'],
+      toolCalls: [
+        { id: 'call_1', name: 'get_weather', arguments: { city: 'Paris', unit: 'celsius' } },
+        { name: 'get_time', arguments: { zone: 'Europe/Paris' } },
+      ],
+    });
+    const completion = await client.chat.completions
+      .stream({
+        ...params,
+        tools: [
+          { type: 'function', function: { name: 'get_weather', parameters: { type: 'object' } } },
+          { type: 'function', function: { name: 'get_time', parameters: { type: 'object' } } },
+        ],
+      })
+      .finalChatCompletion();
+    const choice = completion.choices[0]!;
+    expect(choice.finish_reason).toBe('tool_calls');
+    expect(choice.message.content).toBe('Checking.');
+    const calls = (choice.message.tool_calls ?? []).map((call) => ({
+      id: call.id,
+      name: call.type === 'function' ? call.function.name : null,
+      args: call.type === 'function' ? JSON.parse(call.function.arguments) : null,
+    }));
+    expect(calls).toEqual([
+      { id: 'call_1', name: 'get_weather', args: { city: 'Paris', unit: 'celsius' } },
+      { id: 'call_fake_2', name: 'get_time', args: { zone: 'Europe/Paris' } },
+    ]);
+  });
+
+  it('should stream reasoning in delta.reasoning_content before the text', async () => {
+    fake.enqueue({ reasoning: ['Think', 'ing.'], chunks: ['Done.'] });
+    expect(await reasoningAndFinish('reasoning_content')).toEqual({
+      reasoning: ['Think', 'ing.'],
+      text: 'Done.',
+      finish: 'stop',
+    });
+  });
+
+  it('should stream reasoning in delta.reasoning when asked, as OpenRouter does', async () => {
+    fake.enqueue({ reasoning: ['Hm.'], reasoningField: 'reasoning', chunks: ['Yes.'] });
+    expect(await reasoningAndFinish('reasoning')).toEqual({
+      reasoning: ['Hm.'],
+      text: 'Yes.',
+      finish: 'stop',
+    });
+  });
+
+  it('should count reasoning and tool-call deltas as chunks for the faults', async () => {
+    fake.enqueue({
+      reasoning: ['a'],
+      chunks: ['b'],
+      toolCalls: [{ name: 'f', arguments: { x: 1 }, argumentPieces: ['{"x"', ':1}'] }],
+      stallAfterChunks: 4,
+    });
+    const stream = await client.chat.completions.create({ ...params, stream: true });
+    const deltas: unknown[] = [];
+    for await (const chunk of stream) {
+      deltas.push(chunk.choices[0]?.delta);
+      // The role chunk, then reasoning, text, the call's head and its first piece: 5.
+      if (deltas.length === 5) break;
+    }
+    expect(deltas.slice(1)).toEqual([
+      { reasoning_content: 'a' },
+      { content: 'b' },
+      {
+        tool_calls: [
+          { index: 0, id: 'call_fake_1', type: 'function', function: { name: 'f', arguments: '' } },
+        ],
+      },
+      { tool_calls: [{ index: 0, function: { arguments: '{"x"' } }] },
+    ]);
+    await closed(last(fake.requests));
+    expect(last(fake.requests).closedEarly).toBe(true);
   });
 });
