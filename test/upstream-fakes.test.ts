@@ -227,6 +227,26 @@ describe('FakeAnthropic, as @anthropic-ai/sdk reads it', () => {
     expect(request.closedEarly).toBe(true);
   });
 
+  it('should end a raw stream quietly when the caller aborts it', async () => {
+    fake.enqueue({ text: ['never ', 'finished'], stallAfterChunks: 1 });
+    const controller = new AbortController();
+    const stream = await client.messages.create(
+      { ...params, stream: true },
+      { signal: controller.signal },
+    );
+    const types: string[] = [];
+    // The SDK's Stream swallows its own AbortError: the loop just ends, so a caller that
+    // iterates create({stream: true}) must look at the signal to tell a stop from an end.
+    for await (const event of stream) {
+      types.push(event.type);
+      if (event.type === 'content_block_delta') controller.abort();
+    }
+    expect(types.at(-1)).toBe('content_block_delta');
+    const request = last(fake.requests);
+    await closed(request);
+    expect(request.closedEarly).toBe(true);
+  });
+
   it('should read events cut anywhere, inside a UTF-8 character too', async () => {
     fake.enqueue({ text: ['Ça ', 'va — ', 'très 👍'], writeInPiecesOf: 3 });
     const message = await client.messages.stream(params).finalMessage();
@@ -480,6 +500,25 @@ describe('FakeGemini, as @google/genai reads it', () => {
     // request'), as it wraps anything that is not instanceof Error in its own realm.
     expect(String(error)).toMatch(/AbortError/);
     await closed(last(fake.requests));
+  });
+
+  it('should cut a stream still running at httpOptions.timeout: it bounds the body too', async () => {
+    fake.enqueue({ text: ['one ', 'two'], stallAfterChunks: 1 });
+    const stream = await ai.models.generateContentStream({
+      ...params,
+      config: { httpOptions: { timeout: 200 } },
+    });
+    const chunks: GenerateContentResponse[] = [];
+    const error = await rejectionOf(
+      (async () => {
+        for await (const chunk of stream) chunks.push(chunk);
+      })(),
+    );
+    expect(error).toMatchObject({ name: 'AbortError' });
+    expect(partsOf(chunks)).toEqual([{ text: 'one ' }]);
+    const request = last(fake.requests);
+    await closed(request);
+    expect(request.closedEarly).toBe(true);
   });
 
   it('should close the request on the fake when the caller aborts', async () => {
