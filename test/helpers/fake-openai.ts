@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { piecesOf } from './fake-upstream';
 
 /** How the fake answers one chat-completion request. */
 export interface FakeReply {
@@ -31,7 +32,38 @@ export interface FakeReply {
   writeInPiecesOf?: number;
   /** Reported in a final usage chunk when the client asked for it (stream_options.include_usage). */
   usage?: { prompt_tokens: number; completion_tokens: number };
+  /**
+   * Reasoning pieces, one chunk each before the text, as OpenAI-compatible servers stream a
+   * reasoning model's thinking (OpenAI itself sends none in chat completions). They go in
+   * `delta.reasoning_content` (DeepSeek's API, vLLM) unless `reasoningField` says
+   * 'reasoning' (OpenRouter).
+   */
+  reasoning?: string[];
+  reasoningField?: 'reasoning_content' | 'reasoning';
+  /**
+   * Tool calls, streamed after the text in OpenAI's shape: a first delta with the call's
+   * index, id, type and function.name (arguments ''), then one delta per piece of
+   * function.arguments; each delta is one chunk. The reply then finishes with 'tool_calls'.
+   */
+  toolCalls?: FakeToolCall[];
+  /** The last chunk's finish_reason: 'tool_calls' when there are tool calls, else 'stop'. */
+  finishReason?: 'stop' | 'length' | 'tool_calls' | 'content_filter';
 }
+
+export interface FakeToolCall {
+  /** Defaults to `call_fake_<n>`. */
+  id?: string;
+  name: string;
+  arguments: Record<string, unknown>;
+  /**
+   * The pieces of function.arguments, which must join into `arguments`' JSON; by default the
+   * JSON cut every TOOL_ARGUMENTS_PIECE characters.
+   */
+  argumentPieces?: string[];
+}
+
+/** How finely tool-call arguments are cut by default. */
+export const TOOL_ARGUMENTS_PIECE = 12;
 
 export interface RecordedRequest {
   path: string;
@@ -187,8 +219,18 @@ export class FakeOpenAi {
           send({ ...base, choices: [{ index: 0, delta: { content: '' }, finish_reason: null }] });
       }
     }
-    const count = reply.generated?.count ?? reply.chunks?.length ?? 0;
+    const textCount = reply.generated?.count ?? reply.chunks?.length ?? 0;
     const pieceAt = (i: number) => (reply.generated ? reply.generated.text(i) : reply.chunks![i]!);
+    // Reasoning, then text, then tool-call deltas: each is one chunk.
+    const reasoningField = reply.reasoningField ?? 'reasoning_content';
+    const reasoning = (reply.reasoning ?? []).map((piece) => ({ [reasoningField]: piece }));
+    const toolDeltas = toolCallDeltas(reply.toolCalls ?? []);
+    const count = reasoning.length + textCount + toolDeltas.length;
+    const deltaAt = (i: number): Record<string, unknown> => {
+      if (i < reasoning.length) return reasoning[i]!;
+      if (i < reasoning.length + textCount) return { content: pieceAt(i - reasoning.length) };
+      return toolDeltas[i - reasoning.length - textCount]!;
+    };
     for (let i = 0; i < count; i += 1) {
       if (reply.dropAfterChunks !== undefined && i >= reply.dropAfterChunks) {
         // Let what was written reach the client, then cut the connection.
@@ -204,12 +246,10 @@ export class FakeOpenAi {
       }
       if (reply.delayMs) await sleep(reply.delayMs);
       if (res.destroyed) return;
-      send({
-        ...base,
-        choices: [{ index: 0, delta: { content: pieceAt(i) }, finish_reason: null }],
-      });
+      send({ ...base, choices: [{ index: 0, delta: deltaAt(i), finish_reason: null }] });
     }
-    send({ ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] });
+    const finishReason = reply.finishReason ?? (reply.toolCalls?.length ? 'tool_calls' : 'stop');
+    send({ ...base, choices: [{ index: 0, delta: {}, finish_reason: finishReason }] });
     if (reply.usage && record.body.stream_options?.include_usage) {
       const { prompt_tokens, completion_tokens } = reply.usage;
       send({
@@ -230,4 +270,25 @@ export class FakeOpenAi {
     for (const res of this.open) res.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
+}
+
+/** OpenAI's tool-call deltas: per call, its head (id, name), then its argument pieces. */
+function toolCallDeltas(calls: FakeToolCall[]): Array<Record<string, unknown>> {
+  return calls.flatMap((call, index) => {
+    const pieces =
+      call.argumentPieces ?? piecesOf(JSON.stringify(call.arguments), TOOL_ARGUMENTS_PIECE);
+    return [
+      {
+        tool_calls: [
+          {
+            index,
+            id: call.id ?? `call_fake_${index + 1}`,
+            type: 'function',
+            function: { name: call.name, arguments: '' },
+          },
+        ],
+      },
+      ...pieces.map((piece) => ({ tool_calls: [{ index, function: { arguments: piece } }] })),
+    ];
+  });
 }
