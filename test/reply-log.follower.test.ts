@@ -53,6 +53,8 @@ function slowReads(logs: InProcessReplyLogs, during: (log: ReplyLog) => void): R
         exclusive: log.exclusive,
         ownerKnown: log.ownerKnown,
         append: (text) => log.append(text),
+        appendReasoning: (text) => log.appendReasoning(text),
+        appendToolCall: (state) => log.appendToolCall(state),
         finish: (record) => log.finish(record),
         listen: (listener) => log.listen(listener),
         read: async (after): Promise<ReplyLogRead> => {

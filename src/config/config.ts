@@ -134,7 +134,19 @@ export function loadConfig(
   }
 
   const providers = buildProviders(e);
-  const defaultLlm = e.DEFAULT_LLM ?? (e.OPENAI_API_KEY ? 'OPEN_AI' : 'ECHO');
+  // The first hosted provider with a key, else the built-in echo model.
+  const defaultLlm =
+    e.DEFAULT_LLM ??
+    (e.OPENAI_API_KEY
+      ? 'OPEN_AI'
+      : e.ANTHROPIC_API_KEY
+        ? 'ANTHROPIC'
+        : e.GEMINI_API_KEY
+          ? 'GEMINI'
+          : 'ECHO');
+  if (e.OPENAI_COMPATIBLE_BASE_URL && e.OPENAI_COMPATIBLE_MODELS.length === 0) {
+    problems.push('OPENAI_COMPATIBLE_MODELS must name the models of OPENAI_COMPATIBLE_BASE_URL');
+  }
   const defaultProvider = providers.find((provider) => provider.llm === defaultLlm);
   if (!defaultProvider) {
     problems.push(`DEFAULT_LLM is ${defaultLlm}, but that provider is not configured`);
@@ -206,8 +218,32 @@ function buildProviders(e: Env): ProviderConfig[] {
       models: e.OPENAI_MODELS,
     });
   }
+  if (e.ANTHROPIC_API_KEY) {
+    providers.push({
+      llm: 'ANTHROPIC',
+      apiKey: e.ANTHROPIC_API_KEY,
+      baseUrl: e.ANTHROPIC_BASE_URL,
+      models: e.ANTHROPIC_MODELS,
+    });
+  }
+  if (e.GEMINI_API_KEY) {
+    providers.push({
+      llm: 'GEMINI',
+      apiKey: e.GEMINI_API_KEY,
+      baseUrl: e.GEMINI_BASE_URL,
+      models: e.GEMINI_MODELS,
+    });
+  }
   if (e.OLLAMA_BASE_URL) {
     providers.push({ llm: 'OLLAMA', baseUrl: e.OLLAMA_BASE_URL, models: e.OLLAMA_MODELS });
+  }
+  if (e.OPENAI_COMPATIBLE_BASE_URL) {
+    providers.push({
+      llm: 'OPENAI_COMPATIBLE',
+      apiKey: e.OPENAI_COMPATIBLE_API_KEY,
+      baseUrl: e.OPENAI_COMPATIBLE_BASE_URL,
+      models: e.OPENAI_COMPATIBLE_MODELS,
+    });
   }
   // The built-in echo model is always there, so a fresh checkout chats with no setup.
   providers.push({ llm: 'ECHO', models: [ECHO_MODEL] });

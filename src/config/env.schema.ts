@@ -67,8 +67,18 @@ export const envSchema = z.object({
   OPENAI_API_KEY: optionalString,
   OPENAI_BASE_URL: z.url().optional(),
   OPENAI_MODELS: commaList('gpt-4o-mini,gpt-4o,gpt-4.1-mini'),
+  ANTHROPIC_API_KEY: optionalString,
+  ANTHROPIC_BASE_URL: z.url().optional(),
+  ANTHROPIC_MODELS: commaList('claude-sonnet-4-5,claude-haiku-4-5,claude-opus-4-1'),
+  GEMINI_API_KEY: optionalString,
+  GEMINI_BASE_URL: z.url().optional(),
+  GEMINI_MODELS: commaList('gemini-2.5-flash,gemini-2.5-pro,gemini-2.5-flash-lite'),
   OLLAMA_BASE_URL: z.url().optional(),
   OLLAMA_MODELS: commaList('llama3.2'),
+  /** Any server that speaks OpenAI's chat API (OpenRouter, vLLM, LiteLLM …): on when set. */
+  OPENAI_COMPATIBLE_BASE_URL: z.url().optional(),
+  OPENAI_COMPATIBLE_API_KEY: optionalString,
+  OPENAI_COMPATIBLE_MODELS: commaList(''),
   DEFAULT_LLM: z.enum(PROVIDER_NAMES).optional(),
   DEFAULT_CHAT_MODEL: optionalString,
 

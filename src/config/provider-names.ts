@@ -4,6 +4,13 @@
  * LlmProvider and the table of model clients (llm/model-clients.ts) are derived, so that a new
  * protocol is added here first and the compiler points at every place that must handle it.
  */
-export const PROVIDER_NAMES = ['OPEN_AI', 'OLLAMA', 'ECHO'] as const;
+export const PROVIDER_NAMES = [
+  'OPEN_AI',
+  'ANTHROPIC',
+  'GEMINI',
+  'OLLAMA',
+  'OPENAI_COMPATIBLE',
+  'ECHO',
+] as const;
 
 export type ProviderName = (typeof PROVIDER_NAMES)[number];

@@ -1,22 +1,78 @@
+import type { ProviderName } from '../config/provider-names';
+
+/**
+ * Something a provider gave with a step that only it can read back (Anthropic's thinking
+ * signature, Gemini's thought signature): sent again with that step to the same provider,
+ * dropped for any other (a chat may switch provider between turns).
+ */
+export interface ProviderSignature {
+  provider: ProviderName;
+  value: string;
+}
+
+/** A tool the model may call: its name and its arguments' JSON Schema. */
+export interface ToolDefinition {
+  name: string;
+  description: string;
+  /** A JSON Schema of an object (what every provider takes for a function's parameters). */
+  parameters: Record<string, unknown>;
+}
+
+/** A tool call as the model asked for it, and, in history, how it ended. */
+export interface ToolCallRequest {
+  /** The provider's id for the call (made up when it gives none): its result answers it. */
+  id: string;
+  name: string;
+  arguments: Record<string, unknown>;
+  signature?: ProviderSignature;
+}
+
+export interface ToolCallOutcome extends ToolCallRequest {
+  /** What the tool returned, or why it failed or was not run (sent to the model either way). */
+  result: string;
+  isError: boolean;
+}
+
+/**
+ * One model call of a reply that used tools: what the model said and thought, and the tools it
+ * called with their outcomes. Each model client writes steps in its provider's own form.
+ */
+export interface ReplyStep {
+  reasoning: string;
+  reasoningSignature?: ProviderSignature;
+  text: string;
+  toolCalls: ToolCallOutcome[];
+}
+
 /** One message of the conversation sent to a model. */
 export interface PromptMessage {
   role: 'system' | 'user' | 'assistant';
+  /** The text (an assistant's answer text). */
   content: string;
+  /** An assistant reply's steps when it called tools; `content` is then its last step's text. */
+  steps?: ReplyStep[];
 }
 
 export interface ReportedUsage {
   promptTokens: number;
   completionTokens: number;
   totalTokens: number;
+  /** Of the completion tokens, those spent reasoning, when the provider says. */
+  reasoningTokens?: number;
 }
 
 /**
- * Where a streaming reply goes: text as it comes, and usage once, when the provider reports
- * it. Called synchronously, as each piece is read: a reply is the hot path of a chat server,
- * and a promise per token (an async iterator) measured as a visible share of its CPU.
+ * Where a streaming reply goes: answer text and reasoning as they come, each tool call once
+ * its arguments are complete, and usage once, when the provider reports it. Called
+ * synchronously, as each piece is read: a reply is the hot path of a chat server, and a
+ * promise per token (an async iterator) measured as a visible share of its CPU.
  */
 export interface ReplySink {
   delta(text: string): void;
+  reasoning(text: string): void;
+  /** The signature of the reasoning streamed so far in this step (Anthropic). */
+  reasoningSignature(signature: ProviderSignature): void;
+  toolCall(call: ToolCallRequest): void;
   usage(usage: ReportedUsage): void;
 }
 
@@ -25,6 +81,10 @@ export interface LlmRequest {
   messages: PromptMessage[];
   /** Aborting it stops the upstream request at once (stop, delete, shutdown). */
   signal: AbortSignal;
+  /** Tools the model may call in this step (none: a plain reply). */
+  tools?: ToolDefinition[];
+  /** Ask the model for its reasoning (only of models that can give it). */
+  reasoning?: boolean;
 }
 
 /**

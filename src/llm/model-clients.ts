@@ -1,6 +1,8 @@
 import type { Config, ProviderConfig } from '../config/config';
 import type { ProviderName } from '../config/provider-names';
+import { AnthropicModelClient } from './anthropic.model-client';
 import { EchoModelClient } from './echo.model-client';
+import { GeminiModelClient } from './gemini.model-client';
 import {
   DEFAULT_OPENAI_TIMEOUTS,
   OpenAiModelClient,
@@ -21,9 +23,11 @@ type ClientOptions = Partial<
   echoWordDelayMs?: number;
 };
 
-type Timeouts = Pick<
-  OpenAiModelClientOptions,
-  'firstByteTimeoutMs' | 'idleTimeoutMs' | 'retriesBeforeFirstToken' | 'maxReplyTokens'
+type Timeouts = Required<
+  Pick<
+    OpenAiModelClientOptions,
+    'firstByteTimeoutMs' | 'idleTimeoutMs' | 'retriesBeforeFirstToken' | 'maxReplyTokens'
+  >
 >;
 
 /**
@@ -36,8 +40,14 @@ const CLIENTS: Record<
 > = {
   OPEN_AI: (provider, timeouts) =>
     new OpenAiModelClient({ ...timeouts, baseUrl: provider.baseUrl, apiKey: provider.apiKey }),
+  ANTHROPIC: (provider, timeouts) =>
+    new AnthropicModelClient({ ...timeouts, baseUrl: provider.baseUrl, apiKey: provider.apiKey! }),
+  GEMINI: (provider, timeouts) =>
+    new GeminiModelClient({ ...timeouts, baseUrl: provider.baseUrl, apiKey: provider.apiKey! }),
   OLLAMA: (provider, timeouts) =>
     new OpenAiModelClient({ ...timeouts, baseUrl: ollamaBaseUrl(provider.baseUrl!) }),
+  OPENAI_COMPATIBLE: (provider, timeouts) =>
+    new OpenAiModelClient({ ...timeouts, baseUrl: provider.baseUrl, apiKey: provider.apiKey }),
   ECHO: (_provider, _timeouts, options) => new EchoModelClient(options.echoWordDelayMs),
 };
 

@@ -2,9 +2,10 @@ import { createParser } from 'eventsource-parser';
 import OpenAI from 'openai';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import type { ModelClient, LlmRequest, ReplySink } from './model-client';
+import type { ModelClient, LlmRequest, PromptMessage, ReplySink } from './model-client';
 import { LlmError } from './model-client';
 import { Deadline } from './deadline';
+import { IdleTimer } from './idle-timer';
 import { httpFetch, nodeBodyOf } from './http-fetch';
 
 export interface OpenAiModelClientOptions {
@@ -61,6 +62,8 @@ export class OpenAiModelClient implements ModelClient {
     const body = nodeBodyOf(response) ?? Readable.fromWeb(response.body! as WebReadableStream);
     return new Promise<void>((resolve, reject) => {
       let settled = false;
+      /** Tool calls stream in pieces, by index; each is handed on once the reply is complete. */
+      const calls: Array<{ id: string; name: string; arguments: string }> = [];
       const settle = (error?: unknown) => {
         if (settled) return;
         settled = true;
@@ -68,8 +71,15 @@ export class OpenAiModelClient implements ModelClient {
         request.signal.removeEventListener('abort', onAbort);
         // Closes the upstream: after [DONE] (nothing left then), a fault, a stop, an idle spell.
         body.destroy();
-        if (error === undefined) resolve();
-        else reject(error);
+        if (error !== undefined) return reject(error);
+        try {
+          for (const call of calls) {
+            if (call?.name) sink.toolCall({ ...call, arguments: parseArguments(call.arguments) });
+          }
+          resolve();
+        } catch (failed) {
+          reject(failed);
+        }
       };
       const onAbort = () => settle(request.signal.reason);
       const idle = new IdleTimer(this.options.idleTimeoutMs, () => settle(this.idleError()));
@@ -81,13 +91,22 @@ export class OpenAiModelClient implements ModelClient {
           if (!chunk || chunk.error !== undefined || message.event === 'error') {
             return settle(new LlmError('The model sent an error or an unreadable chunk.'));
           }
-          const text = chunk.choices?.[0]?.delta?.content;
-          if (text) sink.delta(text);
+          const delta = chunk.choices?.[0]?.delta;
+          if (delta) {
+            if (delta.content) sink.delta(delta.content);
+            // Compatible servers stream reasoning apart: vLLM and DeepSeek as reasoning_content,
+            // OpenRouter and Ollama as reasoning.
+            const thought = delta.reasoning_content ?? delta.reasoning;
+            if (thought) sink.reasoning(thought);
+            if (delta.tool_calls) gatherToolCalls(calls, delta.tool_calls);
+          }
           if (chunk.usage) {
+            const reasoningTokens = chunk.usage.completion_tokens_details?.reasoning_tokens;
             sink.usage({
               promptTokens: chunk.usage.prompt_tokens,
               completionTokens: chunk.usage.completion_tokens,
               totalTokens: chunk.usage.total_tokens,
+              ...(reasoningTokens ? { reasoningTokens } : {}),
             });
           }
         },
@@ -131,8 +150,20 @@ export class OpenAiModelClient implements ModelClient {
           .create(
             {
               model: request.model,
-              messages: request.messages,
+              messages: toOpenAi(request.messages),
               stream: true,
+              ...(request.tools?.length
+                ? {
+                    tools: request.tools.map((tool) => ({
+                      type: 'function' as const,
+                      function: {
+                        name: tool.name,
+                        description: tool.description,
+                        parameters: tool.parameters,
+                      },
+                    })),
+                  }
+                : {}),
               stream_options: { include_usage: true },
               ...(this.options.maxReplyTokens ? { max_tokens: this.options.maxReplyTokens } : {}),
             },
@@ -161,7 +192,11 @@ export class OpenAiModelClient implements ModelClient {
     const deadline = new Deadline(request.signal, this.options.firstByteTimeoutMs);
     try {
       const completion = await this.client.chat.completions.create(
-        { model: request.model, messages: request.messages, max_tokens: request.maxTokens },
+        {
+          model: request.model,
+          messages: toOpenAi(request.messages),
+          max_tokens: request.maxTokens,
+        },
         { signal: deadline.signal },
       );
       return completion.choices[0]?.message?.content ?? '';
@@ -175,11 +210,91 @@ export class OpenAiModelClient implements ModelClient {
   }
 }
 
+/** A piece of a streamed tool call: the first of an index has its id and name. */
+interface ToolCallPiece {
+  index?: number;
+  id?: string;
+  function?: { name?: string; arguments?: string };
+}
+
 /** The fields of a streamed chat-completion chunk that a reply needs. */
 interface StreamChunk {
-  choices?: Array<{ delta?: { content?: string | null } }>;
-  usage?: { prompt_tokens: number; completion_tokens: number; total_tokens: number } | null;
+  choices?: Array<{
+    delta?: {
+      content?: string | null;
+      reasoning_content?: string | null;
+      reasoning?: string | null;
+      tool_calls?: ToolCallPiece[];
+    };
+  }>;
+  usage?: {
+    prompt_tokens: number;
+    completion_tokens: number;
+    total_tokens: number;
+    completion_tokens_details?: { reasoning_tokens?: number };
+  } | null;
   error?: unknown;
+}
+
+function gatherToolCalls(
+  calls: Array<{ id: string; name: string; arguments: string }>,
+  pieces: ToolCallPiece[],
+): void {
+  for (const piece of pieces) {
+    const index = piece.index ?? calls.length;
+    const call = (calls[index] ??= { id: '', name: '', arguments: '' });
+    if (piece.id) call.id = piece.id;
+    if (piece.function?.name) call.name += piece.function.name;
+    if (piece.function?.arguments) call.arguments += piece.function.arguments;
+    if (!call.id) call.id = `call_${index}`;
+  }
+}
+
+/** A tool call's arguments as the model wrote them: {} when they are not a JSON object. */
+function parseArguments(json: string): Record<string, unknown> {
+  try {
+    const parsed = JSON.parse(json || '{}') as unknown;
+    return parsed && typeof parsed === 'object' && !Array.isArray(parsed)
+      ? (parsed as Record<string, unknown>)
+      : {};
+  } catch {
+    return {};
+  }
+}
+
+type OpenAiMessage = OpenAI.Chat.Completions.ChatCompletionMessageParam;
+
+/**
+ * The conversation in OpenAI's form: a reply that called tools as its steps, each an assistant
+ * message with tool_calls followed by one tool message per call.
+ */
+export function toOpenAi(prompt: readonly PromptMessage[]): OpenAiMessage[] {
+  const messages: OpenAiMessage[] = [];
+  for (const message of prompt) {
+    if (!message.steps) {
+      messages.push({ role: message.role, content: message.content } as OpenAiMessage);
+      continue;
+    }
+    for (const step of message.steps) {
+      if (step.toolCalls.length === 0) {
+        if (step.text !== '') messages.push({ role: 'assistant', content: step.text });
+        continue;
+      }
+      messages.push({
+        role: 'assistant',
+        content: step.text === '' ? null : step.text,
+        tool_calls: step.toolCalls.map((call) => ({
+          id: call.id,
+          type: 'function' as const,
+          function: { name: call.name, arguments: JSON.stringify(call.arguments) },
+        })),
+      });
+      for (const call of step.toolCalls) {
+        messages.push({ role: 'tool', tool_call_id: call.id, content: call.result });
+      }
+    }
+  }
+  return messages;
 }
 
 function parseChunk(data: string): StreamChunk | null {
@@ -212,42 +327,4 @@ function toLlmError(error: unknown): LlmError {
     if (error.status) return new LlmError(`The model failed (HTTP ${error.status}).`);
   }
   return new LlmError('The model stream ended unexpectedly.');
-}
-
-/**
- * Fires when nothing arrived for `ms`. A chunk only records its time: re-arming a timer per
- * token would cost a clearTimeout and a setTimeout each. The one timer, when it fires, re-arms
- * for the time left since the last chunk.
- */
-class IdleTimer {
-  fired = false;
-  private lastActivity = performance.now();
-  private timer: NodeJS.Timeout;
-
-  constructor(
-    private readonly ms: number,
-    private readonly onIdle: () => void,
-  ) {
-    this.timer = this.arm(ms);
-  }
-
-  private arm(delay: number): NodeJS.Timeout {
-    return setTimeout(() => {
-      const idleFor = performance.now() - this.lastActivity;
-      if (idleFor < this.ms) {
-        this.timer = this.arm(this.ms - idleFor);
-        return;
-      }
-      this.fired = true;
-      this.onIdle();
-    }, delay);
-  }
-
-  reset(): void {
-    this.lastActivity = performance.now();
-  }
-
-  clear(): void {
-    clearTimeout(this.timer);
-  }
 }

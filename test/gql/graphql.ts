@@ -66,11 +66,17 @@ export type LlmConfigInput = {
 
 /** A family of language models the server can call. */
 export type LlmProvider =
+  /** Anthropic's Claude models, through the Messages API. */
+  | 'ANTHROPIC'
   /** A built-in model that streams a reply derived from the prompt. */
   | 'ECHO'
+  /** Google's Gemini models, through the Gemini API. */
+  | 'GEMINI'
   /** An Ollama server, through its OpenAI-compatible API. */
   | 'OLLAMA'
-  /** OpenAI, or any server that speaks the OpenAI chat API. */
+  /** Any server that speaks OpenAI's chat API (OpenRouter, vLLM, LiteLLM …). */
+  | 'OPENAI_COMPATIBLE'
+  /** OpenAI. */
   | 'OPEN_AI';
 
 /** Credentials for signing in. */

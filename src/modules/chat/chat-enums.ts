@@ -13,6 +13,20 @@ export enum MessageStatus {
   INTERRUPTED = 'INTERRUPTED',
 }
 
+export enum MessagePartType {
+  TEXT = 'TEXT',
+  REASONING = 'REASONING',
+  TOOL_CALL = 'TOOL_CALL',
+}
+
+export enum ToolCallStatus {
+  PENDING_APPROVAL = 'PENDING_APPROVAL',
+  RUNNING = 'RUNNING',
+  COMPLETE = 'COMPLETE',
+  FAILED = 'FAILED',
+  DENIED = 'DENIED',
+}
+
 export enum ChatEventType {
   CREATED = 'CREATED',
   UPDATED = 'UPDATED',
@@ -44,4 +58,26 @@ registerEnumType(MessageStatus, {
 registerEnumType(ChatEventType, {
   name: 'ChatEventType',
   description: 'What changed in one of your chats.',
+});
+
+registerEnumType(MessagePartType, {
+  name: 'MessagePartType',
+  description: 'What one part of a message is.',
+  valuesConfig: {
+    TEXT: { description: 'Answer text (all TEXT parts together are `content`).' },
+    REASONING: { description: "The model's reasoning (all together are `reasoning`)." },
+    TOOL_CALL: { description: 'A tool the model called, with its outcome.' },
+  },
+});
+
+registerEnumType(ToolCallStatus, {
+  name: 'ToolCallStatus',
+  description: 'Where a tool call is.',
+  valuesConfig: {
+    PENDING_APPROVAL: { description: 'Waits for approveToolCall (or its timeout: DENIED).' },
+    RUNNING: { description: 'The tool is running.' },
+    COMPLETE: { description: 'It ran; `result` holds what it returned.' },
+    FAILED: { description: 'It failed, or its arguments did not fit; `error` says why.' },
+    DENIED: { description: 'It was not approved, or the approval timed out.' },
+  },
 });

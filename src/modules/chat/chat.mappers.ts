@@ -1,7 +1,9 @@
 import type { LlmProvider } from '../llm/llm-provider.enum';
 import type { ChatRecord } from './chat.model';
-import type { Chat, Message, MessageStreamEvent } from './chat.types';
+import { MessagePartType } from './chat-enums';
+import type { Chat, Message, MessagePart, MessageStreamEvent } from './chat.types';
 import type { MessageRecord } from './message.model';
+import { argumentsOf } from './streaming/reply-content';
 import type { ReplyEnd } from './streaming/reply-event';
 
 export function toChat(record: ChatRecord): Chat {
@@ -27,6 +29,8 @@ export function toMessage(record: MessageRecord): Message {
     parentId: record.parentId ? String(record.parentId) : null,
     role: record.role,
     content: record.content,
+    parts: partsOf(record),
+    reasoning: record.reasoning ?? null,
     status: record.status,
     error: record.error ?? null,
     config: record.config ? { llm: record.config.llm, chatModel: record.config.chatModel } : null,
@@ -52,7 +56,23 @@ export function toMessageStreamEnd(end: ReplyEnd): MessageStreamEvent {
     messageId: end.messageId,
     seq: end.seq,
     delta: end.delta,
+    reasoningDelta: end.reasoningDelta,
+    toolCall: end.toolCall,
     done: end.done,
     message: end.message ? toMessage(end.message) : null,
   };
+}
+
+/** A message's parts: as saved, or its text as one TEXT part (text alone, and older replies). */
+export function partsOf(record: MessageRecord): MessagePart[] {
+  if (!record.parts?.length) {
+    return record.content === ''
+      ? []
+      : [{ type: MessagePartType.TEXT, text: record.content, toolCall: null }];
+  }
+  return record.parts.map((part) => ({
+    type: part.type,
+    text: part.toolCall ? null : (part.text ?? ''),
+    toolCall: part.toolCall ? { ...part.toolCall, arguments: argumentsOf(part.toolCall) } : null,
+  }));
 }

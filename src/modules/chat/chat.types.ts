@@ -1,5 +1,12 @@
+import { GraphQLJSONObject } from 'graphql-scalars';
 import { Field, ID, Int, ObjectType } from 'type-graphql';
-import { ChatEventType, MessageRole, MessageStatus } from './chat-enums';
+import {
+  ChatEventType,
+  MessagePartType,
+  MessageRole,
+  MessageStatus,
+  ToolCallStatus,
+} from './chat-enums';
 import { LlmConfig } from './llm-config.type';
 
 @ObjectType({
@@ -15,6 +22,42 @@ export class TokenUsage {
 
   @Field(() => Int, { description: 'Both together.' })
   totalTokens!: number;
+}
+
+@ObjectType({ simpleResolvers: true, description: 'A tool the model called, and how it went.' })
+export class ToolCall {
+  @Field(() => ID, { description: "The call's id (the provider's, unique in its reply)." })
+  id!: string;
+
+  @Field(() => String, { description: 'The tool (as `tools` lists it).' })
+  name!: string;
+
+  @Field(() => GraphQLJSONObject, { description: 'The arguments the model gave.' })
+  arguments!: Record<string, unknown>;
+
+  @Field(() => ToolCallStatus, { description: 'Where it is.' })
+  status!: ToolCallStatus;
+
+  @Field(() => String, { nullable: true, description: 'What the tool returned (COMPLETE).' })
+  result!: string | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description: 'Why it failed or was not run (FAILED, DENIED); the model is told too.',
+  })
+  error!: string | null;
+}
+
+@ObjectType({ simpleResolvers: true, description: 'One part of a message, in order.' })
+export class MessagePart {
+  @Field(() => MessagePartType, { description: 'What it is.' })
+  type!: MessagePartType;
+
+  @Field(() => String, { nullable: true, description: 'Its text (TEXT, REASONING).' })
+  text!: string | null;
+
+  @Field(() => ToolCall, { nullable: true, description: 'The call (TOOL_CALL).' })
+  toolCall!: ToolCall | null;
 }
 
 @ObjectType({ simpleResolvers: true, description: 'One message of a chat.' })
@@ -35,8 +78,23 @@ export class Message {
   @Field(() => MessageRole, { description: 'Who wrote it.' })
   role!: MessageRole;
 
-  @Field(() => String, { description: 'Its text; for a STREAMING message, the text saved so far.' })
+  @Field(() => String, {
+    description:
+      'Its answer text (every TEXT part); for a STREAMING message, the text saved so far.',
+  })
   content!: string;
+
+  @Field(() => [MessagePart], {
+    description:
+      'Its parts in order: answer text, reasoning and tool calls (a message of text alone is one TEXT part).',
+  })
+  parts!: MessagePart[];
+
+  @Field(() => String, {
+    nullable: true,
+    description: "The model's reasoning (every REASONING part), when it gave any.",
+  })
+  reasoning!: string | null;
 
   @Field(() => MessageStatus, { description: 'Where it is in its life.' })
   status!: MessageStatus;
@@ -156,9 +214,20 @@ export class MessageStreamEvent {
   seq!: number;
 
   @Field(() => String, {
-    description: 'New text ("" on the done event). All deltas together are the content.',
+    description: 'New answer text ("" on other events). All deltas together are the content.',
   })
   delta!: string;
+
+  @Field(() => String, {
+    description: 'New reasoning ("" on other events). All together are the reasoning.',
+  })
+  reasoningDelta!: string;
+
+  @Field(() => ToolCall, {
+    nullable: true,
+    description: 'A tool call as it is now, on each event that changes it.',
+  })
+  toolCall!: ToolCall | null;
 
   @Field(() => Boolean, { description: 'True on the last event, which carries the final message.' })
   done!: boolean;

@@ -1,6 +1,7 @@
 import type { PromptMessage } from '../../llm/model-client';
-import { MessageRole, MessageStatus } from './chat-enums';
+import { MessagePartType, MessageRole, MessageStatus } from './chat-enums';
 import type { MessageRecord } from './message.model';
+import { stepsOf } from './streaming/reply-content';
 
 /**
  * What the model sees: the system instructions, then as much of the chat as fits, newest kept
@@ -22,13 +23,18 @@ export function buildPrompt(
   // `earlier` is newest first; walk back until the budget is spent.
   for (const message of earlier) {
     if (message.status === MessageStatus.STREAMING) continue;
+    // A reply that called tools goes with its steps (each model client writes them in its
+    // provider's form), so the model sees what it called and what came back.
+    const called = message.parts?.some((part) => part.type === MessagePartType.TOOL_CALL);
+    const size = called ? JSON.stringify(message.parts).length : message.content.length;
     // A failed reply with no text adds nothing but confusion.
-    if (message.content === '') continue;
-    if (message.content.length > remaining) break;
-    remaining -= message.content.length;
+    if (size === 0 || (!called && message.content === '')) continue;
+    if (size > remaining) break;
+    remaining -= size;
     kept.push({
       role: message.role === MessageRole.USER ? 'user' : 'assistant',
       content: message.content,
+      ...(called ? { steps: stepsOf(message.parts!) } : {}),
     });
   }
   kept.reverse();

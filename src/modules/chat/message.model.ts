@@ -1,7 +1,9 @@
-import { index, modelOptions, prop, type ReturnModelType } from '@typegoose/typegoose';
+import { index, modelOptions, prop, Severity, type ReturnModelType } from '@typegoose/typegoose';
+import { Schema } from 'mongoose';
 import { Types } from 'mongoose';
 import { MessageRole, MessageStatus } from './chat-enums';
 import { StoredLlmConfig } from './chat.model';
+import type { StoredPart } from './streaming/reply-content';
 
 export class StoredTokenUsage {
   @prop({ type: () => Number, required: true })
@@ -12,6 +14,9 @@ export class StoredTokenUsage {
 
   @prop({ type: () => Number, required: true })
   totalTokens!: number;
+
+  @prop({ type: () => Number })
+  reasoningTokens?: number;
 }
 
 /**
@@ -22,7 +27,11 @@ export class StoredTokenUsage {
  * retried sendMessage find the first call instead of starting a second reply. (A compound
  * sparse index would index every message by userId, and FerretDB has no partial indexes.)
  */
-@modelOptions({ schemaOptions: { collection: 'messages', timestamps: true } })
+@modelOptions({
+  schemaOptions: { collection: 'messages', timestamps: true },
+  // `parts` is stored as the reply writes it (streaming/reply-content.ts's StoredPart).
+  options: { allowMixed: Severity.ALLOW },
+})
 @index({ chatId: 1, position: -1 })
 @index({ idempotencyKey: 1 }, { unique: true, sparse: true })
 @index({ status: 1 })
@@ -61,6 +70,17 @@ export class MessageRecord {
 
   @prop({ type: () => StoredTokenUsage, _id: false })
   usage?: StoredTokenUsage | null;
+
+  /**
+   * A reply's parts in order (answer text, reasoning, tool calls) when it has more than text;
+   * absent on text alone, which `content` says (see chat.mappers.ts's partsOf).
+   */
+  @prop({ type: () => Schema.Types.Mixed, default: undefined })
+  parts?: StoredPart[] | null;
+
+  /** All its reasoning, when it had any. */
+  @prop({ type: () => String, default: undefined })
+  reasoning?: string | null;
 
   @prop({ type: () => String })
   idempotencyKey?: string;

@@ -7,6 +7,7 @@ import {
   ServiceUnavailableError,
 } from '../../errors/errors';
 import type { Viewer } from '../../graphql/context';
+import { modelInfoOf } from '../../llm/model-info';
 import type { ModelClients } from '../../llm/model-clients';
 import type { RateLimits } from '../../rate-limit/rate-limits';
 import type { EmailVerifiedGuard } from '../auth/email-verified.guard';
@@ -241,6 +242,7 @@ export class SendMessageService {
         userId: String(chat.userId),
         modelClient: this.modelClients[config.llm]!,
         model: config.chatModel,
+        reasoning: modelInfoOf(config.llm, config.chatModel).reasoning,
         messages: buildPrompt(
           requestedInstructions ?? chat.systemInstructions ?? null,
           history.reverse(),

@@ -1,5 +1,6 @@
 import { Field, ObjectType } from 'type-graphql';
 import { LlmProvider } from './llm-provider.enum';
+import { ModelInfo } from './model-info.type';
 
 @ObjectType({
   simpleResolvers: true,
@@ -14,4 +15,9 @@ export class LlmProviderInfo {
 
   @Field(() => String, { description: 'The model used when a client names none.' })
   defaultModel!: string;
+
+  @Field(() => [ModelInfo], {
+    description: 'What each of its models can do, in the order of models.',
+  })
+  modelInfo!: ModelInfo[];
 }

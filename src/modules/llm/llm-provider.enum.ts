@@ -3,8 +3,11 @@ import { PROVIDER_NAMES, type ProviderName } from '../../config/provider-names';
 
 /** Each provider's description in the schema: a provider added to PROVIDER_NAMES needs one. */
 const DESCRIPTIONS: Record<ProviderName, string> = {
-  OPEN_AI: 'OpenAI, or any server that speaks the OpenAI chat API.',
+  OPEN_AI: 'OpenAI.',
+  ANTHROPIC: "Anthropic's Claude models, through the Messages API.",
+  GEMINI: "Google's Gemini models, through the Gemini API.",
   OLLAMA: 'An Ollama server, through its OpenAI-compatible API.',
+  OPENAI_COMPATIBLE: "Any server that speaks OpenAI's chat API (OpenRouter, vLLM, LiteLLM …).",
   ECHO: 'A built-in model that streams a reply derived from the prompt.',
 };
 

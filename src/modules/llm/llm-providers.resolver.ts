@@ -1,5 +1,6 @@
 import { Query, Resolver } from 'type-graphql';
 import type { LlmCatalog } from '../../llm/catalog';
+import { modelInfoOf } from '../../llm/model-info';
 import { LlmProviderInfo } from './llm-provider-info.type';
 
 @Resolver()
@@ -14,6 +15,7 @@ export class LlmProvidersResolver {
       llm: provider.llm,
       models: provider.models,
       defaultModel: provider.defaultModel,
+      modelInfo: provider.models.map((model) => modelInfoOf(provider.llm, model)),
     }));
   }
 }

@@ -1,6 +1,13 @@
 import type { Metrics } from '../../../metrics/metrics';
 import type { MessageRecord } from '../message.model';
-import { replyDelta, replyEnd, type ReplyDelta, type ReplyEnd } from './reply-event';
+import {
+  deltaOfEntry,
+  replyDelta,
+  replyEnd,
+  type ReplyDelta,
+  type ReplyEnd,
+  type ToolCallState,
+} from './reply-event';
 import type { ReplyLog, ReplyLogListener, ReplyLogRead, ReplyLogs } from './reply-log';
 
 /** How long an ended log stays for late followers before they read the database. */
@@ -8,14 +15,14 @@ export const ENDED_LOG_RETENTION_MS = 60_000;
 
 /**
  * A reply's log kept in this process's memory: followers on other instances cannot see it.
- * It keeps the deltas' texts only; an event is built when someone listens (once, shared by
- * every listener) or reads. Keeping an event object per token for the reply's life made each
+ * It keeps the answer deltas' texts only (reasoning and tool calls, far fewer, as their events);
+ * an event is built when someone listens (once, shared by every listener) or reads. Keeping an event object per token for the reply's life made each
  * token cost the garbage collector three objects to copy instead of one.
  */
 class InProcessReplyLog implements ReplyLog {
   readonly exclusive = true;
   readonly ownerKnown = true;
-  private readonly texts: string[] = [];
+  private readonly texts: Array<string | ReplyDelta> = [];
   private readonly listeners = new Set<ReplyLogListener>();
   private doneEvent: ReplyEnd | null = null;
 
@@ -33,6 +40,29 @@ class InProcessReplyLog implements ReplyLog {
     for (const listener of this.listeners) listener(event);
   }
 
+  appendReasoning(text: string): void {
+    this.appendEvent(deltaOfEntry(this.messageId, this.texts.length + 1, 'r', text)!);
+  }
+
+  appendToolCall(state: ToolCallState): void {
+    const seq = this.texts.length + 1;
+    this.appendEvent({
+      messageId: this.messageId,
+      seq,
+      delta: '',
+      reasoningDelta: '',
+      toolCall: state,
+      done: false,
+      message: null,
+    });
+  }
+
+  private appendEvent(event: ReplyDelta): void {
+    this.texts.push(event);
+    this.metrics?.deltas.inc();
+    for (const listener of this.listeners) listener(event);
+  }
+
   finish(record: MessageRecord | null): void {
     if (this.doneEvent) return;
     const done = replyEnd(this.messageId, this.texts.length + 1, record);
@@ -44,7 +74,8 @@ class InProcessReplyLog implements ReplyLog {
   read(afterSeq: number): Promise<ReplyLogRead> {
     const deltas: ReplyDelta[] = [];
     for (let seq = Math.max(0, afterSeq) + 1; seq <= this.texts.length; seq += 1) {
-      deltas.push(replyDelta(this.messageId, seq, this.texts[seq - 1]!));
+      const entry = this.texts[seq - 1]!;
+      deltas.push(typeof entry === 'string' ? replyDelta(this.messageId, seq, entry) : entry);
     }
     return Promise.resolve({ deltas, done: this.doneEvent });
   }

@@ -4,10 +4,15 @@ import type { Logger } from '../../../log/logger';
 
 const BATCH_LIMIT = 50;
 
-/** A reply's text as partial saves see it: its length at once, the text when it is saved. */
+/**
+ * A reply as partial saves see it: how much it changed, at once (it only grows), and its text
+ * and other fields (parts, reasoning) when it is saved.
+ */
 export interface ReplyText {
   length(): number;
   text(): string;
+  /** Fields saved beside `content`, or null when the text says it all. */
+  extra?(): Record<string, unknown> | null;
 }
 /** Waiting 3× a batch's time after it keeps partial saves to ≤ 25% of the database's time. */
 const MAX_DUTY_WAIT_FACTOR = 3;
@@ -117,7 +122,8 @@ export class PartialSaves {
         .map(({ messageId, source }) => ({
           messageId,
           source: source!,
-          content: source!.text.text(),
+          length: source!.text.length(),
+          fields: { content: source!.text.text(), ...source!.text.extra?.() },
         }));
       if (batch.length === 0) continue;
       // The driver's collection, not the model: these ids and strings are ours, and mongoose's
@@ -125,15 +131,15 @@ export class PartialSaves {
       await this.models.Message.collection.bulkWrite(
         // By _id alone: on FerretDB any other condition makes each update scan the collection.
         // The final save waits for this batch (untrack), so it can never be overwritten.
-        batch.map(({ messageId, content }) => ({
+        batch.map(({ messageId, fields }) => ({
           updateOne: {
             filter: { _id: new Types.ObjectId(messageId) },
-            update: { $set: { content } },
+            update: { $set: fields },
           },
         })),
         { ordered: false },
       );
-      for (const { source, content } of batch) source.savedLength = content.length;
+      for (const { source, length } of batch) source.savedLength = length;
     }
   }
 

@@ -1,5 +1,5 @@
 import type { MessageRecord } from '../message.model';
-import type { ReplyDelta, ReplyEnd, ReplyEvent } from './reply-event';
+import type { ReplyDelta, ReplyEnd, ReplyEvent, ToolCallState } from './reply-event';
 
 /** Gets every event appended after it was registered, the done event last. */
 export type ReplyLogListener = (event: ReplyEvent) => void;
@@ -36,8 +36,12 @@ export interface ReplyLog {
    * it meanwhile, so its final save needs no condition (one command fewer on the local database).
    */
   readonly exclusive: boolean;
-  /** Adds a delta of text (writer only). */
+  /** Adds a delta of answer text (writer only). */
   append(text: string): void;
+  /** Adds a delta of reasoning (writer only). */
+  appendReasoning(text: string): void;
+  /** Adds a tool call's new state (writer only). */
+  appendToolCall(state: ToolCallState): void;
   /** Ends the log with the saved record, null when the chat was deleted meanwhile (writer only). */
   finish(record: MessageRecord | null): void;
   /** The deltas after `afterSeq`, and the done event if the reply has ended. */

@@ -4,10 +4,13 @@ import {
   type ModelClient,
   type PromptMessage,
   type ReportedUsage,
+  type ToolCallRequest,
+  type ToolDefinition,
 } from '../../../llm/model-client';
-import { MessageStatus } from '../chat-enums';
+import { MessageStatus, ToolCallStatus } from '../chat-enums';
 import type { MessageRecord, MessageModel } from '../message.model';
 import { Coalescer } from './coalescer';
+import { ReplyContent } from './reply-content';
 import type { PartialSaves } from './partial-saves';
 import type { ReplyLog } from './reply-log';
 import { updateByIdIf } from '../../../db/by-id';
@@ -37,6 +40,15 @@ export const DEFAULT_REPLY_OPTIONS: ReplyOptions = {
   maxReplyMs: 600_000,
 };
 
+/** The tools a reply may call, and how they run (the chat's choice, see modules/tools). */
+export interface ReplyTools {
+  definitions: ToolDefinition[];
+  /** Model calls a reply may make, the last one without tools (so it answers). */
+  maxSteps: number;
+  /** Runs one call; a failure is an outcome (sent to the model), never a throw, unless aborted. */
+  run(call: ToolCallRequest, signal: AbortSignal): Promise<{ result: string; isError: boolean }>;
+}
+
 export interface ReplyRequest {
   messageId: string;
   chatId: string;
@@ -44,6 +56,9 @@ export interface ReplyRequest {
   modelClient: ModelClient;
   model: string;
   messages: PromptMessage[];
+  /** Ask the model for its reasoning (it can give it). */
+  reasoning?: boolean;
+  tools?: ReplyTools;
 }
 
 /**
@@ -55,14 +70,9 @@ export interface ReplyRequest {
 export class Reply {
   private readonly controller = new AbortController();
   private stopReason: StopReason | null = null;
-  /**
-   * The reply's text as it came, joined when saved. `content += text` would keep a string node
-   * per token alive for the whole reply (and copy it twice through the young generation), a
-   * visible share of a streaming server's garbage collection.
-   */
-  private readonly parts: string[] = [];
-  /** The length of the text so far, kept as it grows: partial saves look at it every second. */
-  private length = 0;
+  /** Its text, reasoning and tool calls as they came (joined when saved). */
+  private readonly content = new ReplyContent();
+  /** Summed over the reply's steps. */
   private usage: ReportedUsage | null = null;
   private finished: Promise<MessageRecord | null> | null = null;
 
@@ -110,12 +120,17 @@ export class Reply {
   }
 
   private async run(): Promise<MessageRecord | null> {
-    const coalescer = new Coalescer(this.options.coalesceMs, this.busyness, (text) =>
-      this.log.append(text),
+    const log = this.log;
+    const text = new Coalescer(this.options.coalesceMs, this.busyness, (piece) =>
+      log.append(piece),
+    );
+    const reasoning = new Coalescer(this.options.coalesceMs, this.busyness, (piece) =>
+      log.appendReasoning(piece),
     );
     this.partials.track(this.request.messageId, {
-      length: () => this.length,
-      text: () => this.content,
+      length: () => this.content.version,
+      text: () => this.content.content,
+      extra: () => this.savedParts(),
     });
     let status = MessageStatus.COMPLETE;
     let error: string | null = null;
@@ -125,21 +140,7 @@ export class Reply {
       this.controller.abort(new Error('reply over its deadline'));
     }, this.options.maxReplyMs);
     try {
-      await this.request.modelClient.stream(
-        {
-          model: this.request.model,
-          messages: this.request.messages,
-          signal: this.controller.signal,
-        },
-        {
-          delta: (text) => {
-            this.parts.push(text);
-            this.length += text.length;
-            coalescer.push(text);
-          },
-          usage: (usage) => (this.usage = usage),
-        },
-      );
+      await this.steps(text, reasoning);
     } catch (caught) {
       if (this.stopReason) {
         status = this.stopReason === 'stopped' ? MessageStatus.STOPPED : MessageStatus.INTERRUPTED;
@@ -150,7 +151,8 @@ export class Reply {
       }
     } finally {
       clearTimeout(deadline);
-      coalescer.flush();
+      reasoning.flush();
+      text.flush();
       // The final save must not race a partial one that would overwrite the final status' text.
       await this.partials.untrack(this.request.messageId);
     }
@@ -163,13 +165,87 @@ export class Reply {
     if (this.stopReason && status === MessageStatus.COMPLETE) {
       status = this.stopReason === 'stopped' ? MessageStatus.STOPPED : MessageStatus.INTERRUPTED;
     }
+    if (status !== MessageStatus.COMPLETE) this.content.endOpenCalls('The reply ended first.');
     const record = this.stopReason === 'deleted' ? null : await this.saveFinal(status, error);
     this.finishLog(record);
     return record;
   }
 
-  private get content(): string {
-    return this.parts.join('');
+  /**
+   * Model calls until one asks for no tool, at most `maxSteps` (the last offered no tools):
+   * each call's tool calls run in order, each shown as it starts and as it ends, and the next
+   * call sees them with their outcomes. Answer text and reasoning are coalesced apart; one is
+   * flushed before the other starts, so their events keep the order the model gave.
+   */
+  private async steps(text: Coalescer, reasoning: Coalescer): Promise<void> {
+    const { request } = this;
+    const maxSteps = request.tools ? request.tools.maxSteps : 1;
+    const signal = this.controller.signal;
+    let messages = request.messages;
+    for (let step = 1; ; step += 1) {
+      const calls: ToolCallRequest[] = [];
+      await request.modelClient.stream(
+        {
+          model: request.model,
+          messages,
+          signal,
+          reasoning: request.reasoning,
+          tools: request.tools && step < maxSteps ? request.tools.definitions : undefined,
+        },
+        {
+          delta: (piece) => {
+            reasoning.flush();
+            this.content.text(piece);
+            text.push(piece);
+          },
+          reasoning: (piece) => {
+            text.flush();
+            this.content.reasoning(piece);
+            reasoning.push(piece);
+          },
+          reasoningSignature: (signature) => this.content.reasoningSignature(signature),
+          toolCall: (call) => calls.push(call),
+          usage: (usage) => (this.usage = addUsage(this.usage, usage)),
+        },
+      );
+      if (calls.length === 0 || !request.tools) return;
+      reasoning.flush();
+      text.flush();
+      for (const call of calls) await this.runTool(call, request.tools, signal);
+      messages = [
+        ...request.messages,
+        { role: 'assistant', content: this.content.content, steps: this.content.steps() },
+      ];
+    }
+  }
+
+  private async runTool(call: ToolCallRequest, tools: ReplyTools, signal: AbortSignal) {
+    const started = {
+      id: call.id,
+      name: call.name,
+      arguments: call.arguments,
+      status: ToolCallStatus.RUNNING,
+      result: null,
+      error: null,
+    };
+    this.content.toolCall(started, call.signature);
+    this.log.appendToolCall(started);
+    const outcome = await tools.run(call, signal);
+    signal.throwIfAborted();
+    const ended = {
+      ...started,
+      status: outcome.isError ? ToolCallStatus.FAILED : ToolCallStatus.COMPLETE,
+      result: outcome.isError ? null : outcome.result,
+      error: outcome.isError ? outcome.result : null,
+    };
+    this.content.toolCall(ended);
+    this.log.appendToolCall(ended);
+  }
+
+  /** What a save writes besides `content`: the parts and reasoning, when there are any. */
+  private savedParts(): Record<string, unknown> | null {
+    const parts = this.content.stored();
+    return parts ? { parts, reasoning: this.content.reasoningText } : null;
   }
 
   private finishLog(record: MessageRecord | null): void {
@@ -202,7 +278,15 @@ export class Reply {
           this.request.messageId,
           // Unless another instance may have ended it (a takeover), it is still STREAMING.
           this.log.exclusive ? {} : { status: MessageStatus.STREAMING },
-          { $set: { content: this.content, status, error, usage: this.usage } },
+          {
+            $set: {
+              content: this.content.content,
+              ...this.savedParts(),
+              status,
+              error,
+              usage: this.usage,
+            },
+          },
         );
       } catch (caught) {
         const context = { err: caught, messageId: this.request.messageId, attempt };
@@ -216,6 +300,21 @@ export class Reply {
       }
     }
   }
+}
+
+/** Usage summed over a reply's steps. */
+function addUsage(sum: ReportedUsage | null, usage: ReportedUsage): ReportedUsage {
+  if (!sum) return usage;
+  const reasoningTokens =
+    sum.reasoningTokens === undefined && usage.reasoningTokens === undefined
+      ? undefined
+      : (sum.reasoningTokens ?? 0) + (usage.reasoningTokens ?? 0);
+  return {
+    promptTokens: sum.promptTokens + usage.promptTokens,
+    completionTokens: sum.completionTokens + usage.completionTokens,
+    totalTokens: sum.totalTokens + usage.totalTokens,
+    ...(reasoningTokens === undefined ? {} : { reasoningTokens }),
+  };
 }
 
 /** Waits `ms`, or less if `signal` aborts first. */

@@ -54,6 +54,16 @@ export class RedisReplyLogs implements ReplyLogs {
         seq += 1;
         writing.append(seq, text);
       },
+      appendReasoning: (text) => {
+        local.appendReasoning(text);
+        seq += 1;
+        writing.append(seq, text, 'r');
+      },
+      appendToolCall: (state) => {
+        local.appendToolCall(state);
+        seq += 1;
+        writing.append(seq, JSON.stringify(state), 't');
+      },
       finish: (record) => {
         local.finish(record);
         if (finished) return;

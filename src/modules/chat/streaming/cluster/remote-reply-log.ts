@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Metrics } from '../../../../metrics/metrics';
 import { MessageStatus } from '../../chat-enums';
 import type { MessageRecord } from '../../message.model';
-import { replyDelta, replyEnd, type ReplyDelta, type ReplyEnd } from '../reply-event';
+import { deltaOfEntry, replyDelta, replyEnd, type ReplyDelta, type ReplyEnd } from '../reply-event';
 import type { ReplyLog, ReplyLogListener, ReplyLogRead } from '../reply-log';
 import type { LiveChannels } from './live-channels';
 import { parseBatch, type ReplyBatch } from './reply-batch';
@@ -57,6 +57,14 @@ export class RemoteReplyLog implements ReplyLog {
     throw new Error('only the instance that writes a reply appends to it');
   }
 
+  appendReasoning(): void {
+    this.append();
+  }
+
+  appendToolCall(): void {
+    this.append();
+  }
+
   finish(): void {
     throw new Error('only the instance that writes a reply finishes it');
   }
@@ -99,8 +107,9 @@ export class RemoteReplyLog implements ReplyLog {
     let done: ReplyEnd | null = null;
     let last = afterSeq;
     for (const [seq, fields] of entries) {
-      if (fields[0] === 'd') {
-        deltas.push(replyDelta(this.messageId, seq, fields[1] ?? ''));
+      if (fields[0] === 'd' || fields[0] === 'r' || fields[0] === 't') {
+        const delta = deltaOfEntry(this.messageId, seq, fields[0], fields[1] ?? '');
+        if (delta) deltas.push(delta);
         last = seq;
       } else {
         done = await this.doneEvent(seq, fields[1] === '1');
@@ -132,11 +141,15 @@ export class RemoteReplyLog implements ReplyLog {
    */
   private receive(batch: ReplyBatch, fromLog = false): void {
     if (this.ended) return;
-    for (const [seq, text] of batch.d) {
+    for (const [seq, text, kind] of batch.d) {
       if (seq <= this.delivered!) continue;
       if (seq !== this.delivered! + 1 && !fromLog) return void this.fill();
       this.delivered = seq;
-      this.listener?.(replyDelta(this.messageId, seq, text));
+      if (!this.listener) continue;
+      const delta = kind
+        ? deltaOfEntry(this.messageId, seq, kind, text)
+        : replyDelta(this.messageId, seq, text);
+      if (delta) this.listener(delta);
     }
     if (batch.x !== undefined) {
       if (batch.x !== this.delivered! + 1 && !fromLog) return void this.fill();
@@ -161,6 +174,8 @@ export class RemoteReplyLog implements ReplyLog {
           const batch: ReplyBatch = { id: this.messageId, e: '', d: [] };
           for (const [seq, fields] of entries) {
             if (fields[0] === 'd') batch.d.push([seq, fields[1] ?? '']);
+            else if (fields[0] === 'r' || fields[0] === 't')
+              batch.d.push([seq, fields[1] ?? '', fields[0]]);
             else {
               batch.x = seq;
               if (fields[1] === '1') batch.del = 1;

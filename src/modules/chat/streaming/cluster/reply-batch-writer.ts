@@ -22,8 +22,8 @@ export const UNFOLLOWED_WINDOW_MS = 25;
 
 /** One reply as its writer hands its entries to the batches. */
 export interface ReplyWriting {
-  /** A delta, by seq (skipped once another instance has taken the reply). */
-  append(seq: number, text: string): void;
+  /** A delta, by seq (skipped once another instance has taken the reply); no kind: answer text. */
+  append(seq: number, text: string, kind?: 'r' | 't'): void;
   /** The end entry, at `seq`; `deleted` when the reply ended with its chat. */
   end(seq: number, deleted: boolean): void;
 }
@@ -87,9 +87,9 @@ export class ReplyBatchWriter {
     this.batchOf(messageId, epoch);
     this.scheduleFlush(true);
     return {
-      append: (seq, text) => {
+      append: (seq, text, kind) => {
         if (this.disowned.has(messageId)) return;
-        this.batchOf(messageId, epoch).d.push([seq, text]);
+        this.batchOf(messageId, epoch).d.push(kind ? [seq, text, kind] : [seq, text]);
         this.scheduleFlush(this.followedElsewhere.has(messageId));
       },
       end: (seq, deleted) => {

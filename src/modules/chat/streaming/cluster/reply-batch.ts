@@ -8,8 +8,8 @@ export interface ReplyBatch {
   u?: string;
   /** Set until a batch of this reply has been written: create the meta if it is missing. */
   o?: 1;
-  /** Deltas as [seq, text]. */
-  d: Array<[number, string]>;
+  /** Deltas as [seq, text] (answer text), or [seq, payload, kind] (reply-event.ts's EntryKind). */
+  d: Array<[number, string] | [number, string, 'r' | 't']>;
   /** The end entry's seq, when the reply ended in this batch. */
   x?: number;
   /** 1 when the reply ended with its chat deleted (the done event carries no message). */

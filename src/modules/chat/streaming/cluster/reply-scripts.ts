@@ -43,7 +43,7 @@ for raw in string.gmatch(ARGV[4], '[^\\n]+') do
   end
   if ok == 1 then
     for _, entry in ipairs(batch.d) do
-      redis.pcall('XADD', log, string.format('%d-0', entry[1]), 'd', entry[2])
+      redis.pcall('XADD', log, string.format('%d-0', entry[1]), entry[3] or 'd', entry[2])
     end
     if batch.x then
       redis.pcall('XADD', log, string.format('%d-0', batch.x), 'end', batch.del and '1' or '0')
