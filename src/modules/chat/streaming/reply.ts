@@ -14,6 +14,7 @@ import { ReplyContent } from './reply-content';
 import type { PartialSaves } from './partial-saves';
 import type { ReplyLog } from './reply-log';
 import { updateByIdIf } from '../../../db/by-id';
+import { Types } from 'mongoose';
 
 /** Why a reply ended early; `deleted` means there is nothing left to save. */
 export type StopReason = 'stopped' | 'interrupted' | 'deleted';
@@ -47,7 +48,24 @@ export interface ReplyTools {
   maxSteps: number;
   /** Runs one call; a failure is an outcome (sent to the model), never a throw, unless aborted. */
   run(call: ToolCallRequest, signal: AbortSignal): Promise<{ result: string; isError: boolean }>;
+  /** Whether this call waits for the user's approval before it runs. */
+  needsApproval(call: ToolCallRequest): boolean;
+  /**
+   * Waits for approveToolCall of this call; `pending` makes the wait visible first (it saves
+   * the reply's parts, where approveToolCall looks for the call).
+   */
+  approval(
+    callId: string,
+    signal: AbortSignal,
+    pending: () => Promise<void>,
+  ): Promise<'approved' | 'denied' | 'timed out'>;
 }
+
+/** What the model is told of a call that did not run. */
+const NOT_APPROVED = {
+  denied: 'The user did not approve this call.',
+  'timed out': 'No approval came in time; the call did not run.',
+} as const;
 
 export interface ReplyRequest {
   messageId: string;
@@ -220,14 +238,26 @@ export class Reply {
   }
 
   private async runTool(call: ToolCallRequest, tools: ReplyTools, signal: AbortSignal) {
-    const started = {
+    const asked = {
       id: call.id,
       name: call.name,
       arguments: call.arguments,
-      status: ToolCallStatus.RUNNING,
+      status: ToolCallStatus.PENDING_APPROVAL,
       result: null,
       error: null,
     };
+    if (tools.needsApproval(call)) {
+      this.content.toolCall(asked, call.signature);
+      this.log.appendToolCall(asked);
+      const answer = await tools.approval(call.id, signal, () => this.saveParts());
+      if (answer !== 'approved') {
+        const denied = { ...asked, status: ToolCallStatus.DENIED, error: NOT_APPROVED[answer] };
+        this.content.toolCall(denied);
+        this.log.appendToolCall(denied);
+        return;
+      }
+    }
+    const started = { ...asked, status: ToolCallStatus.RUNNING };
     this.content.toolCall(started, call.signature);
     this.log.appendToolCall(started);
     const outcome = await tools.run(call, signal);
@@ -240,6 +270,14 @@ export class Reply {
     };
     this.content.toolCall(ended);
     this.log.appendToolCall(ended);
+  }
+
+  /** Saves the parts now (a call that waits for approval is then found by approveToolCall). */
+  private async saveParts(): Promise<void> {
+    await this.models.Message.collection.updateOne(
+      { _id: new Types.ObjectId(this.request.messageId) },
+      { $set: { content: this.content.content, ...this.savedParts() } },
+    );
   }
 
   /** What a save writes besides `content`: the parts and reasoning, when there are any. */
