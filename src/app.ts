@@ -76,6 +76,8 @@ export interface AppDependencies {
   sessionSweepMs?: number;
   /** Tests shorten these to see them act. */
   httpTimeouts?: { requestMs: number; headersMs: number };
+  /** Addresses fetch_url may read although not public (a test's page server). */
+  fetchAllowedAddresses?: string[];
 }
 
 /** Every collection of the app, each bound by the feature that owns it. */
@@ -140,7 +142,13 @@ export async function createApp(deps: AppDependencies): Promise<App> {
     sessionSweepMs: deps.sessionSweepMs,
   });
   const llm = createLlmModule(config);
-  const tools = await createToolsModule({ config, logger, pubSub, models });
+  const tools = await createToolsModule({
+    config,
+    logger,
+    pubSub,
+    models,
+    fetchAllowedAddresses: deps.fetchAllowedAddresses,
+  });
   const chat = await createChatModule({
     config,
     logger,

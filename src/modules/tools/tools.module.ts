@@ -7,6 +7,7 @@ import type { MessageModel } from '../chat/message.model';
 import { Approvals } from './approvals';
 import { calculator } from './built-in/calculator';
 import { currentTime } from './built-in/current-time';
+import { fetchUrl } from './built-in/fetch-url';
 import { searchMyChats } from './built-in/search-my-chats';
 import type { Tool } from './tool';
 import { McpServer } from './mcp/mcp-server';
@@ -23,6 +24,8 @@ export interface ToolsModuleDependencies {
   pubSub: PalaverPubSub;
   /** search_my_chats reads the caller's own messages and chat titles. */
   models: { Chat: ChatModel; Message: MessageModel };
+  /** Addresses fetch_url may read although not public: tests only, never configuration. */
+  fetchAllowedAddresses?: string[];
 }
 
 export interface ToolsModule extends AppModule {
@@ -45,6 +48,7 @@ export async function createToolsModule(deps: ToolsModuleDependencies): Promise<
     current_time: () => currentTime(approval('current_time')),
     calculator: () => calculator(approval('calculator')),
     search_my_chats: () => searchMyChats(models, approval('search_my_chats')),
+    fetch_url: () => fetchUrl(approval('fetch_url'), deps.fetchAllowedAddresses),
   };
   const registry = new ToolRegistry(
     config.tools.builtIn.flatMap((name) => (builtIns[name] ? [builtIns[name]()] : [])),
