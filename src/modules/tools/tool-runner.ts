@@ -1,7 +1,7 @@
 import { Deadline } from '../../llm/deadline';
 import type { Logger } from '../../log/logger';
 import type { ToolCallRequest } from '../../llm/model-client';
-import type { ReplyTools } from '../chat/streaming/reply';
+import type { ReplyTools } from '../chat/streaming/reply-steps';
 import type { Approvals } from './approvals';
 import type { ToolRegistry } from './tool-registry';
 
