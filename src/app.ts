@@ -76,8 +76,6 @@ export interface AppDependencies {
   sessionSweepMs?: number;
   /** Tests shorten these to see them act. */
   httpTimeouts?: { requestMs: number; headersMs: number };
-  /** Addresses fetch_url may read although not public (a test's page server). */
-  fetchAllowedAddresses?: string[];
 }
 
 /** Every collection of the app, each bound by the feature that owns it. */
@@ -147,7 +145,6 @@ export async function createApp(deps: AppDependencies): Promise<App> {
     logger,
     pubSub,
     models,
-    fetchAllowedAddresses: deps.fetchAllowedAddresses,
   });
   const chat = await createChatModule({
     config,

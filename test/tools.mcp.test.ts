@@ -168,6 +168,31 @@ describe('MCP servers: their tools are offered and called through the official S
     expect(http.calls.slice(before).map((call) => call.tool)).toEqual(['fails']);
   });
 
+  it('should cut a result over 64 KB, with a note, for the model and the saved reply alike', async () => {
+    app.openai.enqueue({ toolCalls: [{ id: 'b1', name: 'big', arguments: {} }] });
+    app.openai.enqueue({ chunks: ['Long.'] });
+    const sent = await app
+      .http()
+      .data(SEND, { input: { prompt: 'big', tools: ['big'] } }, { token: token() });
+    const events = await follow(socket, sent.sendMessage.assistantMessage.id);
+    const result = events.find((event) => event.toolCall?.status === 'COMPLETE')!.toolCall!.result!;
+    expect(result).toMatch(/\[the tool's result was cut at 64 KB\]$/);
+    const kept = result.slice(0, result.lastIndexOf('\n'));
+    expect(Buffer.byteLength(kept)).toBeLessThanOrEqual(64 * 1024);
+    expect(Buffer.byteLength(kept)).toBeGreaterThan(64 * 1024 - 4);
+    // Cut between characters, never inside one.
+    expect(kept).toMatch(/^é+$/);
+    const second = app.openai.requests[app.openai.requests.length - 1]!.body;
+    const told = second.messages.find((m: { role: string }) => m.role === 'tool') as {
+      content: string;
+    };
+    expect(told.content).toBe(result);
+    const saved = events[events.length - 1]!.message!.parts[0]!.toolCall as unknown as {
+      result: string;
+    };
+    expect(saved.result).toBe(result);
+  });
+
   it('should call a stdio server’s tool, the child seeing only the env it was given', async () => {
     app.openai.enqueue({
       toolCalls: [

@@ -32,6 +32,14 @@ export function buildTestServer(calls: McpCall[], headers?: McpCall['headers']):
     },
   );
   server.registerTool(
+    'big',
+    { description: 'Answers with 100,000 characters of é (200 KB of UTF-8).', inputSchema: {} },
+    async () => {
+      calls.push({ tool: 'big', args: {}, headers });
+      return { content: [{ type: 'text', text: 'é'.repeat(100_000) }] };
+    },
+  );
+  server.registerTool(
     'files.read',
     { description: 'A name providers refuse (it has a dot).', inputSchema: { path: z.string() } },
     async ({ path: file }) => {

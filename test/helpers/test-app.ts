@@ -36,8 +36,6 @@ export interface TestAppOptions {
   database?: TestDatabase;
   /** Chat timing knobs (timeouts, coalescing, the echo model's pace). */
   chat?: ChatTuning;
-  /** Addresses fetch_url may read although not public (a page server of the test). */
-  fetchAllowedAddresses?: string[];
   httpTimeouts?: { requestMs: number; headersMs: number };
   /** Mail retry timing; tests get a brisk schedule by default. */
   outbox?: Partial<OutboxTuning>;
@@ -96,7 +94,6 @@ export class TestApp {
       httpTimeouts: options.httpTimeouts,
       outbox: { ...BRISK_OUTBOX, ...options.outbox },
       sessionSweepMs: options.sessionSweepMs,
-      fetchAllowedAddresses: options.fetchAllowedAddresses,
     });
     await new Promise<void>((resolve) => app.httpServer.listen(0, '127.0.0.1', resolve));
     const port = (app.httpServer.address() as AddressInfo).port;

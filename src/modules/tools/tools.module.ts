@@ -24,8 +24,6 @@ export interface ToolsModuleDependencies {
   pubSub: PalaverPubSub;
   /** search_my_chats reads the caller's own messages and chat titles. */
   models: { Chat: ChatModel; Message: MessageModel };
-  /** Addresses fetch_url may read although not public: tests only, never configuration. */
-  fetchAllowedAddresses?: string[];
 }
 
 export interface ToolsModule extends AppModule {
@@ -48,7 +46,7 @@ export async function createToolsModule(deps: ToolsModuleDependencies): Promise<
     current_time: () => currentTime(approval('current_time')),
     calculator: () => calculator(approval('calculator')),
     search_my_chats: () => searchMyChats(models, approval('search_my_chats')),
-    fetch_url: () => fetchUrl(approval('fetch_url'), deps.fetchAllowedAddresses),
+    fetch_url: () => fetchUrl(approval('fetch_url'), config.tools.fetchAllowHosts),
   };
   const registry = new ToolRegistry(
     config.tools.builtIn.flatMap((name) => (builtIns[name] ? [builtIns[name]()] : [])),

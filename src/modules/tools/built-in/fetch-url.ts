@@ -17,8 +17,8 @@ const TEXT_TYPES = /^(text\/|application\/(json|xml|xhtml\+xml|ld\+json))/i;
  * addresses (169.254.169.254). request-filtering-agent checks the address each connection
  * actually uses, after DNS, so a name that resolves inside, or a redirect there, is refused
  * too; redirects are followed here, each through the same agent. Only http and https, no
- * credentials in the URL, a time and size cap. `allowAddresses` exists for tests (an address
- * they serve from), set in code, never from a request or the environment.
+ * credentials in the URL, a time and size cap. `allowAddresses` (FETCH_URL_ALLOW_HOSTS) lets an
+ * operator open addresses that are not public (a test's page server, an intranet).
  */
 export const fetchUrl = (requiresApproval: boolean, allowAddresses: string[] = []) => {
   const agents = {
