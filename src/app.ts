@@ -29,6 +29,7 @@ import {
 } from './modules/chat/chat.module';
 import type { ReplyManager } from './modules/chat/streaming/reply-manager';
 import { createLlmModule, LLM_RESOLVERS } from './modules/llm/llm.module';
+import { createToolsModule, TOOLS_RESOLVERS } from './modules/tools/tools.module';
 import {
   bindUsersModels,
   createUsersModule,
@@ -50,6 +51,7 @@ export const resolverClasses: NonEmptyArray<ResolverClass> = [
   ...AUTH_RESOLVERS,
   ...USERS_RESOLVERS,
   ...LLM_RESOLVERS,
+  ...TOOLS_RESOLVERS,
   ...CHAT_RESOLVERS,
 ];
 
@@ -138,6 +140,12 @@ export async function createApp(deps: AppDependencies): Promise<App> {
     sessionSweepMs: deps.sessionSweepMs,
   });
   const llm = createLlmModule(config);
+  const tools = await createToolsModule({
+    config,
+    logger,
+    pubSub,
+    models,
+  });
   const chat = await createChatModule({
     config,
     logger,
@@ -149,6 +157,7 @@ export async function createApp(deps: AppDependencies): Promise<App> {
     catalog: llm.catalog,
     verifiedGuard: auth.verifiedGuard,
     accounts: auth.accountClosure,
+    tools,
     tuning: deps.chat,
   });
   const users = createUsersModule({
@@ -156,7 +165,7 @@ export async function createApp(deps: AppDependencies): Promise<App> {
     credentials: auth.accountClosure,
     erasers: [chat.eraser],
   });
-  const modules: AppModule[] = [auth, users, llm, chat];
+  const modules: AppModule[] = [auth, users, llm, tools, chat];
   checkResolvers(modules, resolverClasses);
 
   const container = new ServiceContainer();

@@ -12,6 +12,44 @@ export interface ProviderConfig {
   models: string[];
 }
 
+/** The built-in tools a server may switch on (TOOLS). */
+export const BUILT_IN_TOOLS = [
+  'current_time',
+  'calculator',
+  'search_my_chats',
+  'fetch_url',
+] as const;
+export type BuiltInToolName = (typeof BUILT_IN_TOOLS)[number];
+
+const mcpCommon = {
+  /** Every call of this server's tools waits for approveToolCall. */
+  requiresApproval: z.boolean().optional(),
+  /** Only these of its tools are offered (all when absent). */
+  tools: z.array(z.string()).optional(),
+};
+const mcpServersSchema = z.record(
+  z.string().regex(/^[a-zA-Z0-9_-]{1,32}$/, 'MCP server names are 1-32 letters, digits, _ or -'),
+  z.union([
+    z.strictObject({
+      url: z.url(),
+      headers: z.record(z.string(), z.string()).optional(),
+      ...mcpCommon,
+    }),
+    z.strictObject({
+      command: z.string().min(1),
+      args: z.array(z.string()).optional(),
+      env: z.record(z.string(), z.string()).optional(),
+      ...mcpCommon,
+    }),
+  ]),
+);
+
+/** One MCP server: Streamable HTTP (`url`) or a command spoken to over stdio. */
+export type McpServerConfig = { name: string; requiresApproval: boolean; tools?: string[] } & (
+  | { url: string; headers?: Record<string, string> }
+  | { command: string; args?: string[]; env?: Record<string, string> }
+);
+
 /** The one validated configuration object; nothing else in src/ reads process.env. */
 export interface Config {
   nodeEnv: NodeEnv;
@@ -62,6 +100,19 @@ export interface Config {
     maxReplyTokens: number;
     /** REPLY_MAX_SECONDS, in ms */
     maxReplyMs: number;
+  };
+  tools: {
+    /** TOOLS */
+    builtIn: BuiltInToolName[];
+    /** TOOLS_REQUIRE_APPROVAL */
+    requireApproval: BuiltInToolName[];
+    /** FETCH_URL_ALLOW_HOSTS */
+    fetchAllowHosts: string[];
+    mcpServers: McpServerConfig[];
+    /** TOOL_MAX_STEPS */
+    maxSteps: number;
+    /** TOOL_APPROVAL_TIMEOUT_SECONDS, in ms */
+    approvalTimeoutMs: number;
   };
   redisUrl?: string;
   /** Whether GET /metrics answers (METRICS_ENABLED; by default everywhere but production). */
@@ -157,6 +208,15 @@ export function loadConfig(
       `DEFAULT_CHAT_MODEL ${defaultChatModel} is not one of ${defaultLlm}'s models (${defaultProvider.models.join(', ')})`,
     );
   }
+  const unknownTools = [...e.TOOLS, ...e.TOOLS_REQUIRE_APPROVAL].filter(
+    (name) => !(BUILT_IN_TOOLS as readonly string[]).includes(name),
+  );
+  if (unknownTools.length > 0) {
+    problems.push(
+      `TOOLS and TOOLS_REQUIRE_APPROVAL name built-in tools (${BUILT_IN_TOOLS.join(', ')}), not ${unknownTools.join(', ')}`,
+    );
+  }
+  const mcpServers = parseMcpServers(e.MCP_SERVERS, problems);
   if (problems.length > 0) {
     throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
   }
@@ -203,6 +263,14 @@ export function loadConfig(
       maxReplyTokens: e.LLM_MAX_REPLY_TOKENS,
       maxReplyMs: e.REPLY_MAX_SECONDS * 1000,
     },
+    tools: {
+      builtIn: e.TOOLS as BuiltInToolName[],
+      requireApproval: e.TOOLS_REQUIRE_APPROVAL as BuiltInToolName[],
+      fetchAllowHosts: e.FETCH_URL_ALLOW_HOSTS,
+      mcpServers,
+      maxSteps: e.TOOL_MAX_STEPS,
+      approvalTimeoutMs: e.TOOL_APPROVAL_TIMEOUT_SECONDS * 1000,
+    },
     redisUrl: e.REDIS_URL,
     metricsEnabled: e.METRICS_ENABLED ?? !isProduction,
   };
@@ -248,6 +316,28 @@ function buildProviders(e: Env): ProviderConfig[] {
   // The built-in echo model is always there, so a fresh checkout chats with no setup.
   providers.push({ llm: 'ECHO', models: [ECHO_MODEL] });
   return providers;
+}
+
+/** MCP_SERVERS: JSON, name → server; what is wrong is told without echoing values (headers hold keys). */
+function parseMcpServers(raw: string | undefined, problems: string[]): McpServerConfig[] {
+  if (!raw) return [];
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    problems.push('MCP_SERVERS must be JSON (name → {url, headers?} or {command, args?, env?})');
+    return [];
+  }
+  const parsed = mcpServersSchema.safeParse(json);
+  if (!parsed.success) {
+    problems.push(`MCP_SERVERS: ${describeIssues(parsed.error)}`);
+    return [];
+  }
+  return Object.entries(parsed.data).map(([name, server]) => ({
+    ...server,
+    name,
+    requiresApproval: server.requiresApproval ?? false,
+  }));
 }
 
 /** Mirrors Express's `trust proxy` values: true/false, a hop count, or addresses/subnets. */

@@ -100,6 +100,21 @@ export const envSchema = z.object({
   LLM_MAX_REPLY_TOKENS: z.coerce.number().int().min(1).max(1_000_000).default(4_096),
   /** The longest one reply may stream, in seconds; then it ends FAILED with its text so far. */
   REPLY_MAX_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
+  /** Built-in tools switched on (a chat still uses none until chosen). */
+  TOOLS: commaList('current_time,calculator,search_my_chats'),
+  /** Built-in tools that wait for the user's approveToolCall before each run. */
+  TOOLS_REQUIRE_APPROVAL: commaList(''),
+  /**
+   * Addresses fetch_url may read although they are not public (tests, an intranet): IPs or
+   * CIDR ranges. Never list what the model must not reach.
+   */
+  FETCH_URL_ALLOW_HOSTS: commaList(''),
+  /** MCP servers (JSON: name → {url, headers?} or {command, args?, env?}); see config.ts. */
+  MCP_SERVERS: optionalString,
+  /** Model calls one reply may make when it uses tools (the last is offered none). */
+  TOOL_MAX_STEPS: z.coerce.number().int().min(1).max(50).default(8),
+  /** How long a call that needs approval waits for it; then it is DENIED. */
+  TOOL_APPROVAL_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
   /** Window over which streamed tokens are joined into one delta; 0 sends one per token. */
   STREAM_COALESCE_MS: z.coerce.number().int().min(0).max(1_000).default(30),
 });

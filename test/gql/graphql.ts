@@ -54,6 +54,8 @@ export type EditMessageInput = {
   prompt: string;
   /** Instructions for this reply; else the chat's. */
   systemInstructions?: string | null | undefined;
+  /** The tools this reply may call (names from `tools`); else the chat's. */
+  tools?: Array<string> | null | undefined;
 };
 
 /** Which model answers; see llmProviders for the choices. */
@@ -115,6 +117,8 @@ export type RegenerateReplyInput = {
   config?: LlmConfigInput | null | undefined;
   /** The reply (an ASSISTANT message) to write again. */
   messageId: string | number;
+  /** The tools this reply may call (names from `tools`); else the chat's. */
+  tools?: Array<string> | null | undefined;
 };
 
 /** A new account. */
@@ -153,6 +157,8 @@ export type SendMessageInput = {
   prompt: string;
   /** Instructions for this reply (and a new chat's); else the chat's. */
   systemInstructions?: string | null | undefined;
+  /** The tools this reply may call (names from `tools`); else the chat's. */
+  tools?: Array<string> | null | undefined;
 };
 
 /** Chat changes; fields left out stay as they are. */
@@ -169,6 +175,8 @@ export type UpdateChatInput = {
   tags?: Array<string> | null | undefined;
   /** New title; the model no longer changes it. */
   title?: string | null | undefined;
+  /** The tools its replies may call (names from `tools`; [] for none), at most 64. */
+  tools?: Array<string> | null | undefined;
 };
 
 /** Profile changes; fields left out stay as they are. */

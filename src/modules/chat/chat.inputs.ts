@@ -20,6 +20,8 @@ export const CHAT_LIMITS = {
   maxTagLength: 40,
   /** Entries of one `tags` list before repeats are dropped; a longer list is refused unread. */
   maxTagEntries: 100,
+  /** Tools one chat or one send may choose. */
+  maxTools: 64,
 } as const;
 
 @InputType({ description: 'A new chat; every field is optional.' })
@@ -86,6 +88,14 @@ export class UpdateChatInput {
     message: `A chat may have at most ${CHAT_LIMITS.maxTags} tags.`,
   })
   tags?: string[] | null;
+
+  @Field(() => [String], {
+    nullable: true,
+    description: `The tools its replies may call (names from \`tools\`; [] for none), at most ${CHAT_LIMITS.maxTools}.`,
+  })
+  @IsOptional()
+  @ArrayMaxSize(CHAT_LIMITS.maxTools, { message: `At most ${CHAT_LIMITS.maxTools} tools.` })
+  tools?: string[] | null;
 }
 
 @InputType({ description: 'Which chats to list.' })
@@ -128,6 +138,14 @@ abstract class ReplyRequestInput {
   @Matches(/^[A-Za-z0-9._:-]+$/, { message: 'Use letters, digits and . _ : - only.' })
   @MaxLength(CHAT_LIMITS.maxClientMessageIdLength)
   clientMessageId?: string | null;
+
+  @Field(() => [String], {
+    nullable: true,
+    description: "The tools this reply may call (names from `tools`); else the chat's.",
+  })
+  @IsOptional()
+  @ArrayMaxSize(CHAT_LIMITS.maxTools, { message: `At most ${CHAT_LIMITS.maxTools} tools.` })
+  tools?: string[] | null;
 }
 
 /** A reply request that brings a prompt of its own (sendMessage, editMessage). */

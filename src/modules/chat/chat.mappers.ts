@@ -16,6 +16,7 @@ export function toChat(record: ChatRecord): Chat {
     pinned: record.pinned ?? false,
     archivedAt: record.archivedAt ?? null,
     tags: record.tags ?? [],
+    tools: record.tools ?? [],
     activePath: (record.activePath ?? []).map(String),
     createdAt: record.createdAt,
     updatedAt: record.updatedAt,

@@ -68,6 +68,10 @@ export class ChatRecord {
   @prop({ type: () => [String], default: [] })
   tagKeys?: string[];
 
+  /** The tools its replies may call, unless a send chooses others. */
+  @prop({ type: () => [String], default: [] })
+  tools?: string[];
+
   createdAt!: Date;
   updatedAt!: Date;
 }

@@ -43,6 +43,9 @@ import type { ReplyLogs } from './streaming/reply-log';
 import { LocalReplySlots, type ReplySlots } from './streaming/reply-slots';
 import { ReplyFollower } from './streaming/reply-follower';
 import { TitleImprover } from './titles';
+import { ToolApprovalResolver } from './tool-approval.resolver';
+import { ToolApprovalService } from './tool-approval.service';
+import type { ToolsModule } from '../tools/tools.module';
 import type { OpenAccounts } from './open-accounts';
 
 /** The chat feature's part of the schema; the module gives an instance of each. */
@@ -52,6 +55,7 @@ export const CHAT_RESOLVERS = [
   BranchesResolver,
   ChatShareResolver,
   ChatSubscriptionsResolver,
+  ToolApprovalResolver,
 ] as const;
 
 /** The chat feature's collections. */
@@ -99,6 +103,8 @@ export interface ChatModuleDependencies {
   verifiedGuard: EmailVerifiedGuard;
   /** Whether data just written for a user may stay (not while the account is being deleted). */
   accounts: OpenAccounts;
+  /** The tools replies may call, and approveToolCall's answers. */
+  tools: Pick<ToolsModule, 'registry' | 'runner' | 'approvals'>;
   tuning?: ChatTuning;
 }
 
@@ -113,7 +119,7 @@ export interface ChatModule extends AppModule {
 export async function createChatModule(deps: ChatModuleDependencies): Promise<ChatModule> {
   const { config, logger, models, pubSub, redis, rateLimits, metrics, catalog, verifiedGuard } =
     deps;
-  const { accounts } = deps;
+  const { accounts, tools } = deps;
   const tuning = deps.tuning ?? {};
   if (!redis) await interruptOrphanedReplies(models, logger);
   await migrateLegacyChats(models, logger);
@@ -171,7 +177,7 @@ export async function createChatModule(deps: ChatModuleDependencies): Promise<Ch
     : undefined;
   await cluster?.start();
   const stops = new StopReplyService(models, messageService, replies, cluster);
-  const chatService = new ChatService(models, catalog, chatEvents, stops, accounts);
+  const chatService = new ChatService(models, catalog, chatEvents, stops, accounts, tools.registry);
   const titles = new TitleImprover(models, chatEvents, logger);
   const sendMessage = new SendMessageService(
     models,
@@ -185,6 +191,7 @@ export async function createChatModule(deps: ChatModuleDependencies): Promise<Ch
     rateLimits,
     verifiedGuard,
     accounts,
+    tools,
   );
 
   return {
@@ -215,6 +222,7 @@ export async function createChatModule(deps: ChatModuleDependencies): Promise<Ch
         chatEvents,
         new ChatEventReader(models),
       ),
+      new ToolApprovalResolver(new ToolApprovalService(messageService, tools.approvals)),
     ]),
     // Replies first (new prompts are refused from this moment), while subscribers are still
     // connected to see them end.

@@ -1,3 +1,4 @@
+import type { ToolRegistry } from '../tools/tool-registry';
 import { isValidObjectId, Types } from 'mongoose';
 import type { MessageModel } from './message.model';
 import type { ChatShareModel } from './sharing/chat-share.model';
@@ -56,6 +57,7 @@ export class ChatService {
     private readonly events: ChatEvents,
     private readonly stops: StopReplyService,
     private readonly accounts: OpenAccounts,
+    private readonly tools: Pick<ToolRegistry, 'choose'>,
   ) {}
 
   async get(userId: string, chatId: string): Promise<ChatRecord> {
@@ -115,6 +117,7 @@ export class ChatService {
       $set.archivedAt = input.archived ? (current.archivedAt ?? new Date()) : null;
     }
     if (input.tags != null) Object.assign($set, normalizeTags(input.tags));
+    if (input.tools != null) $set.tools = this.tools.choose(input.tools);
     if (Object.keys($set).length === 0) return current;
     const updated = await updateByIdIf(this.models.Chat, chatId, { userId }, { $set });
     if (!updated) throw new NotFoundError('Chat');

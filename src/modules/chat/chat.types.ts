@@ -157,6 +157,11 @@ export class Chat {
   @Field(() => [String], { description: 'Tags, as written; matched ignoring case.' })
   tags!: string[];
 
+  @Field(() => [String], {
+    description: 'The tools its replies may call (names from `tools`); none until chosen.',
+  })
+  tools!: string[];
+
   /** The active branch, root first (not a field: `messages` pages it). */
   activePath!: string[];
 

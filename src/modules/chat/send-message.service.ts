@@ -8,6 +8,8 @@ import {
 } from '../../errors/errors';
 import type { Viewer } from '../../graphql/context';
 import { modelInfoOf } from '../../llm/model-info';
+import type { ToolRegistry } from '../tools/tool-registry';
+import type { ToolRunner } from '../tools/tool-runner';
 import type { ModelClients } from '../../llm/model-clients';
 import type { RateLimits } from '../../rate-limit/rate-limits';
 import type { EmailVerifiedGuard } from '../auth/email-verified.guard';
@@ -34,6 +36,13 @@ export const MAX_CONCURRENT_REPLIES_PER_USER = 3;
 const SHUTDOWN_RETRY_AFTER_SECONDS = 5;
 /** A retry that raced the first call waits this long for the first call's reply to exist. */
 const IDEMPOTENT_WAIT_MS = 5_000;
+
+/** What a send chose for its reply beside its prompt. */
+interface ReplyChoices {
+  systemInstructions?: string | null;
+  /** Its own tools; else the chat's. */
+  tools?: string[] | null;
+}
 
 export interface SentPrompt {
   chat: ChatRecord;
@@ -64,6 +73,7 @@ export class SendMessageService {
     private readonly rateLimits: RateLimits,
     private readonly verifiedGuard: EmailVerifiedGuard,
     private readonly accounts: OpenAccounts,
+    private readonly tools: { registry: Pick<ToolRegistry, 'choose'>; runner: ToolRunner },
   ) {}
 
   send(viewer: Viewer, input: SendMessageInput): Promise<SentPrompt> {
@@ -74,6 +84,7 @@ export class SendMessageService {
         const { userId } = viewer;
         if (!input.chatId) {
           const config = this.chats.resolveConfig(input.config);
+          this.checkTools(input.tools, config);
           return this.placement.inNewChat(
             { userId, config, idempotencyKey },
             input.prompt,
@@ -82,9 +93,10 @@ export class SendMessageService {
         }
         const chat = await this.chats.get(userId, input.chatId);
         const config = this.chats.resolveConfig(input.config, chat.config);
+        this.checkTools(input.tools, config);
         return this.placement.afterLeaf(chat, { userId, config, idempotencyKey }, input.prompt);
       },
-      input.systemInstructions,
+      { systemInstructions: input.systemInstructions, tools: input.tools },
     );
   }
 
@@ -96,15 +108,20 @@ export class SendMessageService {
         const from = await this.branchFrom(viewer, input, MessageRole.USER, idempotencyKey);
         return this.placement.editOf(from.chat, from.original, from.message, input.prompt);
       },
-      input.systemInstructions,
+      { systemInstructions: input.systemInstructions, tools: input.tools },
     );
   }
 
   regenerate(viewer: Viewer, input: RegenerateReplyInput): Promise<SentPrompt> {
-    return this.idempotent(viewer, input.clientMessageId, async (idempotencyKey) => {
-      const from = await this.branchFrom(viewer, input, MessageRole.ASSISTANT, idempotencyKey);
-      return this.placement.regenerationOf(from.chat, from.original, from.message);
-    });
+    return this.idempotent(
+      viewer,
+      input.clientMessageId,
+      async (idempotencyKey) => {
+        const from = await this.branchFrom(viewer, input, MessageRole.ASSISTANT, idempotencyKey);
+        return this.placement.regenerationOf(from.chat, from.original, from.message);
+      },
+      { tools: input.tools },
+    );
   }
 
   /**
@@ -113,7 +130,7 @@ export class SendMessageService {
    */
   private async branchFrom(
     { userId }: Viewer,
-    input: { messageId: string; config?: LlmConfigInput | null },
+    input: { messageId: string; config?: LlmConfigInput | null; tools?: string[] | null },
     role: MessageRole,
     idempotencyKey: string | undefined,
   ): Promise<{ original: MessageRecord; chat: ChatRecord; message: NewMessages }> {
@@ -131,7 +148,22 @@ export class SendMessageService {
     }
     const chat = await this.chats.get(userId, String(original.chatId));
     const config = this.chats.resolveConfig(input.config, chat.config);
+    this.checkTools(input.tools, config);
     return { original, chat, message: { userId, config, idempotencyKey } };
+  }
+
+  /**
+   * A send's own tools must be on offer, and its model must be able to call them (a chat's
+   * default tools are simply not offered to a model that cannot).
+   */
+  private checkTools(tools: string[] | null | undefined, config: StoredLlmConfig): void {
+    if (!tools?.length) return;
+    this.tools.registry.choose(tools);
+    if (!modelInfoOf(config.llm, config.chatModel).tools) {
+      throw new BadUserInputError({
+        tools: `${config.chatModel} cannot call tools; choose a model whose modelInfo says tools.`,
+      });
+    }
   }
 
   /**
@@ -142,7 +174,7 @@ export class SendMessageService {
     viewer: Viewer,
     clientMessageId: string | null | undefined,
     place: (idempotencyKey: string | undefined) => Promise<Placement>,
-    systemInstructions?: string | null,
+    choices: ReplyChoices = {},
   ): Promise<SentPrompt> {
     const idempotencyKey = clientMessageId ? `${viewer.userId}:${clientMessageId}` : undefined;
     if (idempotencyKey) {
@@ -154,7 +186,7 @@ export class SendMessageService {
     // of its own; across instances the unique idempotency key settles the race).
     const running = idempotencyKey ? this.inFlight.get(idempotencyKey) : undefined;
     if (running) return running;
-    const first = this.accept(viewer, idempotencyKey, place, systemInstructions);
+    const first = this.accept(viewer, idempotencyKey, place, choices);
     if (!idempotencyKey) return first;
     this.inFlight.set(idempotencyKey, first);
     try {
@@ -169,7 +201,7 @@ export class SendMessageService {
     viewer: Viewer,
     idempotencyKey: string | undefined,
     place: (idempotencyKey: string | undefined) => Promise<Placement>,
-    systemInstructions: string | null | undefined,
+    choices: ReplyChoices,
   ): Promise<SentPrompt> {
     const { userId } = viewer;
     if (!this.replies.accepting) {
@@ -208,7 +240,7 @@ export class SendMessageService {
         () => this.accounts.assertOpen(userId),
         () => this.placement.remove(placed),
       );
-      await this.start(userId, placed, systemInstructions, slot);
+      await this.start(userId, placed, choices, slot);
       return placed;
     } finally {
       slot.release(); // nothing once the reply holds it
@@ -218,7 +250,7 @@ export class SendMessageService {
   private async start(
     userId: string,
     placed: Placement,
-    requestedInstructions: string | null | undefined,
+    { systemInstructions: requestedInstructions, tools }: ReplyChoices,
     slot: PendingSlot,
   ): Promise<void> {
     const { chat, userMessage, assistantMessage } = placed;
@@ -233,16 +265,21 @@ export class SendMessageService {
       });
     }
     const config = assistantMessage.config!;
+    const info = modelInfoOf(config.llm, config.chatModel);
+    const messageId = String(assistantMessage._id);
     // A new chat's first prompt has no history: skip the read.
     const history = await this.messages.onPath(placed.historyPath.slice(-HISTORY_MAX_MESSAGES));
     this.replies.start(
       {
-        messageId: String(assistantMessage._id),
+        messageId,
         chatId,
         userId: String(chat.userId),
         modelClient: this.modelClients[config.llm]!,
         model: config.chatModel,
-        reasoning: modelInfoOf(config.llm, config.chatModel).reasoning,
+        reasoning: info.reasoning,
+        tools: info.tools
+          ? this.tools.runner.forReply(tools ?? chat.tools ?? [], userId, messageId)
+          : undefined,
         messages: buildPrompt(
           requestedInstructions ?? chat.systemInstructions ?? null,
           history.reverse(),
