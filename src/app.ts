@@ -140,7 +140,12 @@ export async function createApp(deps: AppDependencies): Promise<App> {
     sessionSweepMs: deps.sessionSweepMs,
   });
   const llm = createLlmModule(config);
-  const tools = createToolsModule({ config, logger, pubSub, models });
+  const tools = await createToolsModule({
+    config,
+    logger,
+    pubSub,
+    models,
+  });
   const chat = await createChatModule({
     config,
     logger,

@@ -106,6 +106,8 @@ export interface Config {
     builtIn: BuiltInToolName[];
     /** TOOLS_REQUIRE_APPROVAL */
     requireApproval: BuiltInToolName[];
+    /** FETCH_URL_ALLOW_HOSTS */
+    fetchAllowHosts: string[];
     mcpServers: McpServerConfig[];
     /** TOOL_MAX_STEPS */
     maxSteps: number;
@@ -264,6 +266,7 @@ export function loadConfig(
     tools: {
       builtIn: e.TOOLS as BuiltInToolName[],
       requireApproval: e.TOOLS_REQUIRE_APPROVAL as BuiltInToolName[],
+      fetchAllowHosts: e.FETCH_URL_ALLOW_HOSTS,
       mcpServers,
       maxSteps: e.TOOL_MAX_STEPS,
       approvalTimeoutMs: e.TOOL_APPROVAL_TIMEOUT_SECONDS * 1000,

@@ -104,6 +104,11 @@ export const envSchema = z.object({
   TOOLS: commaList('current_time,calculator,search_my_chats'),
   /** Built-in tools that wait for the user's approveToolCall before each run. */
   TOOLS_REQUIRE_APPROVAL: commaList(''),
+  /**
+   * Addresses fetch_url may read although they are not public (tests, an intranet): IPs or
+   * CIDR ranges. Never list what the model must not reach.
+   */
+  FETCH_URL_ALLOW_HOSTS: commaList(''),
   /** MCP servers (JSON: name → {url, headers?} or {command, args?, env?}); see config.ts. */
   MCP_SERVERS: optionalString,
   /** Model calls one reply may make when it uses tools (the last is offered none). */

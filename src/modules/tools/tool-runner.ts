@@ -1,14 +1,14 @@
 import { Deadline } from '../../llm/deadline';
 import type { Logger } from '../../log/logger';
 import type { ToolCallRequest } from '../../llm/model-client';
-import type { ReplyTools } from '../chat/streaming/reply';
+import type { ReplyTools } from '../chat/streaming/reply-steps';
 import type { Approvals } from './approvals';
 import type { ToolRegistry } from './tool-registry';
 
 /** A tool that has not answered by then is FAILED (the reply goes on). */
 const TOOL_RUN_TIMEOUT_MS = 60_000;
-/** The most of a tool's result kept and sent back to the model. */
-export const MAX_RESULT_CHARS = 16_000;
+/** The most of a tool's result (UTF-8 bytes) kept and sent back to the model. */
+export const MAX_RESULT_BYTES = 64 * 1024;
 
 /**
  * Builds the tools of one reply from the names its chat chose: their definitions for the
@@ -74,7 +74,10 @@ function abortOf(signal: AbortSignal): Promise<never> {
 }
 
 function capped(result: string): string {
-  return result.length <= MAX_RESULT_CHARS
-    ? result
-    : `${result.slice(0, MAX_RESULT_CHARS)}\n[cut at ${MAX_RESULT_CHARS} characters]`;
+  if (Buffer.byteLength(result) <= MAX_RESULT_BYTES) return result;
+  // Cut at a character boundary: the decoder drops a character split at the cut.
+  const head = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true })
+    .decode(Buffer.from(result).subarray(0, MAX_RESULT_BYTES))
+    .replace(/\uFFFD$/, '');
+  return `${head}\n[the tool's result was cut at 64 KB]`;
 }

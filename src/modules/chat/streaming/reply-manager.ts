@@ -1,6 +1,7 @@
 import type { Logger } from '../../../log/logger';
 import type { MessageRecord, MessageModel } from '../message.model';
-import { Reply, type ReplyOptions, type ReplyRequest, type StopReason } from './reply';
+import { Reply, type ReplyOptions, type StopReason } from './reply';
+import type { ReplyRequest } from './reply-steps';
 import { LoadGauge } from './load-gauge';
 import { PartialSaves } from './partial-saves';
 import type { ReplyLogs } from './reply-log';

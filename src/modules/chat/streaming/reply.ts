@@ -1,16 +1,10 @@
 import type { Logger } from '../../../log/logger';
-import {
-  LlmError,
-  type ModelClient,
-  type PromptMessage,
-  type ReportedUsage,
-  type ToolCallRequest,
-  type ToolDefinition,
-} from '../../../llm/model-client';
-import { MessageStatus, ToolCallStatus } from '../chat-enums';
+import { LlmError, type ReportedUsage } from '../../../llm/model-client';
+import { MessageStatus } from '../chat-enums';
 import type { MessageRecord, MessageModel } from '../message.model';
 import { Coalescer } from './coalescer';
 import { ReplyContent } from './reply-content';
+import { addUsage, ReplySteps, type ReplyRequest } from './reply-steps';
 import type { PartialSaves } from './partial-saves';
 import type { ReplyLog } from './reply-log';
 import { updateByIdIf } from '../../../db/by-id';
@@ -40,44 +34,6 @@ export const DEFAULT_REPLY_OPTIONS: ReplyOptions = {
   saveIntervalMs: 1_000,
   maxReplyMs: 600_000,
 };
-
-/** The tools a reply may call, and how they run (the chat's choice, see modules/tools). */
-export interface ReplyTools {
-  definitions: ToolDefinition[];
-  /** Model calls a reply may make, the last one without tools (so it answers). */
-  maxSteps: number;
-  /** Runs one call; a failure is an outcome (sent to the model), never a throw, unless aborted. */
-  run(call: ToolCallRequest, signal: AbortSignal): Promise<{ result: string; isError: boolean }>;
-  /** Whether this call waits for the user's approval before it runs. */
-  needsApproval(call: ToolCallRequest): boolean;
-  /**
-   * Waits for approveToolCall of this call; `pending` makes the wait visible first (it saves
-   * the reply's parts, where approveToolCall looks for the call).
-   */
-  approval(
-    callId: string,
-    signal: AbortSignal,
-    pending: () => Promise<void>,
-  ): Promise<'approved' | 'denied' | 'timed out'>;
-}
-
-/** What the model is told of a call that did not run. */
-const NOT_APPROVED = {
-  denied: 'The user did not approve this call.',
-  'timed out': 'No approval came in time; the call did not run.',
-} as const;
-
-export interface ReplyRequest {
-  messageId: string;
-  chatId: string;
-  userId: string;
-  modelClient: ModelClient;
-  model: string;
-  messages: PromptMessage[];
-  /** Ask the model for its reasoning (it can give it). */
-  reasoning?: boolean;
-  tools?: ReplyTools;
-}
 
 /**
  * One assistant reply being written. The database is never written per token: partial text
@@ -158,7 +114,14 @@ export class Reply {
       this.controller.abort(new Error('reply over its deadline'));
     }, this.options.maxReplyMs);
     try {
-      await this.steps(text, reasoning);
+      await new ReplySteps(
+        this.request,
+        this.content,
+        this.log,
+        this.controller.signal,
+        (usage) => (this.usage = addUsage(this.usage, usage)),
+        () => this.saveParts(),
+      ).run(text, reasoning);
     } catch (caught) {
       if (this.stopReason) {
         status = this.stopReason === 'stopped' ? MessageStatus.STOPPED : MessageStatus.INTERRUPTED;
@@ -187,89 +150,6 @@ export class Reply {
     const record = this.stopReason === 'deleted' ? null : await this.saveFinal(status, error);
     this.finishLog(record);
     return record;
-  }
-
-  /**
-   * Model calls until one asks for no tool, at most `maxSteps` (the last offered no tools):
-   * each call's tool calls run in order, each shown as it starts and as it ends, and the next
-   * call sees them with their outcomes. Answer text and reasoning are coalesced apart; one is
-   * flushed before the other starts, so their events keep the order the model gave.
-   */
-  private async steps(text: Coalescer, reasoning: Coalescer): Promise<void> {
-    const { request } = this;
-    const maxSteps = request.tools ? request.tools.maxSteps : 1;
-    const signal = this.controller.signal;
-    let messages = request.messages;
-    for (let step = 1; ; step += 1) {
-      const calls: ToolCallRequest[] = [];
-      await request.modelClient.stream(
-        {
-          model: request.model,
-          messages,
-          signal,
-          reasoning: request.reasoning,
-          tools: request.tools && step < maxSteps ? request.tools.definitions : undefined,
-        },
-        {
-          delta: (piece) => {
-            reasoning.flush();
-            this.content.text(piece);
-            text.push(piece);
-          },
-          reasoning: (piece) => {
-            text.flush();
-            this.content.reasoning(piece);
-            reasoning.push(piece);
-          },
-          reasoningSignature: (signature) => this.content.reasoningSignature(signature),
-          toolCall: (call) => calls.push(call),
-          usage: (usage) => (this.usage = addUsage(this.usage, usage)),
-        },
-      );
-      if (calls.length === 0 || !request.tools) return;
-      reasoning.flush();
-      text.flush();
-      for (const call of calls) await this.runTool(call, request.tools, signal);
-      messages = [
-        ...request.messages,
-        { role: 'assistant', content: this.content.content, steps: this.content.steps() },
-      ];
-    }
-  }
-
-  private async runTool(call: ToolCallRequest, tools: ReplyTools, signal: AbortSignal) {
-    const asked = {
-      id: call.id,
-      name: call.name,
-      arguments: call.arguments,
-      status: ToolCallStatus.PENDING_APPROVAL,
-      result: null,
-      error: null,
-    };
-    if (tools.needsApproval(call)) {
-      this.content.toolCall(asked, call.signature);
-      this.log.appendToolCall(asked);
-      const answer = await tools.approval(call.id, signal, () => this.saveParts());
-      if (answer !== 'approved') {
-        const denied = { ...asked, status: ToolCallStatus.DENIED, error: NOT_APPROVED[answer] };
-        this.content.toolCall(denied);
-        this.log.appendToolCall(denied);
-        return;
-      }
-    }
-    const started = { ...asked, status: ToolCallStatus.RUNNING };
-    this.content.toolCall(started, call.signature);
-    this.log.appendToolCall(started);
-    const outcome = await tools.run(call, signal);
-    signal.throwIfAborted();
-    const ended = {
-      ...started,
-      status: outcome.isError ? ToolCallStatus.FAILED : ToolCallStatus.COMPLETE,
-      result: outcome.isError ? null : outcome.result,
-      error: outcome.isError ? outcome.result : null,
-    };
-    this.content.toolCall(ended);
-    this.log.appendToolCall(ended);
   }
 
   /** Saves the parts now (a call that waits for approval is then found by approveToolCall). */
@@ -338,21 +218,6 @@ export class Reply {
       }
     }
   }
-}
-
-/** Usage summed over a reply's steps. */
-function addUsage(sum: ReportedUsage | null, usage: ReportedUsage): ReportedUsage {
-  if (!sum) return usage;
-  const reasoningTokens =
-    sum.reasoningTokens === undefined && usage.reasoningTokens === undefined
-      ? undefined
-      : (sum.reasoningTokens ?? 0) + (usage.reasoningTokens ?? 0);
-  return {
-    promptTokens: sum.promptTokens + usage.promptTokens,
-    completionTokens: sum.completionTokens + usage.completionTokens,
-    totalTokens: sum.totalTokens + usage.totalTokens,
-    ...(reasoningTokens === undefined ? {} : { reasoningTokens }),
-  };
 }
 
 /** Waits `ms`, or less if `signal` aborts first. */
