@@ -1007,7 +1007,7 @@ describe('tool calling in replies', () => {
       const socket = capped.socket(user.auth.accessToken);
       try {
         // This model asks for a tool whatever it is offered. Today the reply loops past
-        // TOOL_MAX_STEPS (reply.ts runs the last step's calls and calls again) until
+        // TOOL_MAX_STEPS (reply-steps.ts runs the last step's calls and calls again) until
         // REPLY_MAX_SECONDS cuts it off FAILED.
         capped.openai.defaultReply = {
           ...openAiReply({ calls: [{ name: 'current_time', args: {} }] }),
