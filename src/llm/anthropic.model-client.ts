@@ -5,7 +5,13 @@ import type {
   RawMessageStreamEvent,
   Tool,
 } from '@anthropic-ai/sdk/resources/messages';
-import { guardedStream, refusalOf, type FailureReading, type StreamGuards } from './guarded-stream';
+import {
+  guardedStream,
+  isNetworkFailure,
+  refusalOf,
+  type FailureReading,
+  type StreamGuards,
+} from './guarded-stream';
 import { httpFetch } from './http-fetch';
 import {
   LlmError,
@@ -50,6 +56,7 @@ export class AnthropicModelClient implements ModelClient {
     const { system, messages } = toAnthropic(request.messages);
     const calls = new Map<number, { id: string; name: string; json: string }>();
     let promptTokens = 0;
+    let delivered = false;
     return guardedStream<RawMessageStreamEvent>(
       request.signal,
       this.options,
@@ -80,9 +87,13 @@ export class AnthropicModelClient implements ModelClient {
             break;
           case 'content_block_delta': {
             const delta = event.delta;
-            if (delta.type === 'text_delta') sink.delta(delta.text);
-            else if (delta.type === 'thinking_delta') sink.reasoning(delta.thinking);
-            else if (delta.type === 'signature_delta')
+            if (delta.type === 'text_delta') {
+              delivered = true;
+              sink.delta(delta.text);
+            } else if (delta.type === 'thinking_delta') {
+              delivered = true;
+              sink.reasoning(delta.thinking);
+            } else if (delta.type === 'signature_delta')
               sink.reasoningSignature({ provider: 'ANTHROPIC', value: delta.signature });
             else if (delta.type === 'input_json_delta') {
               const call = calls.get(event.index);
@@ -92,11 +103,15 @@ export class AnthropicModelClient implements ModelClient {
           }
           case 'content_block_stop': {
             const call = calls.get(event.index);
-            if (call)
+            if (call) {
+              delivered = true;
               sink.toolCall({ id: call.id, name: call.name, arguments: parseInput(call.json) });
+            }
             break;
           }
           case 'message_delta': {
+            if (event.delta.stop_reason === 'refusal')
+              throw new LlmError('The model declined to answer.');
             const completionTokens = event.usage.output_tokens;
             sink.usage({
               promptTokens,
@@ -107,6 +122,7 @@ export class AnthropicModelClient implements ModelClient {
           }
         }
       },
+      () => delivered,
     );
   }
 
@@ -124,7 +140,7 @@ export class AnthropicModelClient implements ModelClient {
       );
       return message.content.map((block) => (block.type === 'text' ? block.text : '')).join('');
     } catch (error) {
-      throw READING.toLlmError(error);
+      throw READING.toLlmError(error, false);
     }
   }
 }
@@ -132,9 +148,14 @@ export class AnthropicModelClient implements ModelClient {
 const READING: FailureReading = {
   isRetryable: (error) =>
     error instanceof Anthropic.APIConnectionError ||
-    (error instanceof Anthropic.APIError && (error.status === 429 || (error.status ?? 0) >= 500)),
-  toLlmError: (error) => {
+    isNetworkFailure(error) ||
+    (error instanceof Anthropic.APIError &&
+      // No status: an error event mid-stream (overloaded_error, api_error).
+      (error.status === undefined || error.status === 429 || error.status >= 500)),
+  toLlmError: (error, midStream) => {
     if (error instanceof LlmError) return error;
+    if (midStream && (error instanceof Anthropic.APIConnectionError || isNetworkFailure(error)))
+      return new LlmError('The model stream ended unexpectedly.');
     if (error instanceof Anthropic.APIConnectionTimeoutError)
       return new LlmError('The model did not answer in time.');
     if (error instanceof Anthropic.APIConnectionError)

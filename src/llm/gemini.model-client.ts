@@ -44,6 +44,7 @@ export class GeminiModelClient implements ModelClient {
 
   stream(request: LlmRequest, sink: ReplySink): Promise<void> {
     let usage: GenerateContentResponse['usageMetadata'];
+    let delivered = false;
     return guardedStream<GenerateContentResponse>(
       request.signal,
       this.options,
@@ -55,7 +56,11 @@ export class GeminiModelClient implements ModelClient {
           config: { ...this.config(request), abortSignal: signal },
         }),
       (chunk) => {
-        for (const part of chunk.candidates?.[0]?.content?.parts ?? []) {
+        const candidate = chunk.candidates?.[0];
+        const blocked = chunk.promptFeedback?.blockReason ?? refusedFinish(candidate?.finishReason);
+        if (blocked) throw new LlmError(`The model declined to answer (${blocked}).`);
+        for (const part of candidate?.content?.parts ?? []) {
+          delivered = true;
           if (part.functionCall) {
             const call = part.functionCall;
             sink.toolCall({
@@ -74,6 +79,7 @@ export class GeminiModelClient implements ModelClient {
         // Each chunk carries the usage so far: the last one is the reply's.
         if (chunk.usageMetadata) usage = chunk.usageMetadata;
       },
+      () => delivered,
     ).then(() => {
       if (!usage) return;
       const promptTokens = usage.promptTokenCount ?? 0;
@@ -101,7 +107,7 @@ export class GeminiModelClient implements ModelClient {
       });
       return response.text ?? '';
     } catch (error) {
-      throw READING.toLlmError(error);
+      throw READING.toLlmError(error, false);
     }
   }
 
@@ -133,7 +139,9 @@ export class GeminiModelClient implements ModelClient {
 
 const READING: FailureReading = {
   isRetryable: (error) =>
-    error instanceof ApiError ? error.status === 429 || error.status >= 500 : !isAbort(error),
+    error instanceof ApiError
+      ? error.status === 429 || error.status >= 500
+      : !(error instanceof LlmError) && !isAbort(error),
   toLlmError: (error) => {
     if (error instanceof LlmError) return error;
     if (error instanceof ApiError) {
@@ -142,6 +150,13 @@ const READING: FailureReading = {
     return new LlmError('The model stream ended unexpectedly.');
   },
 };
+
+/** Finish reasons that mean the model would not answer (Gemini's FinishReason). */
+const REFUSALS = new Set(['SAFETY', 'RECITATION', 'BLOCKLIST', 'PROHIBITED_CONTENT', 'SPII']);
+
+function refusedFinish(reason: string | undefined): string | undefined {
+  return reason && REFUSALS.has(reason) ? reason : undefined;
+}
 
 function isAbort(error: unknown): boolean {
   return (error as { name?: string } | null)?.name === 'AbortError';

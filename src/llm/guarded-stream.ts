@@ -15,16 +15,19 @@ export interface StreamGuards {
 /** How an SDK's failures read: whether worth another try, and what the user may be told. */
 export interface FailureReading {
   isRetryable(error: unknown): boolean;
-  toLlmError(error: unknown): LlmError;
+  /** `midStream`: the response had begun (a lost connection then cut the reply short). */
+  toLlmError(error: unknown, midStream: boolean): LlmError;
 }
 
 const RETRY_BACKOFF_MS = 300;
 
 /**
  * Streams an SDK's async iterable of events into `handle`, under our guards: a first-byte
- * deadline with retries before anything streamed, an idle timer between events, and the
- * caller's signal, which aborts the upstream at once. The SDKs' own retries stay off (after
- * the first event a retry would send the reply twice), and some SDK loops end quietly when
+ * deadline, an idle timer between events, and the caller's signal, which aborts the upstream
+ * at once. A failure before anything reached the reply (`delivered` still false: refused,
+ * timed out, or dropped or erroring before the first piece, as an overloaded upstream does) is
+ * tried again, up to `retriesBeforeFirstToken` times; after that, never, since a retry would
+ * send the reply twice. The SDKs' own retries stay off, and some SDK loops end quietly when
  * their signal aborts: the signal, not the loop, says whether the reply was stopped.
  */
 export async function guardedStream<Event>(
@@ -33,66 +36,63 @@ export async function guardedStream<Event>(
   reading: FailureReading,
   open: (signal: AbortSignal) => Promise<AsyncIterable<Event>>,
   handle: (event: Event) => void,
+  delivered: () => boolean,
 ): Promise<void> {
-  signal.throwIfAborted();
-  const upstream = new AbortController();
-  const forward = () => upstream.abort(signal.reason);
-  signal.addEventListener('abort', forward, { once: true });
-  let idled = false;
   const idleError = () =>
     new LlmError(`The model sent nothing for ${guards.idleTimeoutMs / 1000} s.`);
-  try {
-    const events = await openWithRetries(upstream.signal, guards, reading, open);
-    const idle = new IdleTimer(guards.idleTimeoutMs, () => {
-      idled = true;
-      upstream.abort(idleError());
-    });
+  for (let attempt = 0; ; attempt += 1) {
+    signal.throwIfAborted();
+    const upstream = new AbortController();
+    const forward = () => upstream.abort(signal.reason);
+    signal.addEventListener('abort', forward, { once: true });
+    const firstByte = new Deadline(upstream.signal, guards.firstByteTimeoutMs);
+    let idled = false;
+    let opened = false;
     try {
-      for await (const event of events) {
-        idle.reset();
-        handle(event);
+      const events = await open(firstByte.signal);
+      opened = true;
+      // From here the idle timer watches the stream; the signal still follows stop and delete.
+      firstByte.disarm();
+      const idle = new IdleTimer(guards.idleTimeoutMs, () => {
+        idled = true;
+        upstream.abort(idleError());
+      });
+      try {
+        for await (const event of events) {
+          idle.reset();
+          handle(event);
+        }
+      } finally {
+        idle.clear();
+      }
+      signal.throwIfAborted();
+      if (idled) throw idleError();
+      return;
+    } catch (error) {
+      if (signal.aborted) throw signal.reason;
+      const timedOut = !opened && firstByte.timedOut;
+      const retryable = timedOut || (!idled && reading.isRetryable(error));
+      if (delivered() || attempt >= guards.retriesBeforeFirstToken || !retryable) {
+        if (idled) throw idleError();
+        if (timedOut) throw new LlmError('The model did not answer in time.');
+        throw reading.toLlmError(error, opened);
       }
     } finally {
-      idle.clear();
+      firstByte.dispose();
+      signal.removeEventListener('abort', forward);
+      // Closes the connection if the loop left early (a sink that threw); harmless after the end.
+      upstream.abort(new Error('reply stream closed'));
     }
-    signal.throwIfAborted();
-    if (idled) throw idleError();
-  } catch (error) {
-    if (signal.aborted) throw signal.reason;
-    if (idled) throw idleError();
-    throw reading.toLlmError(error);
-  } finally {
-    signal.removeEventListener('abort', forward);
-    // Closes the connection if the loop left early (a sink that threw); harmless after the end.
-    upstream.abort(new Error('reply stream closed'));
+    await new Promise((resolve) => setTimeout(resolve, RETRY_BACKOFF_MS * 2 ** attempt));
   }
 }
 
-async function openWithRetries<Event>(
-  signal: AbortSignal,
-  guards: StreamGuards,
-  reading: FailureReading,
-  open: (signal: AbortSignal) => Promise<AsyncIterable<Event>>,
-): Promise<AsyncIterable<Event>> {
-  for (let attempt = 0; ; attempt += 1) {
-    const firstByte = new Deadline(signal, guards.firstByteTimeoutMs);
-    try {
-      const events = await open(firstByte.signal);
-      // From here the idle timer watches the stream; the signal still follows stop and delete.
-      firstByte.disarm();
-      return events;
-    } catch (error) {
-      firstByte.dispose();
-      if (signal.aborted) throw error;
-      const retryable = firstByte.timedOut || reading.isRetryable(error);
-      if (attempt >= guards.retriesBeforeFirstToken || !retryable) {
-        throw firstByte.timedOut
-          ? new LlmError('The model did not answer in time.')
-          : reading.toLlmError(error);
-      }
-      await new Promise((resolve) => setTimeout(resolve, RETRY_BACKOFF_MS * 2 ** attempt));
-    }
-  }
+/** A connection that failed or dropped, as fetch reports it (the SDKs pass it on as is). */
+export function isNetworkFailure(error: unknown): boolean {
+  return (
+    error instanceof TypeError &&
+    (error.message === 'terminated' || error.message === 'fetch failed')
+  );
 }
 
 /** Says what an HTTP refusal means without leaking keys or upstream internals. */

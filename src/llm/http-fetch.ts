@@ -101,6 +101,9 @@ function webStreamOf(
   signal: AbortSignal | undefined,
 ): ReadableStream<Uint8Array> {
   const response = owner.stream;
+  // A body ends once: a connection that drops may still emit 'end' after its 'error', and a
+  // reader that cancels has closed the stream already.
+  let ended = false;
   return new ReadableStream<Uint8Array>(
     {
       pull(controller) {
@@ -108,15 +111,26 @@ function webStreamOf(
         if (owner.use === 'node') return controller.error(new TypeError('Body is unusable'));
         owner.use = 'web';
         response.on('data', (chunk: Buffer) => {
+          if (ended) return;
           controller.enqueue(chunk);
           if ((controller.desiredSize ?? 1) <= 0) response.pause();
         });
-        response.once('end', () => controller.close());
-        response.once('error', (error) =>
-          controller.error(signal?.aborted ? abortError(signal) : error),
-        );
+        response.once('end', () => {
+          if (ended) return;
+          ended = true;
+          controller.close();
+        });
+        response.once('error', (error) => {
+          if (ended) return;
+          ended = true;
+          // As fetch says it: a body cut off mid-way is TypeError('terminated').
+          controller.error(
+            signal?.aborted ? abortError(signal) : new TypeError('terminated', { cause: error }),
+          );
+        });
       },
       cancel() {
+        ended = true;
         response.destroy();
       },
     },

@@ -57,7 +57,33 @@ export class OpenAiModelClient implements ModelClient {
    * generators were a large share of the server's CPU per token (figures: bench/FINDINGS.md, “Behind the code's comments”); a
    * web stream and one async generator in their place still cost a promise or more per token.
    */
+  /**
+   * A stream that fails before anything reached the reply (dropped, or an error chunk, as an
+   * overloaded server sends) is opened again, up to `retriesBeforeFirstToken` times; once a
+   * piece went to the sink, never (the reply would be sent twice).
+   */
   async stream(request: LlmRequest, sink: ReplySink): Promise<void> {
+    const progress = { delivered: false };
+    for (let retry = 0; ; retry += 1) {
+      try {
+        return await this.consume(request, sink, progress);
+      } catch (error) {
+        const again =
+          !request.signal.aborted &&
+          !progress.delivered &&
+          retry < this.options.retriesBeforeFirstToken &&
+          dropped.has(error as object);
+        if (!again) throw error;
+        await new Promise((resolve) => setTimeout(resolve, RETRY_BACKOFF_MS * 2 ** retry));
+      }
+    }
+  }
+
+  private async consume(
+    request: LlmRequest,
+    sink: ReplySink,
+    progress: { delivered: boolean },
+  ): Promise<void> {
     const response = await this.open(request);
     const body = nodeBodyOf(response) ?? Readable.fromWeb(response.body! as WebReadableStream);
     return new Promise<void>((resolve, reject) => {
@@ -89,16 +115,30 @@ export class OpenAiModelClient implements ModelClient {
           if (message.data === '[DONE]') return settle();
           const chunk = parseChunk(message.data);
           if (!chunk || chunk.error !== undefined || message.event === 'error') {
-            return settle(new LlmError('The model sent an error or an unreadable chunk.'));
+            return settle(
+              midStream(new LlmError('The model sent an error or an unreadable chunk.')),
+            );
           }
-          const delta = chunk.choices?.[0]?.delta;
+          const choice = chunk.choices?.[0];
+          if (choice?.finish_reason === 'content_filter')
+            return settle(new LlmError('The model declined to answer (content filter).'));
+          const delta = choice?.delta;
           if (delta) {
-            if (delta.content) sink.delta(delta.content);
+            if (delta.content) {
+              progress.delivered = true;
+              sink.delta(delta.content);
+            }
             // Compatible servers stream reasoning apart: vLLM and DeepSeek as reasoning_content,
             // OpenRouter and Ollama as reasoning.
             const thought = delta.reasoning_content ?? delta.reasoning;
-            if (thought) sink.reasoning(thought);
-            if (delta.tool_calls) gatherToolCalls(calls, delta.tool_calls);
+            if (thought) {
+              progress.delivered = true;
+              sink.reasoning(thought);
+            }
+            if (delta.tool_calls) {
+              progress.delivered = true;
+              gatherToolCalls(calls, delta.tool_calls);
+            }
           }
           if (chunk.usage) {
             const reasoningTokens = chunk.usage.completion_tokens_details?.reasoning_tokens;
@@ -127,9 +167,11 @@ export class OpenAiModelClient implements ModelClient {
       // a stop has settled before.
       body.once('end', () => settle());
       body.once('error', (error) =>
-        settle(request.signal.aborted ? request.signal.reason : toLlmError(error)),
+        settle(request.signal.aborted ? request.signal.reason : midStream(toLlmError(error))),
       );
-      body.once('close', () => settle(new LlmError('The model stream ended unexpectedly.')));
+      body.once('close', () =>
+        settle(midStream(new LlmError('The model stream ended unexpectedly.'))),
+      );
     });
   }
 
@@ -210,6 +252,14 @@ export class OpenAiModelClient implements ModelClient {
   }
 }
 
+/** Failures of a stream after its headers that another attempt may cure (not an idle spell). */
+const dropped = new WeakSet<object>();
+
+function midStream(error: LlmError): LlmError {
+  dropped.add(error);
+  return error;
+}
+
 /** A piece of a streamed tool call: the first of an index has its id and name. */
 interface ToolCallPiece {
   index?: number;
@@ -220,6 +270,7 @@ interface ToolCallPiece {
 /** The fields of a streamed chat-completion chunk that a reply needs. */
 interface StreamChunk {
   choices?: Array<{
+    finish_reason?: string | null;
     delta?: {
       content?: string | null;
       reasoning_content?: string | null;

@@ -36,15 +36,20 @@ export class Approvals {
   ): Promise<ApprovalAnswer> {
     signal.throwIfAborted();
     const decisions = this.pubSub.subscribe(TOOL_APPROVALS, messageId);
+    // The subscription listens from its first read: start it before the call is shown.
+    let next = decisions.next();
     let timer: NodeJS.Timeout | undefined;
     let onAbort: (() => void) | undefined;
     try {
       await pending();
       const answered = (async (): Promise<ApprovalAnswer> => {
-        for await (const decision of decisions) {
-          if (decision.toolCallId === toolCallId) return decision.approve ? 'approved' : 'denied';
+        for (;;) {
+          const decision = await next;
+          if (decision.done) return 'timed out';
+          if (decision.value.toolCallId === toolCallId)
+            return decision.value.approve ? 'approved' : 'denied';
+          next = decisions.next();
         }
-        return 'timed out';
       })();
       const timedOut = new Promise<ApprovalAnswer>((resolve) => {
         timer = setTimeout(() => resolve('timed out'), this.timeoutMs);

@@ -73,16 +73,26 @@ export class ReplyContent {
     this.changes += 1;
   }
 
-  /** Tool calls not yet ended (the reply stops): they end FAILED with `error`. */
-  endOpenCalls(error: string): void {
+  /** Whether a call of this id is part of the reply. */
+  hasCall(id: string): boolean {
+    return this.parts.some(
+      (part) => part.type === MessagePartType.TOOL_CALL && part.call.id === id,
+    );
+  }
+
+  /** Tool calls not yet ended (the reply stops) end FAILED with `error`; returns them. */
+  endOpenCalls(error: string): ToolCallState[] {
+    const ended: ToolCallState[] = [];
     for (const part of this.parts) {
       if (part.type !== MessagePartType.TOOL_CALL) continue;
       const { status } = part.call;
       if (status === ToolCallStatus.RUNNING || status === ToolCallStatus.PENDING_APPROVAL) {
         part.call = { ...part.call, status: ToolCallStatus.FAILED, error };
+        ended.push(part.call);
         this.changes += 1;
       }
     }
+    return ended;
   }
 
   get version(): number {

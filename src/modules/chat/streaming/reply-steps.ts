@@ -61,6 +61,8 @@ export class ReplySteps {
     private readonly onUsage: (usage: ReportedUsage) => void,
     /** Saves the parts (a call that waits for approval is then found by approveToolCall). */
     private readonly savePending: () => Promise<void>,
+    /** Told when a call starts and stops waiting for the user (the reply's clock stops then). */
+    private readonly onWaiting: (waiting: boolean) => void = () => {},
   ) {}
 
   /**
@@ -103,11 +105,43 @@ export class ReplySteps {
       if (calls.length === 0 || !request.tools) return;
       reasoning.flush();
       text.flush();
-      for (const call of calls) await this.runTool(call, request.tools, signal);
+      // A model that asks for tools at its last step, offered none, gets no further step.
+      if (step >= maxSteps)
+        return this.refuse(
+          calls,
+          `The reply reached its limit of ${maxSteps} model calls; this call did not run.`,
+        );
+      for (const call of calls) await this.runTool(this.unique(call, step), request.tools, signal);
       messages = [
         ...request.messages,
         { role: 'assistant', content: this.content.content, steps: this.content.steps() },
       ];
+    }
+  }
+
+  /**
+   * A call whose id this reply already used (a server that numbers each response's calls from
+   * 0) gets one of its own: events, parts, approvals and history tell calls apart by id.
+   */
+  private unique(call: ToolCallRequest, step: number): ToolCallRequest {
+    if (!this.content.hasCall(call.id)) return call;
+    let id = `${call.id}_${step}`;
+    for (let n = 2; this.content.hasCall(id); n += 1) id = `${call.id}_${step}_${n}`;
+    return { ...call, id };
+  }
+
+  private refuse(calls: ToolCallRequest[], error: string): void {
+    for (const call of calls) {
+      const failed = {
+        id: call.id,
+        name: call.name,
+        arguments: call.arguments,
+        status: ToolCallStatus.FAILED,
+        result: null,
+        error,
+      };
+      this.content.toolCall(failed, call.signature);
+      this.log.appendToolCall(failed);
     }
   }
 
@@ -122,8 +156,17 @@ export class ReplySteps {
     };
     if (tools.needsApproval(call)) {
       this.content.toolCall(asked, call.signature);
-      this.log.appendToolCall(asked);
-      const answer = await tools.approval(call.id, signal, this.savePending);
+      this.onWaiting(true);
+      let answer: Awaited<ReturnType<ReplyTools['approval']>>;
+      try {
+        // Saved before it is shown: a client that approves at once finds the call waiting.
+        answer = await tools.approval(call.id, signal, async () => {
+          await this.savePending();
+          this.log.appendToolCall(asked);
+        });
+      } finally {
+        this.onWaiting(false);
+      }
       if (answer !== 'approved') {
         const denied = { ...asked, status: ToolCallStatus.DENIED, error: NOT_APPROVED[answer] };
         this.content.toolCall(denied);

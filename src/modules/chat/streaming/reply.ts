@@ -3,6 +3,7 @@ import { LlmError, type ReportedUsage } from '../../../llm/model-client';
 import { MessageStatus } from '../chat-enums';
 import type { MessageRecord, MessageModel } from '../message.model';
 import { Coalescer } from './coalescer';
+import { PausableTimer } from '../../../util/pausable-timer';
 import { ReplyContent } from './reply-content';
 import { addUsage, ReplySteps, type ReplyRequest } from './reply-steps';
 import type { PartialSaves } from './partial-saves';
@@ -109,10 +110,10 @@ export class Reply {
     let status = MessageStatus.COMPLETE;
     let error: string | null = null;
     let overDeadline = false;
-    const deadline = setTimeout(() => {
+    const deadline = new PausableTimer(this.options.maxReplyMs, () => {
       overDeadline = true;
       this.controller.abort(new Error('reply over its deadline'));
-    }, this.options.maxReplyMs);
+    });
     try {
       await new ReplySteps(
         this.request,
@@ -121,6 +122,7 @@ export class Reply {
         this.controller.signal,
         (usage) => (this.usage = addUsage(this.usage, usage)),
         () => this.saveParts(),
+        (waiting) => (waiting ? deadline.pause() : deadline.resume()),
       ).run(text, reasoning);
     } catch (caught) {
       if (this.stopReason) {
@@ -131,7 +133,7 @@ export class Reply {
         if (!(caught instanceof LlmError)) this.logger.error({ err: caught }, 'reply failed');
       }
     } finally {
-      clearTimeout(deadline);
+      deadline.clear();
       reasoning.flush();
       text.flush();
       // The final save must not race a partial one that would overwrite the final status' text.
@@ -146,7 +148,10 @@ export class Reply {
     if (this.stopReason && status === MessageStatus.COMPLETE) {
       status = this.stopReason === 'stopped' ? MessageStatus.STOPPED : MessageStatus.INTERRUPTED;
     }
-    if (status !== MessageStatus.COMPLETE) this.content.endOpenCalls('The reply ended first.');
+    if (status !== MessageStatus.COMPLETE) {
+      for (const ended of this.content.endOpenCalls('The reply ended first.'))
+        this.log.appendToolCall(ended);
+    }
     const record = this.stopReason === 'deleted' ? null : await this.saveFinal(status, error);
     this.finishLog(record);
     return record;
