@@ -39,6 +39,59 @@ interface StreamEvent {
 
 const REPLY = ['Once', ' upon', ' a', ' time', ' there', ' was', ' a', ' stream', '.'];
 
+/** An event of a reply that reasons and calls a tool, as the parts journeys select it. */
+interface PartsEvent {
+  seq: number;
+  delta: string;
+  reasoningDelta: string;
+  done: boolean;
+  toolCall: { id: string; name: string; status: string; result: string | null } | null;
+  message: {
+    content: string;
+    reasoning: string | null;
+    parts: Array<{
+      type: string;
+      text: string | null;
+      toolCall: { id: string; status: string; result: string | null } | null;
+    }>;
+  } | null;
+}
+
+/** The fake model asks for the calculator, then reasons and answers from its result. */
+function enqueueReasoningToolReply(app: TestApp): void {
+  app.openai.enqueue({
+    toolCalls: [{ id: 'calc-1', name: 'calculator', arguments: { expression: '6*7' } }],
+  });
+  app.openai.enqueue({ reasoning: ['The tool', ' says 42.'], chunks: ['It is', ' 42.'] });
+}
+
+/** What a client reads of that reply: each kind of event apart, and the same in the parts. */
+function expectReasoningToolReply(events: PartsEvent[]): void {
+  expect(events.map((event) => event.seq)).toEqual(events.map((_, i) => i + 1));
+  const calls = events.filter((event) => event.toolCall).map((event) => event.toolCall!);
+  expect(calls.map((call) => [call.id, call.status, call.result])).toEqual([
+    ['calc-1', 'RUNNING', null],
+    ['calc-1', 'COMPLETE', '42'],
+  ]);
+  expect(events.map((event) => event.reasoningDelta).join('')).toBe('The tool says 42.');
+  expect(events.map((event) => event.delta).join('')).toBe('It is 42.');
+  // No event mixes kinds: reasoning never leaks into delta.
+  for (const event of events) {
+    expect(
+      [event.delta, event.reasoningDelta, event.toolCall].filter(Boolean).length,
+    ).toBeLessThanOrEqual(1);
+  }
+  const done = events.at(-1)!;
+  expect(done.done).toBe(true);
+  expect(done.message).toMatchObject({ content: 'It is 42.', reasoning: 'The tool says 42.' });
+  expect(done.message!.parts.map((part) => part.type)).toEqual(['TOOL_CALL', 'REASONING', 'TEXT']);
+  expect(done.message!.parts[0]!.toolCall).toMatchObject({
+    id: 'calc-1',
+    status: 'COMPLETE',
+    result: '42',
+  });
+}
+
 describe('client packages against Palaver', () => {
   let app: TestApp;
   let user: TestUser;
@@ -185,6 +238,51 @@ describe('client packages against Palaver', () => {
         done: true,
         message: { id: replyId, status: 'COMPLETE', content: REPLY.join('') },
       });
+    });
+
+    it('should read a reply that reasons and calls a tool: reasoningDelta, toolCall and parts', async () => {
+      const ASK_WITH_TOOLS = apolloGql`
+        mutation AskWithTools($text: String!) {
+          sendMessage(input: { prompt: $text, tools: ["calculator"] }) { assistantMessage { id } }
+        }
+      `;
+      const PARTS = apolloGql`
+        subscription ReplyParts($id: ID!) {
+          messageStream(messageId: $id) {
+            seq
+            delta
+            reasoningDelta
+            done
+            toolCall { id name status result }
+            message {
+              id
+              content
+              reasoning
+              parts { type text toolCall { id name status result } }
+            }
+          }
+        }
+      `;
+      enqueueReasoningToolReply(app);
+      const asked = await client.mutate<{ sendMessage: { assistantMessage: { id: string } } }>({
+        mutation: ASK_WITH_TOOLS,
+        variables: { text: 'What is six times seven?' },
+      });
+      const id = asked.data!.sendMessage.assistantMessage.id;
+      const events = await new Promise<PartsEvent[]>((resolve, reject) => {
+        const seen: PartsEvent[] = [];
+        client
+          .subscribe<{ messageStream: PartsEvent }>({ query: PARTS, variables: { id } })
+          .subscribe({
+            next: (result) => {
+              if (result.error) return reject(result.error);
+              seen.push(result.data!.messageStream);
+            },
+            error: reject,
+            complete: () => resolve(seen),
+          });
+      });
+      expectReasoningToolReply(events);
     });
 
     it('should edit, regenerate, switch branches and share a link, with the cache kept right', async () => {
@@ -485,6 +583,42 @@ describe('client packages against Palaver', () => {
           .join(''),
       ).toBe(REPLY.join(''));
       expect(rest.at(-1)!.message).toMatchObject({ status: 'COMPLETE', content: REPLY.join('') });
+    });
+
+    it('should read a reply that reasons and calls a tool: reasoningDelta, toolCall and parts', async () => {
+      const PARTS = urqlGql`
+        fragment Call on ToolCall { id name status result }
+        subscription Parts($id: ID!) {
+          event: messageStream(messageId: $id) {
+            seq
+            delta
+            reasoningDelta
+            done
+            toolCall { ...Call }
+            message { content reasoning parts { type text toolCall { ...Call } } }
+          }
+        }
+      `;
+      enqueueReasoningToolReply(app);
+      const sent = await client.mutation(SEND, {
+        input: { prompt: 'Six times seven?', tools: ['calculator'] },
+      });
+      expect(sent.error).toBeUndefined();
+      const id = (sent.data as { sendMessage: { assistantMessage: { id: string } } }).sendMessage
+        .assistantMessage.id;
+      const events = await new Promise<PartsEvent[]>((resolve, reject) => {
+        const seen: PartsEvent[] = [];
+        const { unsubscribe } = client.subscription(PARTS, { id }).subscribe((result) => {
+          if (result.error) return reject(result.error);
+          const event = (result.data as { event: PartsEvent }).event;
+          seen.push(event);
+          if (event.done) {
+            setImmediate(() => unsubscribe());
+            resolve(seen);
+          }
+        });
+      });
+      expectReasoningToolReply(events);
     });
 
     it('should tell a urql client left on its default GET without the header exactly what to send', async () => {

@@ -79,7 +79,8 @@ describe('documents of every shape, on every root field', () => {
   let resetEmail = '';
 
   beforeAll(async () => {
-    app = await TestApp.start();
+    // A tool that waits for approval gives approveToolCall a call to answer.
+    app = await TestApp.start({ env: { TOOLS_REQUIRE_APPROVAL: 'calculator' } });
     main = await registerUser(app);
     socket = app.socket(main.auth.accessToken);
     const sent = await sendMessage(app, main.auth.accessToken, {
@@ -162,6 +163,14 @@ describe('documents of every shape, on every root field', () => {
       me: { prepare: async () => ({ args: {} }), compare: 'equal' },
       sessions: { prepare: async () => ({ args: {} }), compare: 'equal' },
       llmProviders: { prepare: async () => ({ args: {} }), compare: 'equal' },
+      tools: {
+        prepare: async () => ({ args: {} }),
+        compare: 'equal',
+        check: (tools) =>
+          expect(tools).toContainEqual(
+            expect.objectContaining({ name: 'calculator', requiresApproval: true }),
+          ),
+      },
       chat: {
         prepare: async () => ({ args: { id: chatId } }),
         compare: 'equal',
@@ -414,6 +423,34 @@ describe('documents of every shape, on every root field', () => {
         },
         compare: 'equal',
         check: (done) => expect(done).toBe(true),
+      },
+      approveToolCall: {
+        // A fresh reply whose calculator call waits for approval; the variant denies it.
+        prepare: async () => {
+          await repliesDone();
+          app.openai.enqueue({
+            toolCalls: [
+              { id: 'conformance-call', name: 'calculator', arguments: { expression: '1+1' } },
+            ],
+          });
+          app.openai.enqueue({ chunks: ['Denied, fine.'] });
+          const sent = await sendMessage(app, main.auth.accessToken, {
+            prompt: 'conformance: approve me',
+            tools: ['calculator'],
+          });
+          const messageId = sent.assistantMessage.id;
+          for (let i = 0; i < 500; i++) {
+            const saved = await app.app.models.Message.findById(messageId).lean();
+            if (saved?.parts?.[0]?.toolCall?.status === 'PENDING_APPROVAL') break;
+            await sleep(10);
+          }
+          return { args: { messageId, toolCallId: 'conformance-call', approve: false } };
+        },
+        compare: 'shape',
+        check: (message, args) => {
+          expect(message.id).toBe(args.messageId);
+          expect(message.status).toBe('STREAMING');
+        },
       },
       stopGeneration: {
         prepare: async () => ({ args: { messageId: finishedReplyId } }),

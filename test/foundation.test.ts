@@ -35,8 +35,26 @@ describe('foundation: one server for HTTP, WebSocket and the IDE', () => {
   it('should answer llmProviders over HTTP from configuration', async () => {
     const data = await app.http().data(LlmProvidersDocument);
     expect(data.llmProviders).toEqual([
-      { llm: 'OPEN_AI', models: ['gpt-test', 'gpt-test-mini'], defaultModel: 'gpt-test' },
-      { llm: 'ECHO', models: ['echo-1'], defaultModel: 'echo-1' },
+      {
+        llm: 'OPEN_AI',
+        models: ['gpt-test', 'gpt-test-mini'],
+        defaultModel: 'gpt-test',
+        modelInfo: ['gpt-test', 'gpt-test-mini'].map((id) => ({
+          id,
+          vision: false,
+          tools: true,
+          reasoning: false,
+          contextTokens: null,
+        })),
+      },
+      {
+        llm: 'ECHO',
+        models: ['echo-1'],
+        defaultModel: 'echo-1',
+        modelInfo: [
+          { id: 'echo-1', vision: false, tools: false, reasoning: false, contextTokens: null },
+        ],
+      },
     ]);
   });
 

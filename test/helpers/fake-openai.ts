@@ -120,6 +120,11 @@ export class FakeOpenAi {
     this.queue.push(...replies);
   }
 
+  /** Drops the replies still queued (a test that failed before its requests came). */
+  clearQueue(): void {
+    this.queue.length = 0;
+  }
+
   streamingRequests(): RecordedRequest[] {
     return this.requests.filter((request) => request.body.stream);
   }

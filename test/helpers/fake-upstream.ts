@@ -179,6 +179,11 @@ export abstract class FakeUpstream<Body, Reply> {
     this.queue.push(...replies);
   }
 
+  /** Drops the replies still queued (a test that failed before its requests came). */
+  clearQueue(): void {
+    this.queue.length = 0;
+  }
+
   protected nextReply(): Reply {
     return this.queue.shift() ?? this.defaultReply;
   }
