@@ -16,6 +16,7 @@ import { chatsCase, meCase, providersCase } from './cases/http-cases';
 import { hostileCases } from './cases/hostile-cases';
 import { jobCases } from './cases/job-case';
 import { growthCase } from './cases/growth-case';
+import { toolsCase } from './cases/tools-case';
 import { loginCase, subscribeCase } from './cases/other-cases';
 import {
   capacityCase,
@@ -37,6 +38,7 @@ const CASES: Record<string, { names: string[]; run: CaseRunner }> = {
   token: { names: ['token-cpu', 'token-latency'], run: tokenCases },
   cluster: { names: ['redis-token-cpu', 'follower-latency'], run: clusterCases },
   job: { names: ['job', 'job-follow-up'], run: jobCases },
+  tools: { names: ['tools'], run: toolsCase },
   capacity: { names: ['capacity', 'coalesce-idle'], run: capacityCase },
   growth: { names: ['growth', 'growth-list'], run: growthCase },
   writes: { names: ['writes'], run: writesCase },

@@ -10,6 +10,20 @@ export interface StreamFrame {
   done: boolean;
   content?: string;
   status?: string;
+  /** What a query that selects them got (the tools case); undefined otherwise. */
+  reasoningDelta?: string;
+  toolCall?: StreamToolCall | null;
+  parts?: Array<{ type: string; text: string | null; toolCall: StreamToolCall | null }>;
+}
+
+/** A tool call as a messageStream event or a message part shows it. */
+export interface StreamToolCall {
+  id: string;
+  name: string;
+  arguments?: Record<string, unknown>;
+  status: string;
+  result: string | null;
+  error: string | null;
 }
 
 /** One reply followed to its end by subscribeOnceToDone. */
@@ -99,6 +113,9 @@ export class StreamClient {
               done: event.done,
               content: event.message?.content,
               status: event.message?.status,
+              reasoningDelta: event.reasoningDelta,
+              toolCall: event.toolCall,
+              parts: event.message?.parts,
             });
         } else if (message.type === 'error') {
           client.errors.push(message.payload);
@@ -118,8 +135,16 @@ export class StreamClient {
     return client;
   }
 
-  subscribe(messageId: string, extra: Record<string, unknown> = {}): void {
-    this.sendSubscribe('1', { messageId, ...extra });
+  /**
+   * Follows one reply into `frames`. `query` may select more of each event (the tools case
+   * reads toolCall and the done message's parts); a frame keeps what it selects.
+   */
+  subscribe(
+    messageId: string,
+    extra: Record<string, unknown> = {},
+    query = MESSAGE_STREAM_QUERY,
+  ): void {
+    this.sendSubscribe('1', { messageId, ...extra }, query);
   }
 
   /** Subscribes on this socket and resolves when that subscription completes, with its first event's arrival. */
@@ -140,14 +165,12 @@ export class StreamClient {
     return done;
   }
 
-  private sendSubscribe(id: string, variables: Record<string, unknown>): void {
-    this.socket.send(
-      JSON.stringify({
-        id,
-        type: 'subscribe',
-        payload: { query: MESSAGE_STREAM_QUERY, variables },
-      }),
-    );
+  private sendSubscribe(
+    id: string,
+    variables: Record<string, unknown>,
+    query = MESSAGE_STREAM_QUERY,
+  ): void {
+    this.socket.send(JSON.stringify({ id, type: 'subscribe', payload: { query, variables } }));
   }
 
   close(): void {
