@@ -44,6 +44,23 @@ describe('sending a prompt and streaming the reply', () => {
   });
   const token = () => user.auth.accessToken;
 
+  it('should reuse one upstream connection for reply after reply (the response is read to its end after [DONE])', async () => {
+    app.openai.enqueue({ chunks: ['First', '.'] });
+    const first = await sendMessage(app, token(), { prompt: 'one' });
+    await streamToEnd(socket, first.assistantMessage.id);
+    // The new chat's title request is done too before counting.
+    await sleep(100);
+    const before = app.openai.connections;
+    for (const prompt of ['two', 'three', 'four']) {
+      app.openai.enqueue({ chunks: ['Fine', '.'] });
+      const sent = await sendMessage(app, token(), { prompt, chatId: first.chat.id });
+      const events = await streamToEnd(socket, sent.assistantMessage.id);
+      expect(events.at(-1)!.message!.status).toBe('COMPLETE');
+    }
+    // Three replies in a row, one after the other, on the agent's kept-alive connection.
+    expect(app.openai.connections - before).toBeLessThanOrEqual(1);
+  });
+
   it('should save the prompt and a STREAMING reply, stream every delta, then a done event with the COMPLETE message', async () => {
     app.openai.enqueue({
       chunks: ['The', ' sky', ' is', ' blue', '.'],

@@ -95,9 +95,14 @@ export class OpenAiModelClient implements ModelClient {
         settled = true;
         idle.clear();
         request.signal.removeEventListener('abort', onAbort);
-        // Closes the upstream: after [DONE] (nothing left then), a fault, a stop, an idle spell.
-        body.destroy();
-        if (error !== undefined) return reject(error);
+        if (error !== undefined) {
+          // A fault, a stop, an idle spell: the upstream is closed at once.
+          body.destroy();
+          return reject(error);
+        }
+        // After [DONE] the response is read to its end, so its keep-alive connection goes back
+        // to the agent for the next request (destroying it cost a new connection per reply).
+        letEnd(body);
         try {
           for (const call of calls) {
             if (call?.name) sink.toolCall({ ...call, arguments: parseArguments(call.arguments) });
@@ -169,9 +174,9 @@ export class OpenAiModelClient implements ModelClient {
       body.once('error', (error) =>
         settle(request.signal.aborted ? request.signal.reason : midStream(toLlmError(error))),
       );
-      body.once('close', () =>
-        settle(midStream(new LlmError('The model stream ended unexpectedly.'))),
-      );
+      body.once('close', () => {
+        if (!settled) settle(midStream(new LlmError('The model stream ended unexpectedly.')));
+      });
     });
   }
 
@@ -250,6 +255,18 @@ export class OpenAiModelClient implements ModelClient {
       deadline.dispose();
     }
   }
+}
+
+/** What is left of a response after [DONE] (its last bytes) is this long at most in coming. */
+const DRAIN_AFTER_DONE_MS = 1_000;
+
+/** Reads the rest of a finished response; one that does not end soon is closed. */
+function letEnd(body: Readable): void {
+  if (body.readableEnded || body.destroyed) return;
+  const cutOff = setTimeout(() => body.destroy(), DRAIN_AFTER_DONE_MS);
+  cutOff.unref();
+  body.once('close', () => clearTimeout(cutOff));
+  body.resume();
 }
 
 /** Failures of a stream after its headers that another attempt may cure (not an idle spell). */

@@ -101,7 +101,12 @@ export class FakeOpenAi {
   completionDelayMs = 0;
   private readonly open = new Set<ServerResponse>();
 
-  private constructor(private readonly server: Server) {}
+  /** TCP connections clients opened to it (a keep-alive client reuses one). */
+  connections = 0;
+
+  private constructor(private readonly server: Server) {
+    server.on('connection', () => (this.connections += 1));
+  }
 
   static async start(): Promise<FakeOpenAi> {
     const ref: { fake?: FakeOpenAi } = {};
