@@ -12,6 +12,7 @@ import {
   type FailureReading,
   type StreamGuards,
 } from './guarded-stream';
+import { jsonObjectOf } from '../util/json-object';
 import { httpFetch } from './http-fetch';
 import {
   LlmError,
@@ -105,7 +106,7 @@ export class AnthropicModelClient implements ModelClient {
             const call = calls.get(event.index);
             if (call) {
               delivered = true;
-              sink.toolCall({ id: call.id, name: call.name, arguments: parseInput(call.json) });
+              sink.toolCall({ id: call.id, name: call.name, arguments: jsonObjectOf(call.json) });
             }
             break;
           }
@@ -173,19 +174,6 @@ function toTool(tool: { name: string; description: string; parameters: object })
     description: tool.description,
     input_schema: tool.parameters as Tool['input_schema'],
   };
-}
-
-/** A tool's streamed input, joined: an empty one is {} (what Anthropic sends for no input). */
-function parseInput(json: string): Record<string, unknown> {
-  if (json.trim() === '') return {};
-  try {
-    const parsed = JSON.parse(json) as unknown;
-    return parsed && typeof parsed === 'object' && !Array.isArray(parsed)
-      ? (parsed as Record<string, unknown>)
-      : {};
-  } catch {
-    return {};
-  }
 }
 
 /**

@@ -6,6 +6,7 @@ import type { ModelClient, LlmRequest, PromptMessage, ReplySink } from './model-
 import { LlmError } from './model-client';
 import { Deadline } from './deadline';
 import { IdleTimer } from './idle-timer';
+import { jsonObjectOf } from '../util/json-object';
 import { httpFetch, nodeBodyOf } from './http-fetch';
 
 export interface OpenAiModelClientOptions {
@@ -105,7 +106,7 @@ export class OpenAiModelClient implements ModelClient {
         letEnd(body);
         try {
           for (const call of calls) {
-            if (call?.name) sink.toolCall({ ...call, arguments: parseArguments(call.arguments) });
+            if (call?.name) sink.toolCall({ ...call, arguments: jsonObjectOf(call.arguments) });
           }
           resolve();
         } catch (failed) {
@@ -315,18 +316,6 @@ function gatherToolCalls(
     if (piece.function?.name) call.name += piece.function.name;
     if (piece.function?.arguments) call.arguments += piece.function.arguments;
     if (!call.id) call.id = `call_${index}`;
-  }
-}
-
-/** A tool call's arguments as the model wrote them: {} when they are not a JSON object. */
-function parseArguments(json: string): Record<string, unknown> {
-  try {
-    const parsed = JSON.parse(json || '{}') as unknown;
-    return parsed && typeof parsed === 'object' && !Array.isArray(parsed)
-      ? (parsed as Record<string, unknown>)
-      : {};
-  } catch {
-    return {};
   }
 }
 

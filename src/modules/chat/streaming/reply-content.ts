@@ -1,4 +1,5 @@
 import type { ProviderSignature, ReplyStep } from '../../../llm/model-client';
+import { jsonObjectOf } from '../../../util/json-object';
 import { MessagePartType, ToolCallStatus } from '../chat-enums';
 import type { ToolCallState } from './reply-event';
 
@@ -184,12 +185,5 @@ export function stepsOf(parts: readonly StoredPart[]): ReplyStep[] {
 
 /** A saved tool call's arguments (an object; {} when the text is not one). */
 export function argumentsOf(call: StoredToolCall): Record<string, unknown> {
-  try {
-    const parsed = JSON.parse(call.arguments) as unknown;
-    return parsed && typeof parsed === 'object' && !Array.isArray(parsed)
-      ? (parsed as Record<string, unknown>)
-      : {};
-  } catch {
-    return {};
-  }
+  return jsonObjectOf(call.arguments);
 }
