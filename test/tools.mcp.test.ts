@@ -218,6 +218,41 @@ describe('MCP servers: their tools are offered and called through the official S
     expect(names.some((name) => name.startsWith('JEST'))).toBe(false);
   });
 
+  it('should end a reply stopped while an MCP tool runs at once: STOPPED, the call FAILED, no further step', async () => {
+    app.openai.enqueue({ toolCalls: [{ id: 'z1', name: 'sleepy', arguments: {} }] });
+    const sent = await app
+      .http()
+      .data(SEND, { input: { prompt: 'sleep', tools: ['sleepy'] } }, { token: token() });
+    const messageId = sent.sendMessage.assistantMessage.id;
+    const subscription = socket.subscribe(STREAM, { id: messageId });
+    for (let count = 1; ; count += 1) {
+      await subscription.waitForEvents(count, 10_000);
+      const event = (subscription.events[count - 1]!.data as { messageStream: StreamEvent })
+        .messageStream;
+      if (event.toolCall?.status === 'RUNNING') break;
+    }
+    const requests = app.openai.requests.length;
+    const stoppedAt = Date.now();
+    const stopped = await app
+      .http()
+      .data(
+        doc('mutation ($id: ID!) { stopGeneration(messageId: $id) { status } }'),
+        { id: messageId },
+        { token: token() },
+      );
+    expect(stopped.stopGeneration.status).toBe('STOPPED');
+    // The 10 s tool did not hold the stop.
+    expect(Date.now() - stoppedAt).toBeLessThan(2_000);
+    const events = (await subscription.untilDone(10_000)).map(
+      (event) => (event.data as { messageStream: StreamEvent }).messageStream,
+    );
+    expect(events.filter((event) => event.toolCall).map((event) => event.toolCall!.status)).toEqual(
+      ['RUNNING', 'FAILED'],
+    );
+    expect(events.at(-1)!.message!.status).toBe('STOPPED');
+    expect(app.openai.requests.length).toBe(requests);
+  });
+
   it('should hold a call of a server that requires approval until approveToolCall', async () => {
     const before = http.calls.length;
     app.openai.enqueue({

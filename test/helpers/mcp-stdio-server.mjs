@@ -16,4 +16,19 @@ server.registerTool(
   { description: 'Names the environment variables this server was given.', inputSchema: {} },
   async () => ({ content: [{ type: 'text', text: Object.keys(process.env).sort().join(',') }] }),
 );
+server.registerTool(
+  'sleepy',
+  { description: 'Takes 10 s, unless its call is cancelled.', inputSchema: {} },
+  (_args, extra) =>
+    new Promise((resolve) => {
+      const timer = setTimeout(
+        () => resolve({ content: [{ type: 'text', text: 'woke' }] }),
+        10_000,
+      );
+      extra.signal.addEventListener('abort', () => {
+        clearTimeout(timer);
+        resolve({ content: [{ type: 'text', text: 'cancelled' }], isError: true });
+      });
+    }),
+);
 await server.connect(new StdioServerTransport());
