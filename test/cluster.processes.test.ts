@@ -124,6 +124,45 @@ describe('cluster instances as processes', () => {
     }
   });
 
+  it('should keep the reasoning and text B delivered, as parts, when A is killed mid-reply', async () => {
+    const [a, b] = [await instance(), await instance()];
+    const token = await userOn(a);
+    openai.enqueue({
+      reasoning: Array.from({ length: 20 }, (_, i) => `r${i} `),
+      chunks: Array.from({ length: 500 }, (_, i) => `t${i} `),
+      delayMs: 20,
+    });
+    const { sendMessage } = await new GraphQLHttpClient(urlOf(a)).data(
+      SendMessageDocument,
+      { input: { prompt: 'think, then die mid-reply' } },
+      { token },
+    );
+    const socket = TestSocket.withToken(urlOf(b).replace('http', 'ws'), token);
+    try {
+      const subscription = socket.subscribe(MessageStreamDocument, {
+        messageId: sendMessage.assistantMessage.id,
+      });
+      // Past the reasoning, into the answer.
+      await subscription.waitForEvents(30);
+      a.child.kill('SIGKILL');
+      const events = (await subscription.untilDone(15_000)).map((e) => e.data!.messageStream);
+      const done = events.at(-1)!;
+      expect(done).toMatchObject({ done: true, message: { status: 'INTERRUPTED' } });
+      const reasoning = events.map((event) => event.reasoningDelta).join('');
+      const text = events.map((event) => event.delta).join('');
+      expect(reasoning).toBe(Array.from({ length: 20 }, (_, i) => `r${i} `).join(''));
+      expect(text.length).toBeGreaterThan(0);
+      expect(done.message).toMatchObject({ content: text, reasoning });
+      expect(done.message!.parts.map((part) => [part.type, part.text])).toEqual([
+        ['REASONING', reasoning],
+        ['TEXT', text],
+      ]);
+      expect(events.map((event) => event.seq)).toEqual(events.map((_, i) => i + 1));
+    } finally {
+      await socket.dispose();
+    }
+  });
+
   it('should end a reply STOPPED exactly once when it is stopped on B right after A was killed, before any sweep', async () => {
     const [a, b] = [await instance(), await instance()];
     const token = await userOn(a);

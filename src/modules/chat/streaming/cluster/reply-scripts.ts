@@ -77,13 +77,17 @@ if redis.call('HGET', meta, 'state') ~= 'streaming' then
 end
 redis.call('HSET', meta, 'state', 'ended')
 redis.call('SREM', streaming, ARGV[1])
-local parts = {}
+local entries = {}
 local last = 0
 for _, entry in ipairs(redis.call('XRANGE', log, '-', '+')) do
   last = tonumber(string.match(entry[1], '^(%d+)'))
-  if entry[2][1] == 'd' then parts[#parts + 1] = entry[2][2] end
+  local kind = entry[2][1]
+  if kind == 'd' or kind == 'r' or kind == 't' then
+    entries[#entries + 1] = kind
+    entries[#entries + 1] = entry[2][2]
+  end
 end
-return { table.concat(parts), last }
+return { last, entries }
 `;
 
 /**

@@ -5,6 +5,8 @@ import type { Metrics } from '../../../../metrics/metrics';
 import { MessageStatus } from '../../chat-enums';
 import type { MessageModel, MessageRecord } from '../../message.model';
 import type { ReplyBatch } from './reply-batch';
+import { ReplyContent } from '../reply-content';
+import { deltaOfEntry } from '../reply-event';
 import { ENDED_LOG_TTL_MS, replyKeys } from './redis-reply-keys';
 import { CLAIM_LUA, END_LUA } from './reply-scripts';
 
@@ -35,23 +37,32 @@ export class ReplyTakeover {
   ): Promise<MessageRecord | null | undefined> {
     const claimed = (await (
       this.redis as unknown as {
-        palaverClaimReply(...args: string[]): Promise<[string, number] | null>;
+        palaverClaimReply(...args: string[]): Promise<[number, string[]] | null>;
       }
     ).palaverClaimReply(
       replyKeys.log(messageId),
       replyKeys.meta(messageId),
       replyKeys.streaming,
       messageId,
-    )) as [string, number] | null;
+    )) as [number, string[]] | null;
     if (!claimed) return this.savedRecord(messageId);
-    const [text, lastSeq] = claimed;
+    const [lastSeq, entries] = claimed;
+    const content = contentOf(entries);
     const record = status
       ? await updateByIdIf(
           this.models.Message,
           messageId,
           { status: MessageStatus.STREAMING },
-          // The log holds every delta sent to followers, more than the last partial save.
-          { $set: { content: text, status } },
+          // The log holds every event sent to followers, more than the last partial save.
+          {
+            $set: {
+              content: content.content,
+              ...(content.stored()
+                ? { parts: content.stored(), reasoning: content.reasoningText }
+                : {}),
+              status,
+            },
+          },
         )
       : null;
     const end: ReplyBatch = { id: messageId, e: '', d: [], x: lastSeq + 1 };
@@ -76,4 +87,21 @@ export class ReplyTakeover {
   savedRecord(messageId: string): Promise<MessageRecord | null> {
     return this.models.Message.findById(messageId).lean();
   }
+}
+
+/**
+ * A reply's parts as its log holds them (kind and payload, in order, from CLAIM_LUA): answer
+ * text, reasoning and tool calls; a call its owner left running ends FAILED.
+ */
+function contentOf(entries: readonly string[]): ReplyContent {
+  const content = new ReplyContent();
+  for (let i = 0; i + 1 < entries.length; i += 2) {
+    const delta = deltaOfEntry('', 0, entries[i], entries[i + 1]!);
+    if (!delta) continue;
+    if (delta.toolCall) content.toolCall(delta.toolCall);
+    else if (delta.reasoningDelta !== '') content.reasoning(delta.reasoningDelta);
+    else content.text(delta.delta);
+  }
+  content.endOpenCalls('The server writing the reply stopped.');
+  return content;
 }
