@@ -44,6 +44,18 @@ describe('sending a prompt and streaming the reply', () => {
   });
   const token = () => user.auth.accessToken;
 
+  it('should wait as long as a 429 says (retry-after) before trying again, then stream the reply (issue 38)', async () => {
+    app.openai.enqueue({ status: 429, retryAfter: '1' });
+    app.openai.enqueue({ chunks: ['Patience', '.'] });
+    const before = app.openai.streamingRequests().length;
+    const sent = await sendMessage(app, token(), { prompt: 'rate limited' });
+    const events = await streamToEnd(socket, sent.assistantMessage.id);
+    expect(events.at(-1)!.message).toMatchObject({ status: 'COMPLETE', content: 'Patience.' });
+    const [refused, retried] = app.openai.streamingRequests().slice(before);
+    // Not the SDK's default half-second backoff, nor ours: the second the upstream asked for.
+    expect(retried!.receivedAt - refused!.receivedAt).toBeGreaterThanOrEqual(950);
+  });
+
   it('should reuse one upstream connection for reply after reply (the response is read to its end after [DONE])', async () => {
     app.openai.enqueue({ chunks: ['First', '.'] });
     const first = await sendMessage(app, token(), { prompt: 'one' });

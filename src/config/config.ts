@@ -185,16 +185,8 @@ export function loadConfig(
   }
 
   const providers = buildProviders(e);
-  // The first hosted provider with a key, else the built-in echo model.
-  const defaultLlm =
-    e.DEFAULT_LLM ??
-    (e.OPENAI_API_KEY
-      ? 'OPEN_AI'
-      : e.ANTHROPIC_API_KEY
-        ? 'ANTHROPIC'
-        : e.GEMINI_API_KEY
-          ? 'GEMINI'
-          : 'ECHO');
+  // The first provider offered (hosted ones first), the built-in echo model when none is.
+  const defaultLlm = e.DEFAULT_LLM ?? providers[0]?.llm ?? 'ECHO';
   if (e.OPENAI_COMPATIBLE_BASE_URL && e.OPENAI_COMPATIBLE_MODELS.length === 0) {
     problems.push('OPENAI_COMPATIBLE_MODELS must name the models of OPENAI_COMPATIBLE_BASE_URL');
   }
@@ -313,8 +305,11 @@ function buildProviders(e: Env): ProviderConfig[] {
       models: e.OPENAI_COMPATIBLE_MODELS,
     });
   }
-  // The built-in echo model is always there, so a fresh checkout chats with no setup.
-  providers.push({ llm: 'ECHO', models: [ECHO_MODEL] });
+  // The built-in echo model: a fresh checkout chats with no setup; once an operator configures
+  // a real provider, its users see only that, unless ECHO_MODEL_ENABLED says otherwise (tests).
+  if (e.ECHO_MODEL_ENABLED ?? providers.length === 0) {
+    providers.push({ llm: 'ECHO', models: [ECHO_MODEL] });
+  }
   return providers;
 }
 

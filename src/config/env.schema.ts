@@ -80,6 +80,13 @@ export const envSchema = z.object({
   OPENAI_COMPATIBLE_API_KEY: optionalString,
   OPENAI_COMPATIBLE_MODELS: commaList(''),
   DEFAULT_LLM: z.enum(PROVIDER_NAMES).optional(),
+  /** The built-in echo model; unset: offered only when no other provider is configured. */
+  ECHO_MODEL_ENABLED: z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
+    .optional()
+    .transform((value) =>
+      value === undefined ? undefined : value === 'true' || value === '1' || value === 'yes',
+    ),
   DEFAULT_CHAT_MODEL: optionalString,
 
   /** redis://[[user]:password@]host:port, or rediss:// for TLS (ioredis reads both). */

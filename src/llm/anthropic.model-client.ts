@@ -9,6 +9,7 @@ import {
   guardedStream,
   isNetworkFailure,
   refusalOf,
+  retryAfterOf,
   type FailureReading,
   type StreamGuards,
 } from './guarded-stream';
@@ -147,6 +148,8 @@ export class AnthropicModelClient implements ModelClient {
 }
 
 const READING: FailureReading = {
+  retryAfterMs: (error) =>
+    retryAfterOf(error instanceof Anthropic.APIError ? error.headers : undefined),
   isRetryable: (error) =>
     error instanceof Anthropic.APIConnectionError ||
     isNetworkFailure(error) ||

@@ -31,7 +31,12 @@ export class LlmCatalog {
   /** Why a choice is not on offer, or null when it is. */
   whyUnavailable(choice: ModelChoice): string | null {
     const provider = this.provider(choice.llm);
-    if (!provider) return `The ${choice.llm} provider is not configured on this server.`;
+    if (!provider) {
+      const offered = this.config.providers
+        .map((offer) => `${offer.llm} (${offer.models.join(', ')})`)
+        .join('; ');
+      return `The ${choice.llm} provider is not offered on this server; choose one of: ${offered}.`;
+    }
     if (!provider.models.includes(choice.chatModel)) {
       // The model asked for is the client's text: named by what is on offer, not repeated.
       return `That model is not one of ${choice.llm}'s models: ${provider.models.join(', ')}.`;

@@ -17,6 +17,8 @@ export interface FailureReading {
   isRetryable(error: unknown): boolean;
   /** `midStream`: the response had begun (a lost connection then cut the reply short). */
   toLlmError(error: unknown, midStream: boolean): LlmError;
+  /** How long a refusal asks to be waited for (its retry-after), when it says. */
+  retryAfterMs?(error: unknown): number | undefined;
 }
 
 const RETRY_BACKOFF_MS = 300;
@@ -40,6 +42,7 @@ export async function guardedStream<Event>(
 ): Promise<void> {
   const idleError = () =>
     new LlmError(`The model sent nothing for ${guards.idleTimeoutMs / 1000} s.`);
+  let refusal: unknown;
   for (let attempt = 0; ; attempt += 1) {
     signal.throwIfAborted();
     const upstream = new AbortController();
@@ -70,6 +73,7 @@ export async function guardedStream<Event>(
       return;
     } catch (error) {
       if (signal.aborted) throw signal.reason;
+      refusal = error;
       const timedOut = !opened && firstByte.timedOut;
       const retryable = timedOut || (!idled && reading.isRetryable(error));
       if (delivered() || attempt >= guards.retriesBeforeFirstToken || !retryable) {
@@ -83,8 +87,31 @@ export async function guardedStream<Event>(
       // Closes the connection if the loop left early (a sink that threw); harmless after the end.
       upstream.abort(new Error('reply stream closed'));
     }
-    await new Promise((resolve) => setTimeout(resolve, RETRY_BACKOFF_MS * 2 ** attempt));
+    const wait = reading.retryAfterMs?.(refusal) ?? RETRY_BACKOFF_MS * 2 ** attempt;
+    await new Promise((resolve) => setTimeout(resolve, wait));
   }
+}
+
+/** The longest wait a refusal's retry-after is followed for; a longer one is not waited out. */
+const MAX_RETRY_AFTER_MS = 60_000;
+
+/**
+ * How long response headers ask a retry to wait: `retry-after-ms`, else `retry-after` in
+ * seconds or as a date (RFC 9110); undefined when they say nothing usable, or too long.
+ */
+export function retryAfterOf(headers: Headers | undefined): number | undefined {
+  if (!headers) return undefined;
+  const ms = Number(headers.get('retry-after-ms'));
+  const after = headers.get('retry-after');
+  const wait =
+    Number.isFinite(ms) && ms > 0
+      ? ms
+      : after && Number.isFinite(Number(after))
+        ? Number(after) * 1000
+        : after
+          ? Date.parse(after) - Date.now()
+          : NaN;
+  return Number.isFinite(wait) && wait >= 0 && wait <= MAX_RETRY_AFTER_MS ? wait : undefined;
 }
 
 /** A connection that failed or dropped, as fetch reports it (the SDKs pass it on as is). */

@@ -13,6 +13,8 @@ export interface FakeReply {
   dropAfterChunks?: number;
   /** Answer with this HTTP status and an OpenAI-shaped error body instead of a stream. */
   status?: number;
+  /** With `status`: the retry-after header of the refusal (seconds, as HTTP says it). */
+  retryAfter?: string;
   /** Accept the request and never answer (a provider that hangs). */
   hang?: boolean;
   /** Send this many chunks, then nothing more, keeping the connection open. */
@@ -185,7 +187,10 @@ export class FakeOpenAi {
     const reply = this.queue.shift() ?? this.defaultReply;
     if (reply.hang) return;
     if (reply.status) {
-      res.writeHead(reply.status, { 'content-type': 'application/json' });
+      res.writeHead(reply.status, {
+        'content-type': 'application/json',
+        ...(reply.retryAfter ? { 'retry-after': reply.retryAfter } : {}),
+      });
       res.end(
         JSON.stringify({
           error: { message: `fake upstream error ${reply.status}`, type: 'server_error' },

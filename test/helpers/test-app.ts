@@ -80,6 +80,8 @@ export class TestApp {
       OPENAI_API_KEY: 'sk-test',
       OPENAI_BASE_URL: openai.baseUrl,
       OPENAI_MODELS: 'gpt-test,gpt-test-mini',
+      // Tests chat with the built-in model beside the fake OpenAI one.
+      ECHO_MODEL_ENABLED: 'true',
       ...options.env,
     });
     const logger = createLogger(config);
