@@ -56,6 +56,20 @@ describe('sending a prompt and streaming the reply', () => {
     expect(retried!.receivedAt - refused!.receivedAt).toBeGreaterThanOrEqual(950);
   });
 
+  it('should fail the reply at once, saying when to try again, when a 429 asks for longer than the first byte may take (issue 38)', async () => {
+    app.openai.enqueue({ status: 429, retryAfter: '120' });
+    const before = app.openai.streamingRequests().length;
+    const started = Date.now();
+    const sent = await sendMessage(app, token(), { prompt: 'rate limited for long' });
+    const events = await streamToEnd(socket, sent.assistantMessage.id);
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(events.at(-1)!.message).toMatchObject({
+      status: 'FAILED',
+      error: expect.stringMatching(/unavailable.*try again in 2 min/),
+    });
+    expect(app.openai.streamingRequests().length - before).toBe(1);
+  });
+
   it('should reuse one upstream connection for reply after reply (the response is read to its end after [DONE])', async () => {
     app.openai.enqueue({ chunks: ['First', '.'] });
     const first = await sendMessage(app, token(), { prompt: 'one' });

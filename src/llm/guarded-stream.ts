@@ -87,17 +87,17 @@ export async function guardedStream<Event>(
       // Closes the connection if the loop left early (a sink that threw); harmless after the end.
       upstream.abort(new Error('reply stream closed'));
     }
-    const wait = reading.retryAfterMs?.(refusal) ?? RETRY_BACKOFF_MS * 2 ** attempt;
+    const asked = reading.retryAfterMs?.(refusal);
+    const refused = tooLongToWait(asked, guards);
+    if (refused) throw refused;
+    const wait = asked ?? RETRY_BACKOFF_MS * 2 ** attempt;
     await new Promise((resolve) => setTimeout(resolve, wait));
   }
 }
 
-/** The longest wait a refusal's retry-after is followed for; a longer one is not waited out. */
-const MAX_RETRY_AFTER_MS = 60_000;
-
 /**
  * How long response headers ask a retry to wait: `retry-after-ms`, else `retry-after` in
- * seconds or as a date (RFC 9110); undefined when they say nothing usable, or too long.
+ * seconds or as a date (RFC 9110); undefined when they say nothing usable.
  */
 export function retryAfterOf(headers: Headers | undefined): number | undefined {
   if (!headers) return undefined;
@@ -111,7 +111,19 @@ export function retryAfterOf(headers: Headers | undefined): number | undefined {
         : after
           ? Date.parse(after) - Date.now()
           : NaN;
-  return Number.isFinite(wait) && wait >= 0 && wait <= MAX_RETRY_AFTER_MS ? wait : undefined;
+  return Number.isFinite(wait) && wait >= 0 ? wait : undefined;
+}
+
+/**
+ * A retry-after longer than the first-byte deadline is not waited out (the user would watch a
+ * reply that shows nothing): the reply fails at once, saying when to try again.
+ */
+export function tooLongToWait(waitMs: number | undefined, guards: StreamGuards): LlmError | null {
+  if (waitMs === undefined || waitMs <= guards.firstByteTimeoutMs) return null;
+  const seconds = Math.ceil(waitMs / 1000);
+  return new LlmError(
+    `The model is unavailable (rate limited upstream); try again in ${seconds >= 120 ? `${Math.ceil(seconds / 60)} min` : `${seconds} s`}.`,
+  );
 }
 
 /** A connection that failed or dropped, as fetch reports it (the SDKs pass it on as is). */

@@ -5,7 +5,7 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { ModelClient, LlmRequest, PromptMessage, ReplySink } from './model-client';
 import { LlmError } from './model-client';
 import { Deadline } from './deadline';
-import { retryAfterOf } from './guarded-stream';
+import { retryAfterOf, tooLongToWait } from './guarded-stream';
 import { IdleTimer } from './idle-timer';
 import { jsonObjectOf } from '../util/json-object';
 import { httpFetch, nodeBodyOf } from './http-fetch';
@@ -232,13 +232,11 @@ export class OpenAiModelClient implements ModelClient {
             ? new LlmError('The model did not answer in time.')
             : toLlmError(error);
         }
-        await new Promise((resolve) =>
-          setTimeout(
-            resolve,
-            retryAfterOf(error instanceof OpenAI.APIError ? error.headers : undefined) ??
-              RETRY_BACKOFF_MS * 2 ** attempt,
-          ),
-        );
+        const asked = retryAfterOf(error instanceof OpenAI.APIError ? error.headers : undefined);
+        const refused = tooLongToWait(asked, this.options);
+        if (refused) throw refused;
+        const wait = asked ?? RETRY_BACKOFF_MS * 2 ** attempt;
+        await new Promise((resolve) => setTimeout(resolve, wait));
       }
     }
   }
