@@ -65,4 +65,18 @@ describe('the models a server offers (issue 38)', () => {
       expect(refused.errors![0]!.extensions!.fields).toEqual({ 'config.llm': expect.any(String) });
     });
   });
+
+  it('should refuse an MCP server URL holding credentials, without echoing them (review)', () => {
+    let message = '';
+    try {
+      loadConfig({
+        SECRET_KEY: SECRET,
+        MCP_SERVERS: JSON.stringify({ x: { url: 'http://user:LEAKPASS@127.0.0.1:9/mcp' } }),
+      });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/MCP_SERVERS.*must not hold credentials/);
+    expect(message).not.toContain('LEAKPASS');
+  });
 });

@@ -253,6 +253,36 @@ describe('MCP servers: their tools are offered and called through the official S
     expect(app.openai.requests.length).toBe(requests);
   });
 
+  it('should refuse arguments nested too deeply as a FAILED call, and still end the reply COMPLETE', async () => {
+    const deep = '{"a":' + '['.repeat(5_000) + ']'.repeat(5_000) + '}';
+    app.openai.enqueue({
+      toolCalls: [{ id: 'deep', name: 'add', arguments: {}, argumentPieces: [deep] }],
+    });
+    app.openai.enqueue({ chunks: ['Fine.'] });
+    const sent = await app
+      .http()
+      .data(SEND, { input: { prompt: 'deep', tools: ['add'] } }, { token: token() });
+    const events = await follow(socket, sent.sendMessage.assistantMessage.id);
+    const calls = events.filter((event) => event.toolCall).map((event) => event.toolCall!);
+    expect(calls).toEqual([
+      expect.objectContaining({
+        status: 'FAILED',
+        error: expect.stringMatching(/nested too deeply/),
+      }),
+    ]);
+    expect(events.at(-1)!.message).toMatchObject({ status: 'COMPLETE', content: 'Fine.' });
+  });
+
+  it('should name an unknown tool by its position, never echoing what the client sent', async () => {
+    const secret = 'sk-live-"quoted"-secret-value';
+    const refused = await app
+      .http()
+      .request(SEND, { input: { prompt: 'x', tools: ['add', secret] } }, { token: token() });
+    expect(refused.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(refused.errors?.[0]?.message).toMatch(/position 1/);
+    expect(JSON.stringify(refused.errors)).not.toContain('secret');
+  });
+
   it('should hold a call of a server that requires approval until approveToolCall', async () => {
     const before = http.calls.length;
     app.openai.enqueue({

@@ -31,7 +31,10 @@ const mcpServersSchema = z.record(
   z.string().regex(/^[a-zA-Z0-9_-]{1,32}$/, 'MCP server names are 1-32 letters, digits, _ or -'),
   z.union([
     z.strictObject({
-      url: z.url(),
+      // Credentials go in headers: a URL is logged when its server cannot be reached.
+      url: z.url().refine((url) => !/^[a-z]+:\/\/[^/?#]*@/i.test(url), {
+        message: 'must not hold credentials (user:password@); put them in headers',
+      }),
       headers: z.record(z.string(), z.string()).optional(),
       ...mcpCommon,
     }),

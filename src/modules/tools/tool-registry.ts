@@ -25,14 +25,12 @@ export class ToolRegistry {
   /** A chat's or a send's choice, each once; BAD_USER_INPUT (field `tools`) naming any not offered. */
   choose(names: readonly string[]): string[] {
     const chosen = [...new Set(names)];
-    const unknown = this.unknown(chosen);
+    // Named by position, never by value: a client's text is not echoed (CONTRACT, Errors).
+    const unknown = names.flatMap((name, index) => (this.tools.has(name) ? [] : [index]));
     if (unknown.length > 0) {
-      const named = unknown
-        .slice(0, 5)
-        .map((name) => JSON.stringify(name.slice(0, 64)))
-        .join(', ');
+      const at = unknown.slice(0, 5).join(', ');
       throw new BadUserInputError({
-        tools: `No such tool here: ${named}; the tools query lists those on offer.`,
+        tools: `No such tool here (at position ${at}); the tools query lists those on offer.`,
       });
     }
     return chosen;

@@ -109,9 +109,15 @@ export class ReplySteps {
       if (step >= maxSteps)
         return this.refuse(
           calls,
+          step,
           `The reply reached its limit of ${maxSteps} model calls; this call did not run.`,
         );
-      for (const call of calls) await this.runTool(this.unique(call, step), request.tools, signal);
+      for (const asked of calls) {
+        const call = this.unique(asked, step);
+        if (isTooDeep(call.arguments)) {
+          this.refuse([{ ...call, arguments: {} }], step, 'The arguments are nested too deeply.');
+        } else await this.runTool(call, request.tools, signal);
+      }
       messages = [
         ...request.messages,
         { role: 'assistant', content: this.content.content, steps: this.content.steps() },
@@ -130,8 +136,9 @@ export class ReplySteps {
     return { ...call, id };
   }
 
-  private refuse(calls: ToolCallRequest[], error: string): void {
-    for (const call of calls) {
+  private refuse(calls: ToolCallRequest[], step: number, error: string): void {
+    for (const asked of calls) {
+      const call = this.unique(asked, step);
       const failed = {
         id: call.id,
         name: call.name,
@@ -188,6 +195,20 @@ export class ReplySteps {
     this.content.toolCall(ended);
     this.log.appendToolCall(ended);
   }
+}
+
+/** Arguments nested deeper than any tool needs: refused before they are kept or sent on. */
+const MAX_ARGUMENT_DEPTH = 32;
+
+function isTooDeep(value: unknown): boolean {
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [item, depth] = stack.pop()!;
+    if (item === null || typeof item !== 'object') continue;
+    if (depth >= MAX_ARGUMENT_DEPTH) return true;
+    for (const child of Object.values(item)) stack.push([child, depth + 1]);
+  }
+  return false;
 }
 
 /** Usage summed over a reply's steps. */

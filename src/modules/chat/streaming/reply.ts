@@ -9,7 +9,7 @@ import { addUsage, ReplySteps, type ReplyRequest } from './reply-steps';
 import type { PartialSaves } from './partial-saves';
 import type { ReplyLog } from './reply-log';
 import { updateByIdIf } from '../../../db/by-id';
-import { Types } from 'mongoose';
+import { mongo, Types } from 'mongoose';
 
 /** Why a reply ended early; `deleted` means there is nothing left to save. */
 export type StopReason = 'stopped' | 'interrupted' | 'deleted';
@@ -194,25 +194,32 @@ export class Reply {
     error: string | null,
   ): Promise<MessageRecord | null> {
     let delay = FINAL_SAVE_FIRST_RETRY_MS;
+    let whole = true;
     for (let attempt = 1; ; attempt += 1) {
       try {
+        // A reply that cannot be saved whole (parts too large or too deep for the store) is
+        // saved FAILED with its text, rather than retried for ever.
+        const fields = whole
+          ? { content: this.content.content, ...this.savedParts(), status, error }
+          : {
+              content: this.content.content,
+              status: MessageStatus.FAILED,
+              error: 'The reply could not be saved whole.',
+            };
         return await updateByIdIf(
           this.models.Message,
           this.request.messageId,
           // Unless another instance may have ended it (a takeover), it is still STREAMING.
           this.log.exclusive ? {} : { status: MessageStatus.STREAMING },
-          {
-            $set: {
-              content: this.content.content,
-              ...this.savedParts(),
-              status,
-              error,
-              usage: this.usage,
-            },
-          },
+          { $set: { ...fields, usage: this.usage } },
         );
       } catch (caught) {
         const context = { err: caught, messageId: this.request.messageId, attempt };
+        if (whole && !isTransient(caught)) {
+          this.logger.error(context, 'the final reply cannot be saved whole; saving its text');
+          whole = false;
+          continue;
+        }
         if (this.stopRetrying.aborted) {
           this.logger.error(context, 'saving the final reply failed; giving up at shutdown');
           return null;
@@ -223,6 +230,17 @@ export class Reply {
       }
     }
   }
+}
+
+/** A failure another attempt may cure: the database away or slow, not a refusal of the data. */
+function isTransient(error: unknown): boolean {
+  return (
+    error instanceof mongo.MongoNetworkError ||
+    error instanceof mongo.MongoServerSelectionError ||
+    error instanceof mongo.MongoNotConnectedError ||
+    error instanceof mongo.MongoOperationTimeoutError ||
+    (error instanceof Error && /timed out|not connected|ECONN|closed/i.test(error.message))
+  );
 }
 
 /** Waits `ms`, or less if `signal` aborts first. */
