@@ -21,6 +21,7 @@ import {
   type ModelClient,
   type PromptMessage,
   type ReplySink,
+  systemTextOf,
 } from './model-client';
 
 export interface AnthropicModelClientOptions extends StreamGuards {
@@ -189,10 +190,7 @@ export function toAnthropic(prompt: readonly PromptMessage[]): {
   system: string;
   messages: MessageParam[];
 } {
-  const system = prompt
-    .filter((message) => message.role === 'system')
-    .map((message) => message.content)
-    .join('\n\n');
+  const system = systemTextOf(prompt);
   const messages: MessageParam[] = [];
   const add = (role: 'user' | 'assistant', blocks: ContentBlockParam[]) => {
     if (blocks.length === 0) return;

@@ -14,6 +14,7 @@ import {
   type ModelClient,
   type PromptMessage,
   type ReplySink,
+  systemTextOf,
 } from './model-client';
 
 export interface GeminiModelClientOptions extends StreamGuards {
@@ -112,10 +113,7 @@ export class GeminiModelClient implements ModelClient {
   }
 
   private config(request: LlmRequest) {
-    const system = request.messages
-      .filter((message) => message.role === 'system')
-      .map((message) => message.content)
-      .join('\n\n');
+    const system = systemTextOf(request.messages);
     return {
       ...(system ? { systemInstruction: system } : {}),
       ...(this.options.maxReplyTokens ? { maxOutputTokens: this.options.maxReplyTokens } : {}),

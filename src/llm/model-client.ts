@@ -104,6 +104,14 @@ export interface ModelClient {
   readonly namesChats: boolean;
 }
 
+/** The system messages of a conversation as one text (providers that take it apart). */
+export function systemTextOf(messages: readonly PromptMessage[]): string {
+  return messages
+    .filter((message) => message.role === 'system')
+    .map((message) => message.content)
+    .join('\n\n');
+}
+
 /** The model could not give a reply; the message is safe to show and to store. */
 export class LlmError extends Error {
   override name = 'LlmError';

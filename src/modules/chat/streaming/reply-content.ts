@@ -131,6 +131,12 @@ export class ReplyContent {
     });
   }
 
+  /** What a save writes beside `content`: the parts and reasoning, when there are any. */
+  savedFields(): { parts: StoredPart[]; reasoning: string | null } | null {
+    const parts = this.stored();
+    return parts ? { parts, reasoning: this.reasoningText } : null;
+  }
+
   /** The reply so far as steps, for the model's next call. */
   steps(): ReplyStep[] {
     return stepsOf(this.stored() ?? [{ type: MessagePartType.TEXT, text: this.content }]);

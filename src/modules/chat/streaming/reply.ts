@@ -105,7 +105,7 @@ export class Reply {
     this.partials.track(this.request.messageId, {
       length: () => this.content.version,
       text: () => this.content.content,
-      extra: () => this.savedParts(),
+      extra: () => this.content.savedFields(),
     });
     let status = MessageStatus.COMPLETE;
     let error: string | null = null;
@@ -161,14 +161,8 @@ export class Reply {
   private async saveParts(): Promise<void> {
     await this.models.Message.collection.updateOne(
       { _id: new Types.ObjectId(this.request.messageId) },
-      { $set: { content: this.content.content, ...this.savedParts() } },
+      { $set: { content: this.content.content, ...this.content.savedFields() } },
     );
-  }
-
-  /** What a save writes besides `content`: the parts and reasoning, when there are any. */
-  private savedParts(): Record<string, unknown> | null {
-    const parts = this.content.stored();
-    return parts ? { parts, reasoning: this.content.reasoningText } : null;
   }
 
   private finishLog(record: MessageRecord | null): void {
@@ -200,7 +194,7 @@ export class Reply {
         // A reply that cannot be saved whole (parts too large or too deep for the store) is
         // saved FAILED with its text, rather than retried for ever.
         const fields = whole
-          ? { content: this.content.content, ...this.savedParts(), status, error }
+          ? { content: this.content.content, ...this.content.savedFields(), status, error }
           : {
               content: this.content.content,
               status: MessageStatus.FAILED,

@@ -57,9 +57,7 @@ export class ReplyTakeover {
           {
             $set: {
               content: content.content,
-              ...(content.stored()
-                ? { parts: content.stored(), reasoning: content.reasoningText }
-                : {}),
+              ...content.savedFields(),
               status,
             },
           },
