@@ -44,11 +44,24 @@ export interface ReplyStep {
   toolCalls: ToolCallOutcome[];
 }
 
+/** The image types every vision model takes. */
+export const IMAGE_MEDIA_TYPES = ['image/png', 'image/jpeg', 'image/webp', 'image/gif'] as const;
+export type ImageMediaType = (typeof IMAGE_MEDIA_TYPES)[number];
+
+/** An image attached to a user's message, sent to models that read images. */
+export interface PromptImage {
+  mediaType: ImageMediaType;
+  /** The bytes, base64-encoded. */
+  data: string;
+}
+
 /** One message of the conversation sent to a model. */
 export interface PromptMessage {
   role: 'system' | 'user' | 'assistant';
-  /** The text (an assistant's answer text). */
+  /** The text (an assistant's answer text; a user's prompt with its documents' text). */
   content: string;
+  /** A user message's images, in the order attached (only to models with vision). */
+  images?: PromptImage[];
   /** An assistant reply's steps when it called tools; `content` is then its last step's text. */
   steps?: ReplyStep[];
 }
