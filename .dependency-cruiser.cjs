@@ -6,7 +6,7 @@
 const LAYERS = [
   ['errors', '^src/errors/'],
   ['foundation', '^src/(util|config|log|metrics)/'],
-  ['infrastructure', '^src/(db|redis|pubsub|rate-limit|mail|llm)/'],
+  ['infrastructure', '^src/(db|redis|pubsub|rate-limit|mail|llm|telemetry)/'],
   // The GraphQL glue the modules build on (context, viewer, annotations) and the assembly
   // (schema building, limits, error formatting), which takes the modules' resolvers from app.ts.
   ['graphql', '^src/graphql/'],

@@ -5,6 +5,8 @@
  */
 // First: an older Node stops here with one line (config/node-version.ts).
 import './config/node-version';
+// Second: tracing, when configured, must patch http, mongodb and ioredis before they load.
+import { tracing } from './telemetry/start-tracing';
 import 'reflect-metadata';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -81,6 +83,12 @@ async function main(): Promise<void> {
       logger.info('server stopped; closing the database');
       await database.close();
       await local?.stop();
+      // The last spans (this shutdown's among them) go out before the process does.
+      await tracing
+        ?.shutdown()
+        .catch((error: unknown) =>
+          logger.warn({ err: error }, 'the last spans could not be exported'),
+        );
       logger.info('stopped');
       process.exit(0);
     } catch (error) {

@@ -1,3 +1,4 @@
+import { isSpanContextValid, trace } from '@opentelemetry/api';
 import pino, { type Logger } from 'pino';
 import pretty from 'pino-pretty';
 import type { Config } from '../config/config';
@@ -32,6 +33,17 @@ const REDACTED_PATHS = [
   'variables.refreshToken',
 ];
 
+/**
+ * The active span's ids on every line written inside one (OpenTelemetry's log correlation
+ * names, https://opentelemetry.io/docs/specs/otel/compatibility/logging_trace_context/), so a
+ * line leads to its trace. Without tracing there is never an active span: nothing is added.
+ */
+function traceIds(): Record<string, string> {
+  const spanContext = trace.getActiveSpan()?.spanContext();
+  if (!spanContext || !isSpanContextValid(spanContext)) return {};
+  return { trace_id: spanContext.traceId, span_id: spanContext.spanId };
+}
+
 /** JSON lines in production, readable lines in development, nothing in tests. */
 export function createLogger(
   config: Pick<Config, 'isProduction' | 'logLevel'>,
@@ -40,6 +52,7 @@ export function createLogger(
   const options = {
     level: config.logLevel,
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    mixin: traceIds,
   };
   if (destination) return pino(options, destination);
   if (config.isProduction || config.logLevel === 'silent') return pino(options);

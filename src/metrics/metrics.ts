@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** What the gauges read when Prometheus scrapes; set by the parts that own each figure. */
 export interface MetricSources {
@@ -45,6 +45,36 @@ export class Metrics {
     name: 'palaver_rate_limit_refusals_total',
     help: 'Calls refused by a rate limit.',
     labelNames: ['limit'],
+    registers: [this.registry],
+  });
+  /**
+   * Tokens of the replies, per provider and model, as the provider reported them. Cost is not
+   * modelled (no prices are configured): multiply by a provider's price in the dashboard.
+   */
+  readonly tokens = new Counter({
+    name: 'palaver_llm_tokens_total',
+    help: 'Tokens of the replies written here, as their providers reported them (type: input or output).',
+    labelNames: ['provider', 'model', 'type'],
+    registers: [this.registry],
+  });
+  readonly timeToFirstToken = new Histogram({
+    name: 'palaver_reply_time_to_first_token_seconds',
+    help: 'From the start of a reply to its first piece of text or reasoning.',
+    labelNames: ['provider', 'model'],
+    buckets: [0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60],
+    registers: [this.registry],
+  });
+  readonly replyDuration = new Histogram({
+    name: 'palaver_reply_duration_seconds',
+    help: 'From the start of a reply to its end, by the status it ended with.',
+    labelNames: ['provider', 'model', 'status'],
+    buckets: [0.5, 1, 2, 5, 10, 20, 40, 80, 160, 320, 600],
+    registers: [this.registry],
+  });
+  readonly toolCalls = new Counter({
+    name: 'palaver_tool_calls_total',
+    help: 'Tool calls of the replies written here, by how they ended (complete, failed, denied).',
+    labelNames: ['tool', 'outcome'],
     registers: [this.registry],
   });
   private sources: MetricSources | null = null;

@@ -23,6 +23,7 @@ import {
 } from './http/apollo-plugins';
 import type { Metrics } from '../metrics/metrics';
 import { createRequestListener } from './http/http-app';
+import { operationSpanPlugin } from './http/operation-span';
 import { WebSocketGateway } from './ws/websocket-gateway';
 
 /** In-flight HTTP requests get this long to finish on shutdown before their sockets close. */
@@ -111,6 +112,7 @@ export async function createGraphQLServer(options: GraphQLServerOptions): Promis
       queryLimitsPlugin(),
       scrubValuesPlugin(),
       errorLoggingPlugin(),
+      operationSpanPlugin(),
     ],
   });
   await apollo.start();

@@ -4,6 +4,7 @@ import type { LlmCatalog } from '../../llm/catalog';
 import { createModelClients } from '../../llm/model-clients';
 import type { Logger } from '../../log/logger';
 import type { Metrics } from '../../metrics/metrics';
+import { ReplyTelemetry } from '../../telemetry/reply-telemetry';
 import type { PalaverPubSub } from '../../pubsub/pubsub';
 import type { RedisClients } from '../../redis/redis-clients';
 import type { RateLimits } from '../../rate-limit/rate-limits';
@@ -161,6 +162,7 @@ export async function createChatModule(deps: ChatModuleDependencies): Promise<Ch
         messageId: request.messageId,
       });
     },
+    new ReplyTelemetry(metrics),
   );
   disowned = (messageId) => void replies.get(messageId)?.stop('interrupted');
   const cluster = redis

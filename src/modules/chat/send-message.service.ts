@@ -275,6 +275,7 @@ export class SendMessageService {
         chatId,
         userId: String(chat.userId),
         modelClient: this.modelClients[config.llm]!,
+        provider: config.llm,
         model: config.chatModel,
         reasoning: info.reasoning,
         tools: info.tools

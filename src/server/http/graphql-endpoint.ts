@@ -8,6 +8,7 @@ import type { ContextFactory } from '../../graphql/context-factory';
 import type { GraphQLContext } from '../../graphql/context';
 import { ErrorCode, errorMessages } from '../../errors/error-codes';
 import { clientIpOf, compileTrust } from './client-ip';
+import { operationContextOf } from './operation-span';
 
 /** Bodies larger than this are refused before parsing; a long prompt is ~128 KB. */
 const MAX_BODY_BYTES = '1mb';
@@ -40,6 +41,16 @@ export function createGraphQLEndpoint(options: {
   const jsonHandler = bodyParser.json({ limit: MAX_BODY_BYTES }) as Middleware;
 
   const execute = async (req: IncomingMessage, res: ServerResponse) => {
+    // The operation's span; the Apollo plugin names it once the operation is known.
+    const operation = operationContextOf(req);
+    try {
+      await operation.within(() => answer(req, res));
+    } finally {
+      operation.end(res.statusCode);
+    }
+  };
+
+  const answer = async (req: IncomingMessage, res: ServerResponse) => {
     const headers = new HeaderMap();
     for (const [key, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);

@@ -1,5 +1,11 @@
 import type { Server as HttpServer, IncomingMessage } from 'node:http';
-import { GraphQLError, type ExecutionArgs, type GraphQLSchema } from 'graphql';
+import {
+  execute,
+  getOperationAST,
+  GraphQLError,
+  type ExecutionArgs,
+  type GraphQLSchema,
+} from 'graphql';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { Logger } from '../../log/logger';
@@ -16,6 +22,7 @@ import { ResultSenders } from './result-senders';
 import { boundUnreadBytes } from './slow-readers';
 import { batchRepliesPerTurn } from './write-batching';
 import { forbid, SocketRegistry } from './socket-registry';
+import { SocketOperationSpans } from './operation-spans';
 import { BadRequestError, UnauthenticatedError } from '../../errors/errors';
 
 /** Frames larger than this close the socket; a long prompt is ~128 KB. */
@@ -32,6 +39,8 @@ const KEEP_ALIVE_MS = 12_000;
 interface SocketState {
   ip?: string;
   expiresAt?: Date;
+  /** The client's trace context from connectionParams (`traceparent`), for every operation. */
+  trace?: Record<string, unknown>;
 }
 
 /**
@@ -51,6 +60,7 @@ export class WebSocketGateway {
   private readonly stopSessionListener: () => Promise<void>;
   private readonly errors: ErrorMasking;
   private readonly senders: ResultSenders;
+  private readonly spans = new SocketOperationSpans();
 
   constructor(
     private readonly options: {
@@ -108,7 +118,11 @@ export class WebSocketGateway {
     this.dispose = useServer<Record<string, unknown>, Record<PropertyKey, never>>(
       {
         schema: options.schema,
-        subscribe: (args) => this.subscriptions.subscribe(args, this.senders.of(args.contextValue)),
+        subscribe: (args) =>
+          this.spans.within(args.contextValue, () =>
+            this.subscriptions.subscribe(args, this.senders.of(args.contextValue)),
+          ),
+        execute: (args) => this.spans.within(args.contextValue, () => execute(args)),
         onConnect: (ctx) => this.onConnect(ctx.extra, ctx.connectionParams),
         onSubscribe: (ctx, id, payload) => {
           // graphql-ws has already reserved this operation's id: it counts itself.
@@ -123,7 +137,11 @@ export class WebSocketGateway {
         },
         onNext: (_ctx, _id, _payload, args, result) =>
           this.errors.masked(result, args.contextValue, args.variableValues),
-        onError: (_ctx, _id, payload, errors) => this.errors.formatted(errors, payload.variables),
+        onError: (ctx, id, payload, errors) => {
+          this.spans.failed(ctx.extra.socket, id);
+          return this.errors.formatted(errors, payload.variables);
+        },
+        onComplete: (ctx, id) => this.spans.end(ctx.extra.socket, id),
       },
       this.wss,
       KEEP_ALIVE_MS,
@@ -151,7 +169,7 @@ export class WebSocketGateway {
       return false;
     }
     const ip = clientIpOf(extra.request, this.trust);
-    this.states.set(extra.socket, { ip, expiresAt: auth.expiresAt });
+    this.states.set(extra.socket, { ip, expiresAt: auth.expiresAt, trace: traceOf(params) });
     this.registry.add(extra.socket, auth.viewer, auth.expiresAt);
     return true;
   }
@@ -163,6 +181,7 @@ export class WebSocketGateway {
       query: string;
       operationName?: string | null;
       variables?: Record<string, unknown> | null;
+      extensions?: Record<string, unknown> | null;
     },
   ): Promise<ExecutionArgs | readonly GraphQLError[]> {
     const prepared = this.documents.prepare(payload.query);
@@ -195,6 +214,13 @@ export class WebSocketGateway {
       auth,
     );
     this.senders.register(contextValue, extra.socket, id, variables);
+    const operation = getOperationAST(prepared.document, payload.operationName);
+    this.spans.start(extra.socket, id, contextValue, {
+      type: operation?.operation ?? 'unknown',
+      name: operation?.name?.value ?? payload.operationName,
+      // The operation's own context first, then the socket's.
+      carrier: { ...state.trace, ...traceOf(payload.extensions) },
+    });
     return {
       schema: this.options.schema,
       document: prepared.document,
@@ -214,4 +240,13 @@ export class WebSocketGateway {
   get connectionCount(): number {
     return this.wss.clients.size;
   }
+}
+
+/** W3C trace context a client may send in connectionParams or an operation's extensions. */
+function traceOf(
+  carrier: Record<string, unknown> | null | undefined,
+): Record<string, unknown> | undefined {
+  if (!carrier) return undefined;
+  const { traceparent, tracestate } = carrier;
+  return typeof traceparent === 'string' ? { traceparent, tracestate } : undefined;
 }

@@ -6,6 +6,7 @@ import { LoadGauge } from './load-gauge';
 import { PartialSaves } from './partial-saves';
 import type { ReplyLogs } from './reply-log';
 import type { ReplySlot, ReplySlots } from './reply-slots';
+import { ReplyTelemetry } from '../../../telemetry/reply-telemetry';
 
 /** How often shutdown looks whether the sends it accepted have started their replies. */
 const ACCEPTED_SEND_POLL_MS = 10;
@@ -44,6 +45,7 @@ export class ReplyManager {
     private readonly options: ReplyOptions,
     private readonly logger: Logger,
     private readonly onFinished: (record: MessageRecord | null, request: ReplyRequest) => void,
+    private readonly telemetry = new ReplyTelemetry(),
   ) {
     this.partials = new PartialSaves(models, options.saveIntervalMs, logger, (ids) =>
       logs.stillOwned(ids),
@@ -55,7 +57,9 @@ export class ReplyManager {
     const held = slot as HeldSlot;
     held.started = true;
     this.pending.delete(held);
-    const log = this.logs.open(request.messageId, request.userId);
+    // The reply's span is a child of the send's; its log (in a cluster, Redis) carries it.
+    const watch = this.telemetry.start(request);
+    const log = watch.within(() => this.logs.open(request.messageId, request.userId));
     const reply = new Reply(
       request,
       log,
@@ -65,12 +69,14 @@ export class ReplyManager {
       this.logger,
       this.retries.signal,
       () => this.load.busyness(),
+      watch,
     );
     this.running.set(request.messageId, reply);
     // start() never rejects; what runs after it is guarded too, so no rejection goes unhandled.
-    reply
-      .start()
+    watch
+      .within(() => reply.start())
       .then((record) => {
+        watch.end(record?.status ?? null);
         this.running.delete(request.messageId);
         held.slot.release();
         this.logs.retire(log);

@@ -5,6 +5,8 @@ import type {
   ToolCallRequest,
   ToolDefinition,
 } from '../../../llm/model-client';
+import type { ProviderName } from '../../../config/provider-names';
+import { ReplyTelemetry, type ReplyWatch } from '../../../telemetry/reply-telemetry';
 import { ToolCallStatus } from '../chat-enums';
 import type { Coalescer } from './coalescer';
 import type { ReplyContent } from './reply-content';
@@ -41,6 +43,8 @@ export interface ReplyRequest {
   chatId: string;
   userId: string;
   modelClient: ModelClient;
+  /** The provider whose client it is (traces and metrics name it). */
+  provider: ProviderName;
   model: string;
   messages: PromptMessage[];
   /** Ask the model for its reasoning (it can give it). */
@@ -63,6 +67,8 @@ export class ReplySteps {
     private readonly savePending: () => Promise<void>,
     /** Told when a call starts and stops waiting for the user (the reply's clock stops then). */
     private readonly onWaiting: (waiting: boolean) => void = () => {},
+    /** The reply's spans and figures. */
+    private readonly watch: ReplyWatch = new ReplyTelemetry().start(request),
   ) {}
 
   /**
@@ -78,29 +84,37 @@ export class ReplySteps {
     let messages = request.messages;
     for (let step = 1; ; step += 1) {
       const calls: ToolCallRequest[] = [];
-      await request.modelClient.stream(
-        {
-          model: request.model,
-          messages,
-          signal,
-          reasoning: request.reasoning,
-          tools: request.tools && step < maxSteps ? request.tools.definitions : undefined,
-        },
-        {
-          delta: (piece) => {
-            reasoning.flush();
-            this.content.text(piece);
-            text.push(piece);
+      const watch = this.watch;
+      await watch.modelCall(step, () =>
+        request.modelClient.stream(
+          {
+            model: request.model,
+            messages,
+            signal,
+            reasoning: request.reasoning,
+            tools: request.tools && step < maxSteps ? request.tools.definitions : undefined,
           },
-          reasoning: (piece) => {
-            text.flush();
-            this.content.reasoning(piece);
-            reasoning.push(piece);
+          {
+            delta: (piece) => {
+              watch.chunk();
+              reasoning.flush();
+              this.content.text(piece);
+              text.push(piece);
+            },
+            reasoning: (piece) => {
+              watch.chunk();
+              text.flush();
+              this.content.reasoning(piece);
+              reasoning.push(piece);
+            },
+            reasoningSignature: (signature) => this.content.reasoningSignature(signature),
+            toolCall: (call) => calls.push(call),
+            usage: (usage) => {
+              watch.usage(usage);
+              this.onUsage(usage);
+            },
           },
-          reasoningSignature: (signature) => this.content.reasoningSignature(signature),
-          toolCall: (call) => calls.push(call),
-          usage: (usage) => this.onUsage(usage),
-        },
+        ),
       );
       if (calls.length === 0 || !request.tools) return;
       reasoning.flush();
@@ -149,6 +163,7 @@ export class ReplySteps {
       };
       this.content.toolCall(failed, call.signature);
       this.log.appendToolCall(failed);
+      this.watch.toolEnded(call.name, 'failed', this.offers(call.name));
     }
   }
 
@@ -178,6 +193,7 @@ export class ReplySteps {
         const denied = { ...asked, status: ToolCallStatus.DENIED, error: NOT_APPROVED[answer] };
         this.content.toolCall(denied);
         this.log.appendToolCall(denied);
+        this.watch.toolEnded(call.name, 'denied', true);
         return;
       }
     }
@@ -194,6 +210,16 @@ export class ReplySteps {
     };
     this.content.toolCall(ended);
     this.log.appendToolCall(ended);
+    this.watch.toolEnded(
+      call.name,
+      outcome.isError ? 'failed' : 'complete',
+      this.offers(call.name),
+    );
+  }
+
+  /** Whether the reply offered a tool of this name (a made-up name is no metric label). */
+  private offers(name: string): boolean {
+    return this.request.tools?.definitions.some((tool) => tool.name === name) ?? false;
   }
 }
 

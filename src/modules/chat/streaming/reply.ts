@@ -9,6 +9,7 @@ import { addUsage, ReplySteps, type ReplyRequest } from './reply-steps';
 import type { PartialSaves } from './partial-saves';
 import type { ReplyLog } from './reply-log';
 import { updateByIdIf } from '../../../db/by-id';
+import { ReplyTelemetry, type ReplyWatch } from '../../../telemetry/reply-telemetry';
 import { mongo, Types } from 'mongoose';
 
 /** Why a reply ended early; `deleted` means there is nothing left to save. */
@@ -62,6 +63,8 @@ export class Reply {
     private readonly stopRetrying: AbortSignal = new AbortController().signal,
     /** How busy the server is, 0 to 1: the share of the coalescing window to use (LoadGauge). */
     private readonly busyness: () => number = () => 1,
+    /** Its spans and figures (ReplyManager starts it, so that the reply's log carries its trace). */
+    private readonly watch: ReplyWatch = new ReplyTelemetry().start(request),
   ) {}
 
   /**
@@ -123,6 +126,7 @@ export class Reply {
         (usage) => (this.usage = addUsage(this.usage, usage)),
         () => this.saveParts(),
         (waiting) => (waiting ? deadline.pause() : deadline.resume()),
+        this.watch,
       ).run(text, reasoning);
     } catch (caught) {
       if (this.stopReason) {

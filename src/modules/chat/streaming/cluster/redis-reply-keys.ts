@@ -7,7 +7,10 @@ const REPLY = 'palaver:reply:';
 export const replyKeys = {
   /** The replay log: a Redis Stream with entry id `<seq>-0`, so `after` maps onto XRANGE. */
   log: (messageId: string) => `${REPLY}${messageId}:log`,
-  /** Hash: userId, owner (instance id), epoch (one per start), state (streaming | ended). */
+  /**
+   * Hash: userId, owner (instance id), epoch (one per start), state (streaming | ended), and
+   * traceparent (the reply's span, when tracing is on).
+   */
   meta: (messageId: string) => `${REPLY}${messageId}:meta`,
   /** Pub/sub channel of the live entries, published in the same script as they are logged. */
   live: (messageId: string) => `${REPLY}${messageId}:live`,

@@ -7,6 +7,7 @@ import type { LiveChannels } from './live-channels';
 import { replyKeys } from './redis-reply-keys';
 import { RemoteReplyLog, type RecordLoader } from './remote-reply-log';
 import { ReplyBatchWriter } from './reply-batch-writer';
+import { activeTraceparent, linkActiveSpanTo } from '../../../../telemetry/spans';
 
 /**
  * Reply logs shared by the instances of a cluster through Redis. The writer's own process
@@ -40,7 +41,8 @@ export class RedisReplyLogs implements ReplyLogs {
 
   open(messageId: string, userId: string): ReplyLog {
     const local = this.local.open(messageId, userId);
-    const writing = this.writer.begin(messageId, userId);
+    // Opened inside the reply's span (ReplyManager): its context goes with the meta.
+    const writing = this.writer.begin(messageId, userId, activeTraceparent());
     let seq = 0;
     let finished = false;
     return {
@@ -78,8 +80,15 @@ export class RedisReplyLogs implements ReplyLogs {
   async find(messageId: string): Promise<ReplyLog | undefined> {
     const local = await this.local.find(messageId);
     if (local) return local;
-    const [userId, owner] = await this.redis.hmget(replyKeys.meta(messageId), 'userId', 'owner');
+    const [userId, owner, traceparent] = await this.redis.hmget(
+      replyKeys.meta(messageId),
+      'userId',
+      'owner',
+      'traceparent',
+    );
     if (!userId) return undefined;
+    // The follower's span (its messageStream subscription) links to the reply written elsewhere.
+    linkActiveSpanTo(traceparent, { 'palaver.message.id': messageId });
     return new RemoteReplyLog(
       messageId,
       userId,

@@ -39,6 +39,8 @@ export class ReplyBatchWriter {
   private readonly pending = new Map<string, ReplyBatch>();
   /** The replies being written here, and their users. */
   private readonly replies = new Map<string, string>();
+  /** The replies' spans (`traceparent`), written with their meta. */
+  private readonly traces = new Map<string, string>();
   /** Epochs are unique per instance (the owner is checked with them): a counter is enough. */
   private epochs = 0;
   /** Replies with a batch in Redis: later batches need not create their meta. */
@@ -81,9 +83,10 @@ export class ReplyBatchWriter {
    * follow and stop the reply while it waits for its first token, and the database check knows
    * it is alive.
    */
-  begin(messageId: string, userId: string): ReplyWriting {
+  begin(messageId: string, userId: string, traceparent?: string): ReplyWriting {
     const epoch = (this.epochs++).toString(36);
     this.replies.set(messageId, userId);
+    if (traceparent) this.traces.set(messageId, traceparent);
     this.batchOf(messageId, epoch);
     this.scheduleFlush(true);
     return {
@@ -138,6 +141,8 @@ export class ReplyBatchWriter {
       if (!this.written.has(batch.id)) {
         batch.o = 1;
         batch.u = this.replies.get(batch.id);
+        const traceparent = this.traces.get(batch.id);
+        if (traceparent) batch.tp = traceparent;
       }
       joined += (joined ? BATCH_SEPARATOR : '') + JSON.stringify(batch);
     }
@@ -162,12 +167,14 @@ export class ReplyBatchWriter {
           this.disowned.add(batch.id);
           this.written.delete(batch.id);
           this.replies.delete(batch.id);
+          this.traces.delete(batch.id);
           // Entries added while this call was out are not ours to write either.
           this.pending.delete(batch.id);
           this.onDisowned(batch.id);
         } else if (batch.x) {
           this.written.delete(batch.id);
           this.replies.delete(batch.id);
+          this.traces.delete(batch.id);
           this.followedElsewhere.delete(batch.id);
         } else this.written.add(batch.id);
       });

@@ -6,6 +6,8 @@ export interface ReplyBatch {
   e: string;
   /** The user, on the batches that may create the reply's meta (those with `o`). */
   u?: string;
+  /** The reply's span as a W3C `traceparent`, beside `u`: followers elsewhere link to it. */
+  tp?: string;
   /** Set until a batch of this reply has been written: create the meta if it is missing. */
   o?: 1;
   /** Deltas as [seq, text] (answer text), or [seq, payload, kind] (reply-event.ts's EntryKind). */

@@ -35,6 +35,7 @@ for raw in string.gmatch(ARGV[4], '[^\\n]+') do
   if not current[1] then
     if batch.o then
       redis.call('HSET', meta, 'userId', batch.u, 'owner', owner, 'epoch', batch.e, 'state', 'streaming')
+      if batch.tp then redis.call('HSET', meta, 'traceparent', batch.tp) end
       redis.call('SADD', streaming, batch.id)
       ok = 1
     end

@@ -1,0 +1,95 @@
+import { context, propagation, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import {
+  CompositePropagator,
+  W3CBaggagePropagator,
+  W3CTraceContextPropagator,
+} from '@opentelemetry/core';
+import { OTLPTraceExporter as OtlpJsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as OtlpProtobufExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { registerInstrumentations } from '@opentelemetry/instrumentation';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
+import { MongoDBInstrumentation } from '@opentelemetry/instrumentation-mongodb';
+import { defaultResource, envDetector, detectResources } from '@opentelemetry/resources';
+import {
+  AlwaysOffSampler,
+  AlwaysOnSampler,
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  TraceIdRatioBasedSampler,
+  TracerProvider,
+  type Sampler,
+} from '@opentelemetry/sdk-trace';
+import type { TelemetryConfig } from '../config/telemetry-config';
+
+/** What main.ts keeps to flush the last spans at shutdown. */
+export interface Tracing {
+  shutdown(): Promise<void>;
+}
+
+/** Requests that are not operations: probes and scrapes every few seconds, not worth a trace. */
+const UNTRACED_PATHS = ['/health', '/ready', '/metrics'];
+
+/**
+ * The OpenTelemetry SDK: a tracer provider whose spans go to the OTLP/HTTP endpoint in batches,
+ * the W3C propagators, an AsyncLocalStorage context (the active span follows async calls), and
+ * the instrumentations of the incoming HTTP server, MongoDB and ioredis. Loaded only when an
+ * endpoint is set (start-tracing.ts), before the app's modules, which the instrumentations patch.
+ */
+export function startTracingSdk(config: TelemetryConfig): Tracing {
+  const contextManager = new AsyncLocalStorageContextManager();
+  context.setGlobalContextManager(contextManager.enable());
+  propagation.setGlobalPropagator(
+    new CompositePropagator({
+      propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()],
+    }),
+  );
+  // The exporter reads OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT, _HEADERS, _TIMEOUT, _COMPRESSION.
+  const exporter =
+    config.protocol === 'http/json' ? new OtlpJsonExporter() : new OtlpProtobufExporter();
+  const provider = new TracerProvider({
+    resource: defaultResource().merge(detectResources({ detectors: [envDetector] })),
+    sampler: samplerOf(config),
+    spanProcessors: [new BatchSpanProcessor({ exporter, ...config.batch })],
+  });
+  trace.setGlobalTracerProvider(provider);
+  const unregister = registerInstrumentations({
+    tracerProvider: provider,
+    instrumentations: [
+      new HttpInstrumentation({
+        ignoreIncomingRequestHook: (request) =>
+          UNTRACED_PATHS.some((path) => request.url?.startsWith(path) ?? false),
+        // Model calls go through fetch (undici), not node:http; what remains outgoing is the
+        // exporter's own requests and tool fetches, traced only inside a reply.
+        requireParentforOutgoingSpans: true,
+      }),
+      new MongoDBInstrumentation(),
+      // The command only: arguments carry reply text, prompts (the echo model) and tokens.
+      new IORedisInstrumentation({ dbStatementSerializer: (command) => command }),
+    ],
+  });
+  return {
+    async shutdown() {
+      unregister();
+      await provider.shutdown();
+    },
+  };
+}
+
+function samplerOf({ sampler, samplerRatio }: TelemetryConfig): Sampler {
+  switch (sampler) {
+    case 'always_on':
+      return new AlwaysOnSampler();
+    case 'always_off':
+      return new AlwaysOffSampler();
+    case 'traceidratio':
+      return new TraceIdRatioBasedSampler(samplerRatio);
+    case 'parentbased_always_on':
+      return new ParentBasedSampler({ root: new AlwaysOnSampler() });
+    case 'parentbased_always_off':
+      return new ParentBasedSampler({ root: new AlwaysOffSampler() });
+    case 'parentbased_traceidratio':
+      return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(samplerRatio) });
+  }
+}
