@@ -71,10 +71,13 @@ export class TestSocket {
   async execute<TData, TVariables>(
     document: TypedDocumentNode<TData, TVariables>,
     variables?: TVariables,
+    /** The operation's extensions (a trace context, `traceparent`). */
+    extensions?: Record<string, unknown>,
   ): Promise<ExecutionResult<TData>> {
     const iterator = this.client.iterate<TData>({
       query: print(document),
       variables: variables as Record<string, unknown> | undefined,
+      ...(extensions ? { extensions } : {}),
     });
     const first = await iterator.next();
     await iterator.return?.();
