@@ -73,6 +73,7 @@ describe('OpenTelemetry traces', () => {
       OPENAI_BASE_URL: openai.baseUrl,
       OPENAI_MODELS: 'gpt-test',
       TOOLS: 'calculator',
+      METRICS_ENABLED: 'true',
       PORT: '0',
       LOG_LEVEL: 'info',
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
@@ -187,6 +188,29 @@ describe('OpenTelemetry traces', () => {
           span.attributes['db.system'] === 'redis' || span.attributes['db.system.name'] === 'redis',
       ),
     ).toBe(true);
+  });
+
+  it('should count the tokens by provider and model, the tool calls by outcome, and time replies on /metrics', async () => {
+    const response = await fetch(`http://127.0.0.1:${a.port}/metrics`);
+    const text = await response.text();
+    const value = (series: string) =>
+      Number(new RegExp(`^${series.replace(/[{}()|.]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1]);
+    // The reply above: 10 + 20 tokens in, 3 + 7 out, one calculator call.
+    expect(value('palaver_llm_tokens_total{provider="openai",model="gpt-test",type="input"}')).toBe(
+      30,
+    );
+    expect(
+      value('palaver_llm_tokens_total{provider="openai",model="gpt-test",type="output"}'),
+    ).toBe(10);
+    expect(value('palaver_tool_calls_total{tool="calculator",outcome="complete"}')).toBe(1);
+    expect(
+      value(
+        'palaver_reply_duration_seconds_count{provider="openai",model="gpt-test",status="complete"}',
+      ),
+    ).toBe(1);
+    expect(
+      value('palaver_reply_time_to_first_token_seconds_count{provider="openai",model="gpt-test"}'),
+    ).toBe(1);
   });
 
   it('should take the parent of an operation on the socket from its extensions, or else from connectionParams', async () => {
