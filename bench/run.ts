@@ -17,6 +17,7 @@ import { hostileCases } from './cases/hostile-cases';
 import { jobCases } from './cases/job-case';
 import { growthCase } from './cases/growth-case';
 import { toolsCase } from './cases/tools-case';
+import { tracingCases } from './cases/tracing-case';
 import { loginCase, subscribeCase } from './cases/other-cases';
 import {
   capacityCase,
@@ -36,6 +37,7 @@ const CASES: Record<string, { names: string[]; run: CaseRunner }> = {
   me: { names: ['me'], run: meCase },
   chats: { names: ['chats'], run: chatsCase },
   token: { names: ['token-cpu', 'token-latency'], run: tokenCases },
+  tracing: { names: ['tracing-on-cpu', 'tracing-sampled-off-cpu'], run: tracingCases },
   cluster: { names: ['redis-token-cpu', 'follower-latency'], run: clusterCases },
   job: { names: ['job', 'job-follow-up'], run: jobCases },
   tools: { names: ['tools'], run: toolsCase },

@@ -51,7 +51,7 @@ export async function startReplies(
   return ids;
 }
 
-interface TokenRun {
+export interface TokenRun {
   cpuPerToken: number;
   /** The kernel's part of that CPU (syscalls: socket reads and writes, epoll). */
   systemShare: number;
@@ -70,7 +70,7 @@ interface TokenRun {
   here?: TokenRun;
 }
 
-interface StreamOptions {
+export interface StreamOptions {
   coalesceMs: number;
   timed: boolean;
   /** Extra environment of the subject (REDIS_URL for the cluster cases). */
@@ -89,7 +89,7 @@ interface StreamOptions {
  * released at once, one socket each. Timed tokens carry their send time, so delivery latency
  * is measured per token.
  */
-class StreamRig {
+export class StreamRig {
   private static started = 0;
   /** Tells this rig's seeded users from another's. */
   private readonly id = (StreamRig.started += 1);

@@ -1,0 +1,81 @@
+import type { Bench, CaseResult } from '../lib/context';
+import { OtlpSink } from '../lib/otlp-sink';
+import { median, medianRun } from '../lib/stats';
+import { StreamRig, type TokenRun } from './stream-cases';
+
+/** Measured rounds per server, alternating off, on, sampled off (BENCH_TRACING_ROUNDS). */
+const TRACING_ROUNDS = 3;
+
+/**
+ * What tracing costs on the hot path (issue 36): token-cpu's load on three builds of the same
+ * subject side by side — tracing off (no OTLP endpoint: no SDK loaded), on at 100 % sampling
+ * (every span exported to a local sink), and on but sampled off (the SDK loaded, no trace
+ * sampled) — in alternating rounds, each round's ratio taken against the off round before it.
+ */
+export async function tracingCases(bench: Bench): Promise<CaseResult[]> {
+  const streams = bench.quick ? 20 : 200;
+  const tokens = bench.quick ? 50 : 500;
+  const rounds = bench.quick ? 1 : Number(process.env.BENCH_TRACING_ROUNDS ?? TRACING_ROUNDS);
+  const sink = await OtlpSink.start();
+  const traced = (sampler: string) => ({
+    OTEL_EXPORTER_OTLP_ENDPOINT: sink.endpoint,
+    OTEL_TRACES_SAMPLER: sampler,
+    OTEL_SERVICE_NAME: 'palaver-bench',
+  });
+  const options = (env: Record<string, string>) => ({ coalesceMs: 0, timed: true, env });
+  const rigs: StreamRig[] = [];
+  const runs: [TokenRun[], TokenRun[], TokenRun[]] = [[], [], []];
+  let exported = { requests: 0, bytes: 0 };
+  try {
+    for (const env of [{}, traced('always_on'), traced('always_off')])
+      rigs.push(await StreamRig.start(bench, 'subject', options(env)));
+    for (const rig of rigs) await rig.warm(streams);
+    const before = { requests: sink.requests, bytes: sink.bytes };
+    for (let round = 0; round < rounds; round += 1) {
+      for (const [side, rig] of rigs.entries())
+        runs[side as 0 | 1 | 2].push(await rig.measure(streams, tokens));
+    }
+    exported = { requests: sink.requests - before.requests, bytes: sink.bytes - before.bytes };
+  } finally {
+    for (const rig of rigs) await rig.stop();
+    await sink.stop();
+  }
+  const [off, on, sampledOff] = runs;
+  const expected = streams * tokens;
+  const lost = runs.flat().filter((run) => run.delivered !== expected).length;
+  const errors = runs.flat().reduce((n, run) => n + run.errors, 0) + lost;
+  const perRound = (side: TokenRun[]) => side.map((run) => +(run.cpuPerToken * 1e6).toFixed(1));
+  const row = (
+    name: string,
+    side: TokenRun[],
+    label: string,
+    limit: number,
+    details: Record<string, unknown> = {},
+  ): CaseResult => {
+    const ratios = side.map((run, i) => run.cpuPerToken / off[i]!.cpuPerToken);
+    const ratio = median(ratios);
+    return {
+      case: name,
+      measure: `server CPU µs per delivered token, ${label} vs tracing off, ${streams} × 50 tok/s, coalescing off (medians of ${rounds} alternating rounds)`,
+      unit: 'µs/token',
+      subject: medianRun(side, (run) => run.cpuPerToken).cpuPerToken * 1e6,
+      baseline: medianRun(off, (run) => run.cpuPerToken).cpuPerToken * 1e6,
+      ratio,
+      target: `≤ ${limit}× tracing off`,
+      pass: ratio <= limit && errors === 0,
+      errors,
+      details: {
+        rounds: {
+          subject: perRound(side),
+          off: perRound(off),
+          ratios: ratios.map((r) => +r.toFixed(3)),
+        },
+        ...details,
+      },
+    };
+  };
+  return [
+    row('tracing-on-cpu', on, 'tracing on at 100 % sampling', 1.15, { exported }),
+    row('tracing-sampled-off-cpu', sampledOff, 'tracing on, sampled off', 1.05),
+  ];
+}
