@@ -18,6 +18,7 @@ import { OtlpReceiver, type ReceivedSpan } from './helpers/otlp-receiver';
 import { TestRedis } from './helpers/redis-server';
 import { startServerProcess, type ServerProcess } from './helpers/server-process';
 import { TestSocket } from './helpers/ws-client';
+import { loadTelemetryConfig } from '../src/config/telemetry-config';
 import { createLogger } from '../src/log/logger';
 
 const SECRET = 'a-cluster-secret-key-of-more-than-32-characters';
@@ -311,6 +312,44 @@ describe('tracing switched off', () => {
     expect(
       sdkLoaded({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9', OTEL_SDK_DISABLED: 'true' }),
     ).toBe('false');
+  });
+});
+
+describe('tracing configuration', () => {
+  it('should trace only with an endpoint, take the standard sampler, and read empty variables as unset', () => {
+    expect(loadTelemetryConfig({}).enabled).toBe(false);
+    // What an .env copied from .env.example holds: every OTEL_ variable empty.
+    const copied = loadTelemetryConfig({
+      OTEL_EXPORTER_OTLP_ENDPOINT: '',
+      OTEL_TRACES_SAMPLER: '',
+      OTEL_TRACES_SAMPLER_ARG: '',
+      OTEL_EXPORTER_OTLP_PROTOCOL: '',
+    });
+    expect(copied).toMatchObject({
+      enabled: false,
+      sampler: 'parentbased_always_on',
+      samplerRatio: 1,
+      protocol: 'http/protobuf',
+    });
+    expect(
+      loadTelemetryConfig({
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+        OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+        OTEL_TRACES_SAMPLER_ARG: '0.1',
+      }),
+    ).toMatchObject({ enabled: true, sampler: 'parentbased_traceidratio', samplerRatio: 0.1 });
+  });
+
+  it('should refuse a sampler or protocol it does not speak, naming the variable', () => {
+    expect(() => loadTelemetryConfig({ OTEL_TRACES_SAMPLER: 'jaeger_remote' })).toThrow(
+      /OTEL_TRACES_SAMPLER/,
+    );
+    expect(() =>
+      loadTelemetryConfig({
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4317',
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
+      }),
+    ).toThrow(/OTEL_EXPORTER_OTLP_PROTOCOL=grpc/);
   });
 });
 

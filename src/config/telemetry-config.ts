@@ -51,7 +51,11 @@ export class TelemetryConfigError extends Error {
 }
 
 export function loadTelemetryConfig(env: NodeJS.ProcessEnv = process.env): TelemetryConfig {
-  const parsed = telemetryEnvSchema.safeParse(env);
+  // An empty variable (`OTEL_TRACES_SAMPLER=` in an .env copied from .env.example) is unset.
+  const set = Object.fromEntries(
+    Object.entries(env).filter(([key, value]) => key.startsWith('OTEL_') && value?.trim()),
+  );
+  const parsed = telemetryEnvSchema.safeParse(set);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
     throw new TelemetryConfigError(`Invalid OpenTelemetry configuration: ${issues.join('; ')}`);

@@ -60,9 +60,10 @@ export function startTracingSdk(config: TelemetryConfig): Tracing {
       new HttpInstrumentation({
         ignoreIncomingRequestHook: (request) =>
           UNTRACED_PATHS.some((path) => request.url?.startsWith(path) ?? false),
-        // Model calls go through fetch (undici), not node:http; what remains outgoing is the
-        // exporter's own requests and tool fetches, traced only inside a reply.
-        requireParentforOutgoingSpans: true,
+        // Outgoing requests are not traced: a model call (openai's fetch runs on node:http) has
+        // its own `chat` span, and the instrumentation would switch the context on every chunk
+        // of the model's response, once per token (bench/FINDINGS.md, issue 36).
+        disableOutgoingRequestInstrumentation: true,
       }),
       new MongoDBInstrumentation(),
       // The command only: arguments carry reply text, prompts (the echo model) and tokens.
