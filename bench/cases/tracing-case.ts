@@ -28,7 +28,8 @@ export async function tracingCases(bench: Bench): Promise<CaseResult[]> {
   const options = (env: Record<string, string>) => ({ coalesceMs: 0, timed: true, env });
   const rigs: StreamRig[] = [];
   const runs: [TokenRun[], TokenRun[], TokenRun[], TokenRun[]] = [[], [], [], []];
-  let exported = { requests: 0, bytes: 0 };
+  /** What the traced subject exported during the measured rounds. */
+  const exported = { requests: 0, bytes: 0 };
   try {
     for (const env of [{}, traced('always_on'), traced('always_off'), {}])
       rigs.push(await StreamRig.start(bench, 'subject', options(env)));
@@ -38,7 +39,8 @@ export async function tracingCases(bench: Bench): Promise<CaseResult[]> {
       for (const [side, rig] of rigs.entries())
         runs[side as 0 | 1 | 2 | 3].push(await rig.measure(streams, tokens));
     }
-    exported = { requests: sink.requests - before.requests, bytes: sink.bytes - before.bytes };
+    exported.requests = sink.requests - before.requests;
+    exported.bytes = sink.bytes - before.bytes;
   } finally {
     for (const rig of rigs) await rig.stop();
     await sink.stop();
