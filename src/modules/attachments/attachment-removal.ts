@@ -48,6 +48,7 @@ export class AttachmentRemoval {
     await this.storage.remove(id);
     await this.models.AttachmentText.deleteOne({ _id: attachment._id });
     const deleted = await this.models.Attachment.deleteOne({ _id: attachment._id });
-    if (deleted.deletedCount > 0) await this.quota.release(String(attachment.userId), attachment.size);
+    if (deleted.deletedCount > 0)
+      await this.quota.release(String(attachment.userId), attachment.size);
   }
 }

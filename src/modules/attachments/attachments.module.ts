@@ -108,9 +108,7 @@ export function createAttachmentsModule(deps: AttachmentsModuleDependencies): At
     prompts,
     eraser: prompts,
     sweeper,
-    resolvers: instancesOf(ATTACHMENTS_RESOLVERS, [
-      new AttachmentResolver(library, uploads),
-    ]),
+    resolvers: instancesOf(ATTACHMENTS_RESOLVERS, [new AttachmentResolver(library, uploads)]),
     stop: () => sweeper.stop(),
   };
 }

@@ -53,7 +53,11 @@ export class PromptAttachments {
    * The attachments a prompt to `chatId` (null: a new chat) may carry: the caller's, uploaded,
    * and not another chat's. Someone else's (or no such) attachment is NOT_FOUND.
    */
-  async check(userId: string, ids: readonly string[], chatId: string | null): Promise<PromptFile[]> {
+  async check(
+    userId: string,
+    ids: readonly string[],
+    chatId: string | null,
+  ): Promise<PromptFile[]> {
     const unique = [...new Set(ids)];
     if (unique.length !== ids.length) {
       throw new BadUserInputError({ attachmentIds: 'Attach each file once.' });
@@ -67,7 +71,11 @@ export class PromptAttachments {
     const found = await findByIds(this.models.Attachment, ids);
     const records = ids.map((id) => found.get(id));
     for (const record of records) {
-      if (!record || String(record.userId) !== userId || record.status === AttachmentStatus.REMOVING) {
+      if (
+        !record ||
+        String(record.userId) !== userId ||
+        record.status === AttachmentStatus.REMOVING
+      ) {
         throw new NotFoundError('Attachment');
       }
       if (record.status !== AttachmentStatus.STORED) {
@@ -116,7 +124,9 @@ export class PromptAttachments {
 
   /** Removes the attachments of a deleted chat, bytes and all. */
   async eraseChat(chatId: string): Promise<void> {
-    const records = await this.models.Attachment.find({ chatId: new Types.ObjectId(chatId) }).lean();
+    const records = await this.models.Attachment.find({
+      chatId: new Types.ObjectId(chatId),
+    }).lean();
     for (const record of records) {
       this.images.delete(String(record._id));
       await this.removal.remove(record, { status: record.status, chatId });
@@ -125,7 +135,9 @@ export class PromptAttachments {
 
   /** Removes every attachment of a user (the account is being deleted). */
   async eraseUser(userId: string): Promise<void> {
-    const records = await this.models.Attachment.find({ userId: new Types.ObjectId(userId) }).lean();
+    const records = await this.models.Attachment.find({
+      userId: new Types.ObjectId(userId),
+    }).lean();
     for (const record of records) {
       this.images.delete(String(record._id));
       await this.removal.discard(record);

@@ -13,7 +13,10 @@ import { isImage } from '../../modules/attachments/content/media-types';
 import { UploadError } from '../../modules/attachments/upload.service';
 
 /** What the routes use of the attachments module. */
-export type AttachmentRoutesModule = Pick<AttachmentsModule, 'uploads' | 'links' | 'storage' | 'models'>;
+export type AttachmentRoutesModule = Pick<
+  AttachmentsModule,
+  'uploads' | 'links' | 'storage' | 'models'
+>;
 
 /**
  * Downloads are sandboxed whatever they hold: a stored file can never run script on the API's

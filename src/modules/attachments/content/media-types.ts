@@ -1,7 +1,12 @@
 import { IMAGE_MEDIA_TYPES, type ImageMediaType } from '../../../llm/model-client';
 
 /** Documents whose bytes are UTF-8 text: they go to the model as they are. */
-export const TEXT_MEDIA_TYPES = ['text/plain', 'text/markdown', 'text/csv', 'application/json'] as const;
+export const TEXT_MEDIA_TYPES = [
+  'text/plain',
+  'text/markdown',
+  'text/csv',
+  'application/json',
+] as const;
 export type TextMediaType = (typeof TEXT_MEDIA_TYPES)[number];
 
 /** Documents that go to the model as their text (a PDF's extracted). */

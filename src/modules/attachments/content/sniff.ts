@@ -62,10 +62,14 @@ export async function sniffMediaType(head: Uint8Array, declared: string): Promis
   if (!isTextFamily(type)) {
     const what = text === 'text' ? 'text' : 'of no known type';
     const expected = isImage(type) ? 'an image' : 'a PDF';
-    return { refused: `The file is declared as ${type}, but its content is ${what}, not ${expected}.` };
+    return {
+      refused: `The file is declared as ${type}, but its content is ${what}, not ${expected}.`,
+    };
   }
   if (text === 'nul') {
-    return { refused: `The file is declared as ${type}, but its content is binary (NUL bytes), not text.` };
+    return {
+      refused: `The file is declared as ${type}, but its content is binary (NUL bytes), not text.`,
+    };
   }
   if (text === 'not-utf8') {
     return { refused: `The file is declared as ${type}, but its content is not UTF-8 text.` };
