@@ -21,7 +21,7 @@ export class MessageAttachmentsResolver {
     @Root() message: Message,
     @Ctx() context: GraphQLContext,
   ): Promise<Attachment[]> {
-    if (message.attachmentIds.length === 0) return [];
+    if (!message.attachmentIds?.length) return [];
     const loaded = await this.loaderOf(context).loadMany(message.attachmentIds);
     return loaded.filter((item): item is Attachment => item !== null && !(item instanceof Error));
   }
