@@ -211,6 +211,12 @@ describe('textOf: the text a model is given', () => {
     expect(error.message).toBe('The PDF has no text that can be extracted (a scanned document?).');
   });
 
+  it('should refuse a PDF that asks for a password, saying so', async () => {
+    const locked = pdfOf([{ lines: ['Confidential'] }], { locked: true });
+    const error = await readError(textOf('application/pdf', locked));
+    expect(error.message).toBe('The PDF is protected by a password.');
+  });
+
   it('should refuse a broken PDF as damaged', async () => {
     const pdf = pdfOf([{ lines: ['Hello'] }]);
     const broken = Buffer.concat([pdf.subarray(0, 40), Buffer.from('\x00garbage\xff'.repeat(50))]);

@@ -87,9 +87,14 @@ function contentOf(page: PdfPage): string {
 
 /**
  * A PDF 1.4 file with the given pages, its cross-reference table at exact byte offsets.
- * `deflate` compresses the content streams (FlateDecode), as most writers do.
+ * `deflate` compresses the content streams (FlateDecode), as most writers do. `locked` adds a
+ * standard security handler (PDF 32000 §7.6.3, revision 2) whose user password is not empty:
+ * a reader asks for a password before it decrypts anything (the streams stay plain, never read).
  */
-export function pdfOf(pages: PdfPage[], options: { deflate?: boolean } = {}): Buffer {
+export function pdfOf(
+  pages: PdfPage[],
+  options: { deflate?: boolean; locked?: boolean } = {},
+): Buffer {
   const objects: Buffer[] = [];
   const add = (body: Buffer | string) => {
     objects.push(typeof body === 'string' ? Buffer.from(body, 'latin1') : body);
@@ -121,6 +126,13 @@ export function pdfOf(pages: PdfPage[], options: { deflate?: boolean } = {}): Bu
     `<< /Type /Pages /Kids [${kids.map((kid) => `${kid} 0 R`).join(' ')}] /Count ${kids.length} >>`,
     'latin1',
   );
+  const encrypt = options.locked
+    ? add(
+        `<< /Filter /Standard /V 1 /R 2 /Length 40 /P -4 ` +
+          `/O <${'4f'.repeat(32)}> /U <${'55'.repeat(32)}> >>`,
+      )
+    : 0;
+  const id = `<${'0123456789abcdef'.repeat(2)}>`;
   const parts: Buffer[] = [Buffer.from('%PDF-1.4\n%\xe2\xe3\xcf\xd3\n', 'latin1')];
   let offset = parts[0]!.length;
   const offsets: number[] = [];
@@ -137,7 +149,9 @@ export function pdfOf(pages: PdfPage[], options: { deflate?: boolean } = {}): Bu
   const xref =
     `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n` +
     offsets.map((at) => `${String(at).padStart(10, '0')} 00000 n \n`).join('') +
-    `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${offset}\n%%EOF\n`;
+    `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R` +
+    (encrypt ? ` /Encrypt ${encrypt} 0 R /ID [${id} ${id}]` : '') +
+    ` >>\nstartxref\n${offset}\n%%EOF\n`;
   parts.push(Buffer.from(xref, 'latin1'));
   return Buffer.concat(parts);
 }
