@@ -93,6 +93,39 @@ describe('sniffMediaType: what an upload is', () => {
     expect(refused).toContain('application/pdf');
   });
 
+  it.each([
+    ['a CSV', 'text/csv', 'BMW sales,2024\nQ1,410\n'], // `BM`: a BMP's signature
+    ['a note', 'text/plain', 'ID3 tags hold an MP3 file\u2019s title.\n'], // an MP3's
+    ['a note', 'text/markdown', 'MZ is where a DOS program starts.\n'], // a Windows program's
+  ])(
+    'should accept %s whose first letters happen to be a binary signature (%s)',
+    async (_what, type, text) => {
+      await expect(sniffMediaType(Buffer.from(text), type)).resolves.toEqual({ mediaType: type });
+    },
+  );
+
+  it('should refuse a real BMP declared as CSV, naming what it is', async () => {
+    // A 1×1 24-bit BMP: its header's sizes and offsets hold NUL bytes, as every BMP's do.
+    const bmp = Buffer.alloc(58);
+    bmp.write('BM', 0, 'latin1');
+    bmp.writeUInt32LE(58, 2);
+    bmp.writeUInt32LE(54, 10);
+    bmp.writeUInt32LE(40, 14);
+    bmp.writeInt32LE(1, 18);
+    bmp.writeInt32LE(1, 22);
+    bmp.writeUInt16LE(1, 26);
+    bmp.writeUInt16LE(24, 28);
+    await expect(refusalOf(bmp, 'text/csv')).resolves.toBe(
+      'The file is declared as text/csv, but its content is image/bmp.',
+    );
+  });
+
+  it('should refuse a PNG declared as plain text, naming what it is', async () => {
+    await expect(refusalOf(tinyPng(), 'text/plain')).resolves.toBe(
+      'The file is declared as text/plain, but its content is image/png.',
+    );
+  });
+
   it.each(['text/html', 'image/svg+xml', 'application/zip', 'application/octet-stream'])(
     'should refuse a file declared as %s, a type not accepted',
     async (type) => {
