@@ -64,7 +64,7 @@ describe('attachments: upload, send, download', () => {
     const response = await fetch(url, {
       method: 'PUT',
       headers: { authorization: `Bearer ${who.auth.accessToken}` },
-      body: bytes,
+      body: new Uint8Array(bytes),
     });
     return { status: response.status, body: (await response.json()) as Record<string, any> };
   }
@@ -186,33 +186,29 @@ describe('attachments: upload, send, download', () => {
       size: png.length,
     });
     expect((await put(up.uploadUrl, png)).status).toBe(201);
-    const echo = await app
-      .http()
-      .raw<any>(
-        `mutation S($input: SendMessageInput!) { sendMessage(input: $input) { assistantMessage { id } } }`,
-        {
-          input: {
-            prompt: 'see?',
-            attachmentIds: [up.attachmentId],
-            config: { llm: 'ECHO', chatModel: 'echo-1' },
-          },
+    const echo = await app.http().raw<any>(
+      `mutation S($input: SendMessageInput!) { sendMessage(input: $input) { assistantMessage { id } } }`,
+      {
+        input: {
+          prompt: 'see?',
+          attachmentIds: [up.attachmentId],
+          config: { llm: 'ECHO', chatModel: 'echo-1' },
         },
-        { token: user.auth.accessToken },
-      );
+      },
+      { token: user.auth.accessToken },
+    );
     expect(echo.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
-    const sent = await app
-      .http()
-      .raw<any>(
-        `mutation S($input: SendMessageInput!) { sendMessage(input: $input) { assistantMessage { id } } }`,
-        {
-          input: {
-            prompt: 'see?',
-            attachmentIds: [up.attachmentId],
-            config: { llm: 'OPEN_AI', chatModel: 'gpt-4o' },
-          },
+    const sent = await app.http().raw<any>(
+      `mutation S($input: SendMessageInput!) { sendMessage(input: $input) { assistantMessage { id } } }`,
+      {
+        input: {
+          prompt: 'see?',
+          attachmentIds: [up.attachmentId],
+          config: { llm: 'OPEN_AI', chatModel: 'gpt-4o' },
         },
-        { token: user.auth.accessToken },
-      );
+      },
+      { token: user.auth.accessToken },
+    );
     expect(sent.errors).toBeUndefined();
     const socket = app.socket(user.auth.accessToken);
     await streamToEnd(socket, sent.data.sendMessage.assistantMessage.id);
@@ -223,5 +219,43 @@ describe('attachments: upload, send, download', () => {
       { type: 'text', text: 'see?' },
       { type: 'image_url', image_url: { url: `data:image/png;base64,${png.toString('base64')}` } },
     ]);
+  });
+
+  it('should show attachments in a shared link by name and type only', async () => {
+    const bytes = Buffer.from('# Plan\nship it\n', 'utf8');
+    const up = await ticket(user, {
+      filename: 'plan.md',
+      mediaType: 'text/markdown',
+      size: bytes.length,
+    });
+    expect((await put(up.uploadUrl, bytes)).status).toBe(201);
+    const sent = await app.http().raw<any>(
+      `mutation { sendMessage(input: { prompt: "read this", attachmentIds: ["${up.attachmentId}"] }) {
+        chat { id } assistantMessage { id } } }`,
+      {},
+      { token: user.auth.accessToken },
+    );
+    expect(sent.errors).toBeUndefined();
+    const socket = app.socket(user.auth.accessToken);
+    await streamToEnd(socket, sent.data.sendMessage.assistantMessage.id);
+    await socket.dispose();
+    const shared = await app
+      .http()
+      .raw<any>(
+        `mutation Share($id: ID!) { shareChat(id: $id) { token } }`,
+        { id: sent.data.sendMessage.chat.id },
+        { token: user.auth.accessToken },
+      );
+    expect(shared.errors).toBeUndefined();
+    const view = await app
+      .http()
+      .raw<any>(
+        `query View($t: String!) { sharedChat(token: $t) { messages { role attachments { filename mediaType } } } }`,
+        { t: shared.data.shareChat.token },
+      );
+    expect(view.data.sharedChat.messages[0].attachments).toEqual([
+      { filename: 'plan.md', mediaType: 'text/markdown' },
+    ]);
+    expect(JSON.stringify(view.data)).not.toContain('ship it');
   });
 });

@@ -99,6 +99,21 @@ export class PromptAttachments {
     return new Map((await this.filesOf(stored)).map((file) => [file.id, file]));
   }
 
+  /** The names and types of these attachments (those still there), by id: what a shared link shows. */
+  async labelsOf(
+    ids: readonly string[],
+  ): Promise<Map<string, { filename: string; mediaType: string }>> {
+    const found = await findByIds(this.models.Attachment, ids);
+    return new Map(
+      [...found.values()]
+        .filter((record) => record.status === AttachmentStatus.STORED)
+        .map((record) => [
+          String(record._id),
+          { filename: record.filename, mediaType: record.mediaType },
+        ]),
+    );
+  }
+
   /** The bytes of an image, base64 (cached: a chat's images go with each of its prompts). */
   async imageData(id: string): Promise<string> {
     const cached = this.images.get(id);

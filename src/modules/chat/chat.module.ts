@@ -230,6 +230,7 @@ export async function createChatModule(deps: ChatModuleDependencies): Promise<Ch
             secretKey: config.auth.secretKey,
           },
           accounts,
+          attachments.prompts,
         ),
       ),
       new ChatSubscriptionsResolver(

@@ -118,7 +118,7 @@ export class Message {
   usage?: TokenUsage | null;
 
   /** The attachments it carries (not a field: `attachments` resolves them). */
-  attachmentIds!: string[];
+  attachmentIds?: string[];
 
   @Field(() => Date, { description: 'When it was created.' })
   createdAt!: Date;

@@ -17,16 +17,18 @@ export class MessageAttachmentsResolver {
   @FieldResolver(() => [Attachment], {
     description: 'The files it carries (a prompt), in order; links are signed and short-lived.',
   })
-  async attachments(@Root() message: Message, @Ctx() context: GraphQLContext): Promise<Attachment[]> {
-    if (message.attachmentIds.length === 0) return [];
+  async attachments(
+    @Root() message: Message,
+    @Ctx() context: GraphQLContext,
+  ): Promise<Attachment[]> {
+    if (!message.attachmentIds?.length) return [];
     const loaded = await this.loaderOf(context).loadMany(message.attachmentIds);
     return loaded.filter((item): item is Attachment => item !== null && !(item instanceof Error));
   }
 
   private loaderOf(context: GraphQLContext): DataLoader<string, Attachment | null> {
     let loader = context.scope.get(MessageAttachmentsResolver) as
-      | DataLoader<string, Attachment | null>
-      | undefined;
+      DataLoader<string, Attachment | null> | undefined;
     if (!loader) {
       loader = new DataLoader(
         async (ids) => {

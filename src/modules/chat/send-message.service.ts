@@ -20,12 +20,7 @@ import { TitleSource, type ChatRecord, type StoredLlmConfig, type ChatModel } fr
 import type { NewMessages, Placement, ReplyPlacement } from './branches/reply-placement';
 import type { LlmConfigInput } from './llm-config.type';
 import type { ChatService } from './chat.service';
-import {
-  buildPrompt,
-  contextBudgetOf,
-  HISTORY_MAX_MESSAGES,
-  promptSizeOf,
-} from './history';
+import { buildPrompt, contextBudgetOf, HISTORY_MAX_MESSAGES, promptSizeOf } from './history';
 import type { PromptAttachments, PromptFile } from '../attachments/prompt-attachments';
 import type { MessageRecord, MessageModel } from './message.model';
 import type { MessageService } from './message.service';
@@ -96,7 +91,13 @@ export class SendMessageService {
         if (!input.chatId) {
           const config = this.chats.resolveConfig(input.config);
           this.checkTools(input.tools, config);
-          const attachmentIds = await this.checkAttachments(userId, ids, null, config, input.prompt);
+          const attachmentIds = await this.checkAttachments(
+            userId,
+            ids,
+            null,
+            config,
+            input.prompt,
+          );
           return this.placement.inNewChat(
             { userId, config, idempotencyKey, attachmentIds },
             input.prompt,
@@ -157,7 +158,10 @@ export class SendMessageService {
         const from = await this.branchFrom(viewer, input, MessageRole.ASSISTANT, idempotencyKey);
         // The prompt answered again carries its attachments to the model chosen now.
         if (from.original.parentId) {
-          const prompt = await this.messages.getOwned(viewer.userId, String(from.original.parentId));
+          const prompt = await this.messages.getOwned(
+            viewer.userId,
+            String(from.original.parentId),
+          );
           const ids = (prompt.attachmentIds ?? []).map(String);
           if (ids.length) {
             await this.checkAttachments(
