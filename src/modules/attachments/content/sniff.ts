@@ -50,31 +50,31 @@ export async function sniffMediaType(head: Uint8Array, declared: string): Promis
     return { refused: `Files of type ${named(type)} are not accepted.` };
   }
   const found = await signatureOf(head);
-  if (found === 'unreadable') {
-    return { refused: `The file is declared as ${type}, but its content could not be identified.` };
+  if (found === type) return { mediaType: type };
+  const binary = found !== undefined && found !== 'unreadable' && !isTextual(found);
+  if (!isTextFamily(type)) {
+    if (found === 'unreadable') return { refused: `${declaredAs(type)} could not be identified.` };
+    if (binary) return { refused: `${declaredAs(type)} is ${named(found)}.` };
+    const what = textShapeOf(head) === 'text' ? 'text' : 'of no known type';
+    const expected = isImage(type) ? 'an image' : 'a PDF';
+    return { refused: `${declaredAs(type)} is ${what}, not ${expected}.` };
   }
-  if (found && !isTextual(found)) {
-    return found === type
-      ? { mediaType: type }
-      : { refused: `The file is declared as ${type}, but its content is ${named(found)}.` };
+  // A signature of a type taken otherwise (an image, a PDF) contradicts a text type. Other
+  // signatures can be two letters (`BM`, `MZ`, `ID3`) and open ordinary text ("BMW sales,…"):
+  // those bytes are judged as text, which a real binary fails.
+  if (binary && isAcceptedMediaType(found)) {
+    return { refused: `${declaredAs(type)} is ${named(found)}.` };
   }
   const text = textShapeOf(head);
-  if (!isTextFamily(type)) {
-    const what = text === 'text' ? 'text' : 'of no known type';
-    const expected = isImage(type) ? 'an image' : 'a PDF';
-    return {
-      refused: `The file is declared as ${type}, but its content is ${what}, not ${expected}.`,
-    };
-  }
-  if (text === 'nul') {
-    return {
-      refused: `The file is declared as ${type}, but its content is binary (NUL bytes), not text.`,
-    };
-  }
-  if (text === 'not-utf8') {
-    return { refused: `The file is declared as ${type}, but its content is not UTF-8 text.` };
-  }
-  return { mediaType: type };
+  if (text === 'text') return { mediaType: type };
+  if (binary) return { refused: `${declaredAs(type)} is ${named(found)}.` };
+  return text === 'nul'
+    ? { refused: `${declaredAs(type)} is binary (NUL bytes), not text.` }
+    : { refused: `${declaredAs(type)} is not UTF-8 text.` };
+}
+
+function declaredAs(type: string): string {
+  return `The file is declared as ${type}, but its content`;
 }
 
 async function signatureOf(head: Uint8Array): Promise<string | undefined | 'unreadable'> {
