@@ -234,11 +234,27 @@ export class UploadService {
     }
     if (isImage(mediaType)) return null;
     const kept = intake.keptBytes;
-    // A text longer than any context keeps its beginning; its length says how far over it is.
-    if (kept.length < size) return { text: kept.toString('utf8'), length: size };
+    // A text longer than any model reads keeps its beginning (a send says how far over it is),
+    // which must still be UTF-8 (a character cut at the end of what was kept aside).
+    if (kept.length < size) return { text: utf8Beginning(kept), length: size };
     const text = await textOf(mediaType as DocumentMediaType, kept);
     return { text, length: text.length };
   }
+}
+
+/** The UTF-8 text of a document's first bytes, or UnreadableDocumentError when they are not. */
+function utf8Beginning(bytes: Buffer): string {
+  // A UTF-8 character is at most 4 bytes: one cut at the end leaves at most 3 of them.
+  for (let cut = 0; cut <= 3; cut++) {
+    try {
+      return new TextDecoder('utf-8', { fatal: true }).decode(
+        bytes.subarray(0, bytes.length - cut),
+      );
+    } catch {
+      // try without the last byte
+    }
+  }
+  throw new UnreadableDocumentError('The file is declared as text but is not UTF-8 text.');
 }
 
 function asUploadError(error: unknown): unknown {
