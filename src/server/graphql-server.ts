@@ -23,6 +23,7 @@ import {
 } from './http/apollo-plugins';
 import type { Metrics } from '../metrics/metrics';
 import { createRequestListener } from './http/http-app';
+import { attachmentRoutes, type AttachmentRoutesModule } from './http/attachment-routes';
 import { operationSpanPlugin } from './http/operation-span';
 import { WebSocketGateway } from './ws/websocket-gateway';
 
@@ -50,6 +51,8 @@ export interface GraphQLServerOptions {
   metrics: Metrics;
   /** True from the moment shutdown begins: /readyz then answers 503. */
   isStopping: () => boolean;
+  /** Serves the upload and download routes. */
+  attachments: AttachmentRoutesModule;
 }
 
 export interface GraphQLServer {
@@ -125,6 +128,12 @@ export async function createGraphQLServer(options: GraphQLServerOptions): Promis
       database: options.database,
       metrics: options.metrics,
       isStopping: options.isStopping,
+      attachmentRoutes: attachmentRoutes({
+        config,
+        authenticator: options.authenticator,
+        attachments: options.attachments,
+        logger: options.logger,
+      }),
     }),
   );
   return { httpServer, websocket, stop: () => apollo.stop() };

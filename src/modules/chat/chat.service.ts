@@ -1,3 +1,4 @@
+import type { PromptAttachments } from '../attachments/prompt-attachments';
 import type { ToolRegistry } from '../tools/tool-registry';
 import { isValidObjectId, Types } from 'mongoose';
 import type { MessageModel } from './message.model';
@@ -58,6 +59,8 @@ export class ChatService {
     private readonly stops: StopReplyService,
     private readonly accounts: OpenAccounts,
     private readonly tools: Pick<ToolRegistry, 'choose'>,
+    /** A chat's attachments go with it. */
+    private readonly attachments: Pick<PromptAttachments, 'eraseChat'>,
   ) {}
 
   async get(userId: string, chatId: string): Promise<ChatRecord> {
@@ -135,6 +138,7 @@ export class ChatService {
     // By _id alone (FerretDB looks up nothing else, see db/by-id.ts): get() proved the owner.
     const result = await this.models.Chat.deleteOne({ _id: chatId });
     if (result.deletedCount === 0) throw new NotFoundError('Chat');
+    await this.attachments.eraseChat(chatId);
     this.events.publish(userId, { type: ChatEventType.DELETED, chatId });
     return true;
   }

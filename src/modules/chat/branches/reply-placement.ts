@@ -29,6 +29,8 @@ export interface NewMessages {
   userId: string;
   config: StoredLlmConfig;
   idempotencyKey?: string;
+  /** What a new prompt carries (checked by the caller). */
+  attachmentIds?: Types.ObjectId[];
 }
 
 /**
@@ -265,6 +267,7 @@ export class ReplyPlacement {
         role: MessageRole.USER,
         content: prompt,
         status: MessageStatus.COMPLETE,
+        ...(message.attachmentIds?.length ? { attachmentIds: message.attachmentIds } : {}),
         idempotencyKey: message.idempotencyKey,
         replyId,
       },
