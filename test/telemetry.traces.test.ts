@@ -26,6 +26,7 @@ const SECRET = 'a-cluster-secret-key-of-more-than-32-characters';
 const PASSWORD_MARKER = `pw${randomBytes(6).toString('hex')}`;
 const PROMPT_MARKER = `prompt${randomBytes(6).toString('hex')}`;
 const REPLY_MARKER = `reply${randomBytes(6).toString('hex')}`;
+const URL_MARKER = `url${randomBytes(6).toString('hex')}`;
 const PASSWORD = `plum-Orbit-47-${PASSWORD_MARKER}`;
 
 const hex = (bytes: number) => randomBytes(bytes).toString('hex');
@@ -271,7 +272,23 @@ describe('OpenTelemetry traces', () => {
   });
 
   it('should export no password, token, prompt or reply text in any span', async () => {
-    // Whatever the tests above exported, searched whole: attributes, events, links, resources.
+    // Secrets in URLs: a GET operation's variables, an upload's secret, a download's signature.
+    const get = clientSpan();
+    const query = new URLSearchParams({
+      query: 'query SharedChat($token: String!) { sharedChat(token: $token) { title } }',
+      variables: JSON.stringify({ token: URL_MARKER }),
+    });
+    await fetch(`${urlOf(a)}?${query}`, {
+      headers: { traceparent: get.traceparent, 'apollo-require-preflight': 'true' },
+    });
+    for (const path of [`/uploads/u1/${URL_MARKER}`, `/attachments/a1/99/${URL_MARKER}`])
+      await fetch(`http://127.0.0.1:${a.port}${path}`, {
+        headers: { traceparent: get.traceparent },
+      });
+    const requests = () =>
+      receiver.inTrace(get.traceId).filter((span) => 'http.request.method' in span.attributes);
+    await receiver.waitFor(() => requests().length >= 3);
+    // Whatever this file exported, searched whole: attributes, events, links, resources.
     await receiver.waitFor((span) => span.name === 'subscription MessageStream');
     expect(receiver.bodies.length).toBeGreaterThan(0);
     const exported = receiver.bodies.join('\n');
@@ -279,6 +296,7 @@ describe('OpenTelemetry traces', () => {
     for (const secret of [
       PASSWORD_MARKER,
       PROMPT_MARKER,
+      URL_MARKER,
       REPLY_MARKER,
       token,
       token.split('.')[2]!,

@@ -60,6 +60,15 @@ export function startTracingSdk(config: TelemetryConfig): Tracing {
       new HttpInstrumentation({
         ignoreIncomingRequestHook: (request) =>
           UNTRACED_PATHS.some((path) => request.url?.startsWith(path) ?? false),
+        // A URL may carry secrets: an upload's secret and a download's signature in the path,
+        // a GET operation's variables in the query. Only the first segment and the query's
+        // parameter names are kept.
+        requestHook: (span, request) => {
+          if (!('headers' in request) || typeof request.url !== 'string') return;
+          const url = new URL(request.url, 'http://palaver');
+          span.setAttribute('url.path', firstSegmentOf(url.pathname));
+          if (url.search) span.setAttribute('url.query', [...url.searchParams.keys()].join('&'));
+        },
         // Outgoing requests are not traced: a model call (openai's fetch runs on node:http) has
         // its own `chat` span, and the instrumentation would switch the context on every chunk
         // of the model's response, once per token (bench/FINDINGS.md, issue 36).
@@ -76,6 +85,12 @@ export function startTracingSdk(config: TelemetryConfig): Tracing {
       await provider.shutdown();
     },
   };
+}
+
+/** `/attachments/<id>/<expires>/<signature>` → `/attachments/…`. */
+function firstSegmentOf(path: string): string {
+  const next = path.indexOf('/', 1);
+  return next < 0 ? path : `${path.slice(0, next)}/…`;
 }
 
 function samplerOf({ sampler, samplerRatio }: TelemetryConfig): Sampler {
