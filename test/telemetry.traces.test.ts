@@ -13,6 +13,7 @@ import {
 import { uniqueEmail } from './helpers/accounts';
 import { TestDatabase } from './helpers/database';
 import { FakeOpenAi } from './helpers/fake-openai';
+import { HttpMcpServer } from './helpers/mcp-servers';
 import { GraphQLHttpClient } from './helpers/http-client';
 import { OtlpReceiver, type ReceivedSpan } from './helpers/otlp-receiver';
 import { TestRedis } from './helpers/redis-server';
@@ -27,6 +28,8 @@ const PASSWORD_MARKER = `pw${randomBytes(6).toString('hex')}`;
 const PROMPT_MARKER = `prompt${randomBytes(6).toString('hex')}`;
 const REPLY_MARKER = `reply${randomBytes(6).toString('hex')}`;
 const URL_MARKER = `url${randomBytes(6).toString('hex')}`;
+/** An MCP server's own credential, sent in a header of its calls. */
+const HEADER_MARKER = `key${randomBytes(6).toString('hex')}`;
 const PASSWORD = `plum-Orbit-47-${PASSWORD_MARKER}`;
 
 const hex = (bytes: number) => randomBytes(bytes).toString('hex');
@@ -57,6 +60,7 @@ describe('OpenTelemetry traces', () => {
   let redis: TestRedis;
   let database: TestDatabase;
   let openai: FakeOpenAi;
+  let mcp: HttpMcpServer;
   let a: ServerProcess;
   let b: ServerProcess;
   let token: string;
@@ -75,6 +79,9 @@ describe('OpenTelemetry traces', () => {
       OPENAI_BASE_URL: openai.baseUrl,
       OPENAI_MODELS: 'gpt-test',
       TOOLS: 'calculator',
+      MCP_SERVERS: JSON.stringify({
+        calc: { url: mcp.url, headers: { 'x-team-key': HEADER_MARKER } },
+      }),
       METRICS_ENABLED: 'true',
       PORT: '0',
       LOG_LEVEL: 'info',
@@ -87,11 +94,12 @@ describe('OpenTelemetry traces', () => {
   }
 
   beforeAll(async () => {
-    [receiver, redis, database, openai] = await Promise.all([
+    [receiver, redis, database, openai, mcp] = await Promise.all([
       OtlpReceiver.start(),
       TestRedis.start(),
       TestDatabase.start(),
       FakeOpenAi.start(),
+      HttpMcpServer.start(),
     ]);
     [a, b] = await Promise.all([instance('palaver-a'), instance('palaver-b')]);
     const data = await new GraphQLHttpClient(urlOf(a)).data(RegisterDocument, {
@@ -112,12 +120,16 @@ describe('OpenTelemetry traces', () => {
     await database?.stop();
     await redis?.dispose();
     await receiver?.stop();
+    await mcp?.stop();
   });
 
-  it('should join a sendMessage, its reply, each model call and the tool call in the trace of the traceparent the client sent', async () => {
+  it('should join a sendMessage, its reply, each model call and each tool call (a built-in, an MCP server’s) in the trace of the traceparent the client sent', async () => {
     openai.enqueue(
       {
-        toolCalls: [{ name: 'calculator', arguments: { expression: '(2+3)*4' } }],
+        toolCalls: [
+          { name: 'calculator', arguments: { expression: '(2+3)*4' } },
+          { name: 'add', arguments: { a: 2, b: 3 } },
+        ],
         usage: { prompt_tokens: 10, completion_tokens: 3 },
       },
       {
@@ -128,7 +140,7 @@ describe('OpenTelemetry traces', () => {
     const client = clientSpan();
     const { sendMessage } = await new GraphQLHttpClient(urlOf(a)).data(
       SendMessageDocument,
-      { input: { prompt: `What is (2+3)*4? ${PROMPT_MARKER}`, tools: ['calculator'] } },
+      { input: { prompt: `What is (2+3)*4? ${PROMPT_MARKER}`, tools: ['calculator', 'add'] } },
       { token, headers: { traceparent: client.traceparent } },
     );
     expect(sendMessage.assistantMessage.id).toBeTruthy();
@@ -176,6 +188,14 @@ describe('OpenTelemetry traces', () => {
       'gen_ai.tool.name': 'calculator',
       'gen_ai.tool.type': 'function',
     });
+    const mcpTool = spans.find((span) => span.name === 'execute_tool add')!;
+    expect(mcpTool.parentSpanId).toBe(reply.spanId);
+    expect(mcpTool.attributes).toMatchObject({
+      'gen_ai.tool.name': 'add',
+      'gen_ai.tool.type': 'extension',
+      'mcp.server.name': 'calc',
+    });
+    expect(mcp.calls).toEqual([expect.objectContaining({ tool: 'add', args: { a: 2, b: 3 } })]);
     // The database's spans come from its instrumentation, inside the operation and the reply.
     expect(
       spans.some(
@@ -197,7 +217,7 @@ describe('OpenTelemetry traces', () => {
     const text = await response.text();
     const value = (series: string) =>
       Number(new RegExp(`^${series.replace(/[{}()|.]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1]);
-    // The reply above: 10 + 20 tokens in, 3 + 7 out, one calculator call.
+    // The reply above: 10 + 20 tokens in, 3 + 7 out, a calculator call and an MCP one.
     expect(value('palaver_llm_tokens_total{provider="openai",model="gpt-test",type="input"}')).toBe(
       30,
     );
@@ -205,6 +225,7 @@ describe('OpenTelemetry traces', () => {
       value('palaver_llm_tokens_total{provider="openai",model="gpt-test",type="output"}'),
     ).toBe(10);
     expect(value('palaver_tool_calls_total{tool="calculator",outcome="complete"}')).toBe(1);
+    expect(value('palaver_tool_calls_total{tool="add",outcome="complete"}')).toBe(1);
     expect(
       value(
         'palaver_reply_duration_seconds_count{provider="openai",model="gpt-test",status="complete"}',
@@ -297,6 +318,7 @@ describe('OpenTelemetry traces', () => {
       PASSWORD_MARKER,
       PROMPT_MARKER,
       URL_MARKER,
+      HEADER_MARKER,
       REPLY_MARKER,
       token,
       token.split('.')[2]!,
