@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { context, ROOT_CONTEXT, trace } from '@opentelemetry/api';
@@ -68,7 +69,7 @@ describe('OpenTelemetry traces', () => {
   const urlOf = (server: ServerProcess) => `http://127.0.0.1:${server.port}/graphql`;
   const wsUrlOf = (server: ServerProcess) => `ws://127.0.0.1:${server.port}/graphql`;
 
-  function instance(name: string): Promise<ServerProcess> {
+  function instance(name: string, env: Record<string, string> = {}): Promise<ServerProcess> {
     return startServerProcess({
       NODE_ENV: 'production',
       MONGODB_URL: database.url,
@@ -90,6 +91,7 @@ describe('OpenTelemetry traces', () => {
       OTEL_SERVICE_NAME: name,
       // Spans go out at once rather than every 5 s.
       OTEL_BSP_SCHEDULE_DELAY: '20',
+      ...env,
     });
   }
 
@@ -290,6 +292,31 @@ describe('OpenTelemetry traces', () => {
         span.links.some((link) => link.spanId === reply.spanId),
     );
     expect(follower.links).toContainEqual({ traceId: client.traceId, spanId: reply.spanId });
+  });
+
+  it('should export the spans still waiting in its batch when it is stopped (SIGTERM)', async () => {
+    // Nothing leaves on the timer for a minute: only the shutdown's flush can export them.
+    const c = await instance('palaver-c', { OTEL_BSP_SCHEDULE_DELAY: '60000' });
+    const client = clientSpan();
+    try {
+      const socket = new TestSocket(wsUrlOf(c), {
+        authorization: `Bearer ${token}`,
+        traceparent: client.traceparent,
+      });
+      expect((await socket.execute(ToolsDocument)).errors).toBeUndefined();
+      await socket.dispose();
+      await sleep(200);
+      expect(receiver.inTrace(client.traceId)).toEqual([]);
+      c.child.kill('SIGTERM');
+      expect(await c.exited).toEqual({ code: 0, signal: null });
+    } finally {
+      c.child.kill('SIGKILL');
+    }
+    const operation = await receiver.waitFor(
+      (span) => span.traceId === client.traceId && span.name === 'query Tools',
+      1_000,
+    );
+    expect(operation.service).toBe('palaver-c');
   });
 
   it('should export no password, token, prompt or reply text in any span', async () => {
