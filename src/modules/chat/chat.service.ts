@@ -127,6 +127,8 @@ export class ChatService {
 
   /** Deletes the chat and its messages (every branch) and shares, stopping its replies. */
   async delete(userId: string, chatId: string): Promise<true> {
+    // The user's replies running here stop before the database is asked anything (issue 39).
+    this.stops.signalChat(userId, chatId, 'deleted');
     await this.get(userId, chatId);
     await this.stops.stopChat(chatId, 'deleted');
     // Shares first: a link must not outlive the chat even if a later step fails.
