@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Types } from 'mongoose';
-import { ChatDocument } from './gql/graphql';
+import { ChatDocument, RegenerateReplyDocument } from './gql/graphql';
 import { registerUser } from './helpers/accounts';
 import { sendMessage, streamToEnd } from './helpers/chat';
 import { useTestApp } from './helpers/test-app';
@@ -101,6 +101,41 @@ describe('lookups by _id', () => {
       expect(filters.map((f) => `${f.command} ${f.collection}`)).toEqual(
         expect.arrayContaining(['findAndModify messages', 'findAndModify chats']),
       );
+    },
+  );
+
+  (onLocalDatabase ? it : it.skip)(
+    'should filter messages by _id alone while a reply is regenerated, so another reply costs the same in a large collection (issue 39)',
+    async () => {
+      const user = await registerUser(app);
+      const token = user.auth.accessToken;
+      const socket = app.socket(token);
+      const sent = await sendMessage(app, token, { prompt: 'answer twice' });
+      await streamToEnd(socket, sent.assistantMessage.id);
+      const filters: unknown[] = [];
+      const client = app.connection.connection.getClient();
+      const listener = (event: { commandName: string; command: Record<string, any> }) => {
+        const { commandName: name, command } = event;
+        if (command[name] !== 'messages') return;
+        if (name === 'find') filters.push(command.filter ?? {});
+        if (name === 'findAndModify') filters.push(command.query);
+      };
+      client.on('commandStarted', listener);
+      try {
+        const { regenerateReply } = await app
+          .http()
+          .data(
+            RegenerateReplyDocument,
+            { input: { messageId: sent.assistantMessage.id } },
+            { token },
+          );
+        await streamToEnd(socket, regenerateReply.assistantMessage.id);
+      } finally {
+        client.off('commandStarted', listener);
+        await socket.dispose();
+      }
+      expect(filters.length).toBeGreaterThan(0);
+      for (const filter of filters) expect(Object.keys(filter as object)).toEqual(['_id']);
     },
   );
 

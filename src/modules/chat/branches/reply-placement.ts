@@ -178,9 +178,10 @@ export class ReplyPlacement {
   ): Promise<Placement> {
     const pathAbove = await this.pathAbove(chat, original);
     const promptId = pathAbove[pathAbove.length - 1];
-    const userMessage = promptId
-      ? await this.models.Message.findOne({ _id: promptId, chatId: chat._id }).lean()
-      : null;
+    // By _id alone, the chat checked here: `{ _id, chatId }` reads every message on the local
+    // database (db/by-id.ts), and this runs on every regenerateReply (issue 39).
+    const found = promptId ? await this.models.Message.findById(promptId).lean() : null;
+    const userMessage = found && String(found.chatId) === String(chat._id) ? found : null;
     if (!userMessage || userMessage.role !== MessageRole.USER) {
       throw new BadUserInputError({ messageId: 'This reply has no prompt to answer again.' });
     }
