@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Types } from 'mongoose';
-import { ChatDocument, RegenerateReplyDocument } from './gql/graphql';
+import { ChatDocument, ChatsDocument, RegenerateReplyDocument } from './gql/graphql';
 import { registerUser } from './helpers/accounts';
 import { sendMessage, streamToEnd } from './helpers/chat';
 import { useTestApp } from './helpers/test-app';
@@ -136,6 +136,21 @@ describe('lookups by _id', () => {
       }
       expect(filters.length).toBeGreaterThan(0);
       for (const filter of filters) expect(Object.keys(filter as object)).toEqual(['_id']);
+    },
+  );
+
+  (onLocalDatabase ? it : it.skip)(
+    'should list a page of chats and their count with one read of the chats collection, which the local database scans whole (issue 39)',
+    async () => {
+      const user = await registerUser(app);
+      const token = user.auth.accessToken;
+      for (let i = 0; i < 3; i += 1) await sendMessage(app, token, { prompt: `chat ${i}` });
+      await sleep(500); // their titles, saved after the sends answer
+      const { count, names } = await app.countCommands(() =>
+        app.http().data(ChatsDocument, { limit: 2 }, { token }),
+      );
+      expect(names.filter((name) => name.endsWith(' chats'))).toHaveLength(1);
+      expect(count).toBeLessThanOrEqual(2);
     },
   );
 

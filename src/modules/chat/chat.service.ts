@@ -14,6 +14,7 @@ import { TitleSource, type ChatRecord, type StoredLlmConfig, type ChatModel } fr
 import type { LlmConfigInput } from './llm-config.type';
 import type { StopReplyService } from './stop-reply.service';
 import { updateByIdIf } from '../../db/by-id';
+import { databaseKindOf } from '../../db/connection';
 import type { OpenAccounts } from './open-accounts';
 import { orUndo } from '../../util/or-undo';
 
@@ -146,6 +147,42 @@ export class ChatService {
     return countTags(await this.models.Chat.find({ userId }, { tags: 1 }).lean());
   }
 
+  /**
+   * The local database reads the whole collection for a filter on `userId` (db/by-id.ts), once
+   * for the page and once more for the count: one read of all the user's matching chats gives
+   * both, and the cursor, skip and limit are applied here (issue 39; figures: bench/FINDINGS.md).
+   */
+  private async pageOfAll(
+    filter: Record<string, unknown>,
+    after: string | null | undefined,
+    skip: number,
+    limit: number,
+  ): Promise<ChatPage> {
+    const all = await this.models.Chat.find(filter).sort({ updatedAt: -1, _id: -1 }).lean();
+    let from = 0;
+    if (after) {
+      const cursor = decodeChatCursor(after);
+      const at = cursor.updatedAt.getTime();
+      // Ids are fixed-length lowercase hex once parsed, so their string order is their order.
+      const id = String(new Types.ObjectId(cursor.id));
+      const beyond = (chat: ChatRecord) =>
+        chat.updatedAt.getTime() < at || (chat.updatedAt.getTime() === at && String(chat._id) < id);
+      from = all.findIndex(beyond);
+      if (from < 0) from = all.length;
+    }
+    const rest = all.slice(from + skip);
+    const page = rest.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      records: page,
+      totalCount: all.length,
+      hasNextPage: rest.length > limit,
+      endCursor: last
+        ? encodeChatCursor({ updatedAt: last.updatedAt, id: String(last._id) })
+        : null,
+    };
+  }
+
   /** Archived, pinned and tag conditions; archived chats are hidden unless asked for. */
   private organizeFilter(filter: ChatListFilter | null | undefined): Record<string, unknown> {
     const conditions: Record<string, unknown> = {};
@@ -202,6 +239,9 @@ export class ChatService {
       ]);
     }
 
+    if (databaseKindOf(this.models.Chat.db) === 'ferretdb') {
+      return this.pageOfAll(filter, args.after, skip, limit);
+    }
     const pageFilter = { ...filter };
     if (args.after) {
       const cursor = decodeChatCursor(args.after);
