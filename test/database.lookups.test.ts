@@ -154,6 +154,36 @@ describe('lookups by _id', () => {
     },
   );
 
+  (onLocalDatabase ? it : it.skip)(
+    'should read a chat again, and send into it, without reading its ended messages from the local database again (issue 39)',
+    async () => {
+      const user = await registerUser(app);
+      const token = user.auth.accessToken;
+      const socket = app.socket(token);
+      const first = await sendMessage(app, token, { prompt: 'remember me' });
+      await streamToEnd(socket, first.assistantMessage.id);
+      const read = () => app.http().data(ChatDocument, { id: first.chat.id }, { token });
+      const before = (await read()).chat.messages;
+      const again = await app.countCommands(read);
+      expect(again.names.filter((name) => name === 'find messages')).toEqual([]);
+      app.openai.enqueue({ chunks: ['x ', 'y'], delayMs: 5 });
+      const second = await sendMessage(app, token, { chatId: first.chat.id, prompt: 'and again' });
+      const events = await streamToEnd(socket, second.assistantMessage.id);
+      const after = await app.countCommands(read);
+      await socket.dispose();
+      // The reply is read as it was saved, never as it was while streaming.
+      expect(events.at(-1)!.message).toMatchObject({ status: 'COMPLETE', content: 'x y' });
+      const { chat } = await read();
+      expect(chat.messages.map((m) => m.content)).toEqual([
+        ...before.map((m) => m.content),
+        'and again',
+        'x y',
+      ]);
+      // The new prompt once; the reply was kept when it was saved.
+      expect(after.names.filter((name) => name === 'find messages').length).toBeLessThanOrEqual(1);
+    },
+  );
+
   it('should let exactly one of 16 concurrent conditional updates of one reply win', async () => {
     const { Message } = app.app.models;
     const reply = await Message.create({

@@ -2,12 +2,15 @@ import type { ChatModel } from './chat.model';
 import type { MessageModel } from './message.model';
 import type { ChatShareModel } from './sharing/chat-share.model';
 import type { StopReplyService } from './stop-reply.service';
+import type { SettledMessages } from './settled-messages';
 
 /** Everything chat keeps of one user, removed when the account is deleted. */
 export class ChatDataEraser {
   constructor(
     private readonly models: { Chat: ChatModel; Message: MessageModel; ChatShare: ChatShareModel },
     private readonly stops: StopReplyService,
+    /** The messages kept in memory on the local database: the account's are forgotten. */
+    private readonly settled?: SettledMessages,
   ) {}
 
   async eraseUser(userId: string): Promise<void> {
@@ -17,6 +20,7 @@ export class ChatDataEraser {
     // Replies still being written stop (here or on their instance) before their chat goes.
     for (const { _id } of chats) await this.stops.stopChat(String(_id), 'deleted');
     await this.models.Message.deleteMany({ userId });
+    this.settled?.forgetUser(userId);
     await this.models.Chat.deleteMany({ userId });
   }
 }

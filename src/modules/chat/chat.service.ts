@@ -13,6 +13,7 @@ import type { CreateChatInput, UpdateChatInput } from './chat.inputs';
 import { TitleSource, type ChatRecord, type StoredLlmConfig, type ChatModel } from './chat.model';
 import type { LlmConfigInput } from './llm-config.type';
 import type { StopReplyService } from './stop-reply.service';
+import type { SettledMessages } from './settled-messages';
 import { updateByIdIf } from '../../db/by-id';
 import { databaseKindOf } from '../../db/connection';
 import type { OpenAccounts } from './open-accounts';
@@ -59,6 +60,8 @@ export class ChatService {
     private readonly stops: StopReplyService,
     private readonly accounts: OpenAccounts,
     private readonly tools: Pick<ToolRegistry, 'choose'>,
+    /** The messages kept in memory on the local database: a deleted chat's are forgotten. */
+    private readonly settled?: SettledMessages,
   ) {}
 
   async get(userId: string, chatId: string): Promise<ChatRecord> {
@@ -135,6 +138,7 @@ export class ChatService {
     // Shares first: a link must not outlive the chat even if a later step fails.
     await this.models.ChatShare.deleteMany({ chatId, userId });
     await this.models.Message.deleteMany({ chatId, userId });
+    this.settled?.forgetChat(chatId);
     // By _id alone (FerretDB looks up nothing else, see db/by-id.ts): get() proved the owner.
     const result = await this.models.Chat.deleteOne({ _id: chatId });
     if (result.deletedCount === 0) throw new NotFoundError('Chat');
