@@ -3,6 +3,7 @@ import type { MessageModel } from './message.model';
 import type { ChatShareModel } from './sharing/chat-share.model';
 import type { StopReplyService } from './stop-reply.service';
 import type { SettledMessages } from './settled-messages';
+import type { ChatIdsByUser } from './chat-ids-by-user';
 
 /** Everything chat keeps of one user, removed when the account is deleted. */
 export class ChatDataEraser {
@@ -11,6 +12,8 @@ export class ChatDataEraser {
     private readonly stops: StopReplyService,
     /** The messages kept in memory on the local database: the account's are forgotten. */
     private readonly settled?: SettledMessages,
+    /** The ids of each user's chats, kept in memory on the local database. */
+    private readonly chatIds?: ChatIdsByUser,
   ) {}
 
   async eraseUser(userId: string): Promise<void> {
@@ -22,5 +25,6 @@ export class ChatDataEraser {
     await this.models.Message.deleteMany({ userId });
     this.settled?.forgetUser(userId);
     await this.models.Chat.deleteMany({ userId });
+    this.chatIds?.forgetUser(userId);
   }
 }

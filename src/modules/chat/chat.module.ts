@@ -18,6 +18,7 @@ import { BranchService } from './branches/branch.service';
 import { BranchesResolver } from './branches/branches.resolver';
 import { migrateLegacyChats } from './branches/legacy-chats';
 import { SettledMessages } from './settled-messages';
+import { ChatIdsByUser } from './chat-ids-by-user';
 import { databaseKindOf } from '../../db/connection';
 import { ReplyPlacement } from './branches/reply-placement';
 import { ChatDataEraser } from './chat-data-eraser';
@@ -131,6 +132,7 @@ export async function createChatModule(deps: ChatModuleDependencies): Promise<Ch
   // another instance's deletions would not reach this process's memory.
   const settled =
     !redis && databaseKindOf(models.Message.db) === 'ferretdb' ? new SettledMessages() : undefined;
+  const chatIds = settled ? new ChatIdsByUser(models) : undefined;
   const messageService = new MessageService(models, settled);
   const channels = redis ? new LiveChannels(redis.subscriber) : undefined;
   let disowned: (messageId: string) => void = () => {};
@@ -193,13 +195,14 @@ export async function createChatModule(deps: ChatModuleDependencies): Promise<Ch
     accounts,
     tools.registry,
     settled,
+    chatIds,
   );
   const titles = new TitleImprover(models, chatEvents, logger);
   const sendMessage = new SendMessageService(
     models,
     chatService,
     messageService,
-    new ReplyPlacement(models, messageService),
+    new ReplyPlacement(models, messageService, chatIds),
     replies,
     createModelClients(config.llm, tuning),
     titles,
@@ -212,7 +215,7 @@ export async function createChatModule(deps: ChatModuleDependencies): Promise<Ch
 
   return {
     replies,
-    eraser: new ChatDataEraser(models, stops, settled),
+    eraser: new ChatDataEraser(models, stops, settled, chatIds),
     resolvers: instancesOf(CHAT_RESOLVERS, [
       new ChatResolver(chatService, messageService, verifiedGuard),
       new SendMessageResolver(sendMessage, stops),

@@ -7,6 +7,7 @@ import { titleFromPrompt } from '../titles';
 import { activeBranch } from './active-branch';
 import type { MessageRecord, MessageModel } from '../message.model';
 import type { MessageService } from '../message.service';
+import type { ChatIdsByUser } from '../chat-ids-by-user';
 import { insertRecords, updateByIdIf } from '../../../db/by-id';
 import { orUndo } from '../../../util/or-undo';
 
@@ -42,6 +43,8 @@ export class ReplyPlacement {
   constructor(
     private readonly models: { Chat: ChatModel; Message: MessageModel },
     private readonly messages: MessageService,
+    /** The ids of each user's chats, kept in memory on the local database. */
+    private readonly chatIds?: ChatIdsByUser,
   ) {}
 
   /** sendMessage without a chat: a new chat holding the prompt and the reply. */
@@ -68,6 +71,7 @@ export class ReplyPlacement {
         ]),
       this.removeMessages([userMessage, assistantMessage]),
     );
+    this.chatIds?.added(message.userId, String(chatId));
     return {
       chat: chat!,
       userMessage,
@@ -212,7 +216,10 @@ export class ReplyPlacement {
    */
   async remove(placed: Placement): Promise<void> {
     await this.removeMessages(placed.added)();
-    if (placed.createdChat) await this.models.Chat.deleteOne({ _id: placed.chat._id });
+    if (placed.createdChat) {
+      await this.models.Chat.deleteOne({ _id: placed.chat._id });
+      this.chatIds?.removed(String(placed.chat.userId), String(placed.chat._id));
+    }
   }
 
   /**
