@@ -188,38 +188,40 @@ export async function soakCase(bench: Bench): Promise<CaseResult[]> {
   });
   const subject = await startSoakServer(bench, { OPENAI_BASE_URL: upstream.baseUrl });
   const tally = new Tally();
-  let rss = { start: 0, peak: 0, idle: 0 };
-  let elapsedMs = 0;
+  let measured: { elapsedMs: number; rss: { start: number; peak: number; idle: number } };
   let profile: ReturnType<NonNullable<SoakServer['profile']>> | undefined;
   try {
-    const users = await bench.seeder.users(options.users, `soak-${Date.now()}`);
-    const startRss = rssBytes(subject.pid);
-    let peak = startRss;
-    const sampler = setInterval(() => {
-      peak = Math.max(peak, rssBytes(subject.pid));
-    }, RSS_SAMPLE_MS);
-    const startedAt = nowMs();
-    const until = startedAt + options.minutes * 60_000;
-    try {
-      await Promise.all(
-        users.map((user, i) => runUser(subject, user, i, options, until, startedAt, tally)),
-      );
-    } finally {
-      clearInterval(sampler);
-    }
-    elapsedMs = nowMs() - startedAt;
-    await sleep(options.idleSeconds * 1_000);
-    rss = {
-      start: startRss,
-      peak: Math.max(peak, rssBytes(subject.pid)),
-      idle: rssBytes(subject.pid),
-    };
+    measured = await load(bench, subject, options, tally);
   } finally {
     profile = subject.profile?.();
     await subject.stop();
     await upstream.stop();
   }
+  const { elapsedMs, rss } = measured;
   return report(tally, options, elapsedMs, rss, upstream.refusals.length, profile);
+}
+
+/** Runs the users to the end, then lets the server idle; RSS at the start, peak and after. */
+async function load(bench: Bench, subject: SoakServer, options: SoakOptions, tally: Tally) {
+  const users = await bench.seeder.users(options.users, `soak-${Date.now()}`);
+  const start = rssBytes(subject.pid);
+  let peak = start;
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, rssBytes(subject.pid));
+  }, RSS_SAMPLE_MS);
+  const startedAt = nowMs();
+  const until = startedAt + options.minutes * 60_000;
+  try {
+    await Promise.all(
+      users.map((user, i) => runUser(subject, user, i, options, until, startedAt, tally)),
+    );
+  } finally {
+    clearInterval(sampler);
+  }
+  const elapsedMs = nowMs() - startedAt;
+  await sleep(options.idleSeconds * 1_000);
+  const idle = rssBytes(subject.pid);
+  return { elapsedMs, rss: { start, peak: Math.max(peak, idle), idle } };
 }
 
 async function runUser(
