@@ -71,6 +71,21 @@ module.exports = {
       to: { path: '^src/server/ws/' },
     },
     {
+      name: 'attachment-content-reads-bytes-only',
+      comment:
+        'modules/attachments/content/ tells what a file is and what its text is from its bytes alone: it uses the image types of llm/model-client.ts, util/ and errors/, never the database, GraphQL, a transport or the rest of the feature, so the upload route and the send both call it as it is (issue 32).',
+      severity: 'error',
+      from: { path: '^src/modules/attachments/content/' },
+      to: {
+        path: '^src/',
+        pathNot: [
+          '^src/modules/attachments/content/',
+          '^src/llm/model-client\\.ts$',
+          '^src/(util|errors)/',
+        ],
+      },
+    },
+    {
       name: 'src-never-imports-tests-or-scripts',
       comment: 'The server never depends on tests, benchmarks or command-line scripts.',
       severity: 'error',

@@ -31,6 +31,14 @@ import type { ReplyManager } from './modules/chat/streaming/reply-manager';
 import { createLlmModule, LLM_RESOLVERS } from './modules/llm/llm.module';
 import { createToolsModule, TOOLS_RESOLVERS } from './modules/tools/tools.module';
 import {
+  ATTACHMENTS_RESOLVERS,
+  bindAttachmentsModels,
+  createAttachmentsModule,
+  type AttachmentsModels,
+} from './modules/attachments/attachments.module';
+import type { SweepTiming } from './modules/attachments/attachment-sweeper';
+import { publicOriginOf } from './server/http/public-origin';
+import {
   bindUsersModels,
   createUsersModule,
   USERS_RESOLVERS,
@@ -52,6 +60,7 @@ export const resolverClasses: NonEmptyArray<ResolverClass> = [
   ...USERS_RESOLVERS,
   ...LLM_RESOLVERS,
   ...TOOLS_RESOLVERS,
+  ...ATTACHMENTS_RESOLVERS,
   ...CHAT_RESOLVERS,
 ];
 
@@ -76,16 +85,19 @@ export interface AppDependencies {
   sessionSweepMs?: number;
   /** Tests shorten these to see them act. */
   httpTimeouts?: { requestMs: number; headersMs: number };
+  /** Tests shorten the attachment sweeper's timing to see it act. */
+  attachmentSweep?: Partial<SweepTiming>;
 }
 
 /** Every collection of the app, each bound by the feature that owns it. */
-export type AppModels = UsersModels & AuthModels & ChatModels & MailModels;
+export type AppModels = UsersModels & AuthModels & ChatModels & AttachmentsModels & MailModels;
 
 export function bindAppModels(connection: Connection): AppModels {
   return {
     ...bindUsersModels(connection),
     ...bindAuthModels(connection),
     ...bindChatModels(connection),
+    ...bindAttachmentsModels(connection),
     ...bindMailModels(connection),
   };
 }
@@ -146,6 +158,19 @@ export async function createApp(deps: AppDependencies): Promise<App> {
     pubSub,
     models,
   });
+  // Known once the server listens (tests listen on port 0): links are made per request.
+  let publicOrigin = (): string => {
+    throw new Error('the server is not listening yet');
+  };
+  const attachments = createAttachmentsModule({
+    config,
+    logger,
+    connection: database.connection,
+    models,
+    accounts: auth.accountClosure,
+    publicOrigin: () => publicOrigin(),
+    sweep: deps.attachmentSweep,
+  });
   const chat = await createChatModule({
     config,
     logger,
@@ -158,14 +183,15 @@ export async function createApp(deps: AppDependencies): Promise<App> {
     verifiedGuard: auth.verifiedGuard,
     accounts: auth.accountClosure,
     tools,
+    attachments: { prompts: attachments.prompts, library: attachments.library },
     tuning: deps.chat,
   });
   const users = createUsersModule({
     models,
     credentials: auth.accountClosure,
-    erasers: [chat.eraser],
+    erasers: [chat.eraser, attachments.eraser],
   });
-  const modules: AppModule[] = [auth, users, llm, tools, chat];
+  const modules: AppModule[] = [auth, users, llm, tools, attachments, chat];
   checkResolvers(modules, resolverClasses);
 
   const container = new ServiceContainer();
@@ -185,7 +211,9 @@ export async function createApp(deps: AppDependencies): Promise<App> {
     httpTimeouts: deps.httpTimeouts,
     metrics,
     isStopping: () => stopping !== null,
+    attachments,
   });
+  publicOrigin = () => config.publicUrl ?? publicOriginOf(server.httpServer, config.http.host);
   metrics.identify(redis?.instanceId ?? 'single');
   metrics.observe({
     activeStreams: () => chat.replies.size,

@@ -28,7 +28,17 @@ if (!existsSync(CONTRACT))
  * The "Additions" sections whose `graphql-planned` block this build implements (their issue is
  * resolved): each block is checked as part of the contract.
  */
-const IMPLEMENTED_PLANNED = ['replies beyond text'];
+const IMPLEMENTED_PLANNED = ['replies beyond text', 'attachments'];
+
+/**
+ * Types a section's prose defines by likeness rather than in its block, written out as the prose
+ * says them.
+ */
+const PROSE_TYPES: Record<string, string> = {
+  // "`AttachmentConnection` pages like `ChatConnection`."
+  attachments:
+    'type AttachmentConnection { nodes: [Attachment!]!  totalCount: Int!  pageInfo: PageInfo! }',
+};
 
 /**
  * The contract's SDL with the planned blocks of `sections` added. A planned block names only
@@ -41,7 +51,7 @@ function withPlanned(markdown: string, sections: readonly string[]): string {
     const start = markdown.indexOf(`): ${section}\n`);
     if (start < 0) throw new Error(`CONTRACT.md has no section "${section}"`);
     const block = /```graphql-planned\n([\s\S]*?)```/.exec(markdown.slice(start))![1]!;
-    const planned = block.replace(/…/g, '');
+    const planned = block.replace(/…/g, '') + '\n' + (PROSE_TYPES[section] ?? '');
     for (const [, kind, name] of planned.matchAll(/^(type|input|enum)\s+(\w+)/gm)) {
       const existing = new RegExp(`^${kind}\\s+${name}\\b[^{]*\\{[^}]*\\}`, 'm');
       if (!existing.test(sdl)) continue;

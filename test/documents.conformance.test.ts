@@ -77,6 +77,7 @@ describe('documents of every shape, on every root field', () => {
   const signInUser = { email: '', password: STRONG_PASSWORD };
   const passwordUser = { token: '', password: STRONG_PASSWORD, round: 0 };
   let resetEmail = '';
+  let storedAttachmentId = '';
 
   beforeAll(async () => {
     // A tool that waits for approval gives approveToolCall a call to answer.
@@ -128,6 +129,30 @@ describe('documents of every shape, on every root field', () => {
     const matching = () => app.mail.to(address).filter((mail) => mail.text.includes(path));
     await app.mail.waitFor(() => matching().length > count);
     return tokenFromMail(matching().at(-1)!, path);
+  };
+
+  /** A ticket for a small text file of the main user's, and, when `put`, its bytes stored. */
+  const upload = async (put: boolean) => {
+    const bytes = Buffer.from('conformance attachment\n', 'utf8');
+    const ticket = (
+      await app
+        .http()
+        .raw<{ createUpload: { attachmentId: string; uploadUrl: string } }>(
+          'mutation { createUpload(input: { filename: "c.txt", mediaType: "text/plain", size: 23 }) { attachmentId uploadUrl } }',
+          undefined,
+          { token: main.auth.accessToken },
+        )
+    ).data!.createUpload;
+    expect(bytes.length).toBe(23);
+    if (put) {
+      const response = await fetch(ticket.uploadUrl, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${main.auth.accessToken}` },
+        body: new Uint8Array(bytes),
+      });
+      expect(response.status).toBe(201);
+    }
+    return ticket.attachmentId;
   };
 
   const createChat = async () => {
@@ -194,6 +219,24 @@ describe('documents of every shape, on every root field', () => {
         prepare: async () => ({ args: { chatId } }),
         compare: 'equal',
         check: (shares) => expect(shares.map((s: { id: string }) => s.id)).toContain(share.id),
+      },
+      attachments: {
+        prepare: async () => {
+          storedAttachmentId ||= await upload(true);
+          return { args: { limit: 5 } };
+        },
+        // Each link is signed with its own expiry: the same fields, not the same values.
+        compare: 'shape',
+        check: (page) =>
+          expect(page.nodes.map((node: { id: string }) => node.id)).toContain(storedAttachmentId),
+      },
+      storageUsed: {
+        prepare: async () => {
+          storedAttachmentId ||= await upload(true);
+          return { args: {} };
+        },
+        compare: 'equal',
+        check: (used) => expect(used).toBeGreaterThanOrEqual(23),
       },
       sharedChat: {
         prepare: async () => ({ args: { token: share.token } }),
@@ -421,6 +464,18 @@ describe('documents of every shape, on every root field', () => {
           );
           return { args: { shareId: made.data!.shareChat.id } };
         },
+        compare: 'equal',
+        check: (done) => expect(done).toBe(true),
+      },
+      createUpload: {
+        prepare: async () => ({
+          args: { input: { filename: 'notes.md', mediaType: 'text/markdown', size: 10 } },
+        }),
+        compare: 'shape',
+        check: (ticket) => expect(ticket.uploadUrl).toContain(`/uploads/${ticket.attachmentId}/`),
+      },
+      deleteAttachment: {
+        prepare: async () => ({ args: { id: await upload(false) } }),
         compare: 'equal',
         check: (done) => expect(done).toBe(true),
       },

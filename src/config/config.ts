@@ -117,6 +117,16 @@ export interface Config {
     /** TOOL_APPROVAL_TIMEOUT_SECONDS, in ms */
     approvalTimeoutMs: number;
   };
+  attachments: {
+    /** ATTACHMENT_MAX_BYTES */
+    maxBytes: number;
+    /** ATTACHMENTS_PER_MESSAGE */
+    perMessage: number;
+    /** STORAGE_QUOTA_BYTES */
+    quotaBytes: number;
+  };
+  /** PUBLIC_URL without its trailing slash; unset: the listening address (see publicOrigin). */
+  publicUrl?: string;
   redisUrl?: string;
   /** Whether GET /metrics answers (METRICS_ENABLED; by default everywhere but production). */
   metricsEnabled: boolean;
@@ -266,6 +276,12 @@ export function loadConfig(
       maxSteps: e.TOOL_MAX_STEPS,
       approvalTimeoutMs: e.TOOL_APPROVAL_TIMEOUT_SECONDS * 1000,
     },
+    attachments: {
+      maxBytes: e.ATTACHMENT_MAX_BYTES,
+      perMessage: e.ATTACHMENTS_PER_MESSAGE,
+      quotaBytes: e.STORAGE_QUOTA_BYTES,
+    },
+    publicUrl: e.PUBLIC_URL?.replace(/\/+$/, ''),
     redisUrl: e.REDIS_URL,
     metricsEnabled: e.METRICS_ENABLED ?? !isProduction,
   };

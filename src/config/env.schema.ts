@@ -122,6 +122,24 @@ export const envSchema = z.object({
   TOOL_MAX_STEPS: z.coerce.number().int().min(1).max(50).default(8),
   /** How long a call that needs approval waits for it; then it is DENIED. */
   TOOL_APPROVAL_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
+  /** The largest attachment one upload may hold, in bytes (20 MB). */
+  ATTACHMENT_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1_073_741_824)
+    .default(20 * 1024 * 1024),
+  /** Attachments one prompt may carry. */
+  ATTACHMENTS_PER_MESSAGE: z.coerce.number().int().min(1).max(100).default(10),
+  /** Bytes of attachments one user may keep, all together (1 GB). */
+  STORAGE_QUOTA_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(Number.MAX_SAFE_INTEGER)
+    .default(1024 ** 3),
+  /** The API's own public origin, for upload and download links; unset: http://HOST:PORT. */
+  PUBLIC_URL: z.url().optional(),
   /** Window over which streamed tokens are joined into one delta; 0 sends one per token. */
   STREAM_COALESCE_MS: z.coerce.number().int().min(0).max(1_000).default(30),
 });

@@ -24,8 +24,19 @@ import { KeyedLocks } from '../util/keyed-locks';
  *   (shared/DATABASE.md): the local database serves one instance.
  */
 
-/** Values a condition compares (MongoDB's equality: null matches a missing field too). */
-export type Expected = Record<string, string | number | boolean | null | Types.ObjectId | Date>;
+/** A number a field may not exceed (`$lte`): a quota's reservation. */
+export interface AtMost {
+  atMost: number;
+}
+
+/**
+ * Values a condition compares (MongoDB's equality: null matches a missing field too), or a
+ * bound a number must stay within.
+ */
+export type Expected = Record<
+  string,
+  string | number | boolean | null | Types.ObjectId | Date | AtMost
+>;
 
 /**
  * On FerretDB, a lookup by _id costs about as much as reading this many documents (figures: bench/FINDINGS.md, “Behind the code's comments”): past
@@ -65,7 +76,9 @@ export async function updateByIdIf<T>(
 ): Promise<T | null> {
   const queryOptions = { returnDocument: 'after' as const, ...options };
   if (kindOf(model) !== 'ferretdb') {
-    return model.findOneAndUpdate({ _id: id, ...expected }, update, queryOptions).lean<T>();
+    return model
+      .findOneAndUpdate({ _id: id, ...filterOf(expected) }, update, queryOptions)
+      .lean<T>();
   }
   return documentLocks.run(`${model.collection.name}:${String(id)}`, async () => {
     if (Object.keys(expected).length > 0) {
@@ -76,9 +89,23 @@ export async function updateByIdIf<T>(
   });
 }
 
+function isAtMost(value: Expected[string]): value is AtMost {
+  return typeof value === 'object' && value !== null && 'atMost' in value;
+}
+
+function filterOf(expected: Expected): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(expected).map(([field, wanted]) => [
+      field,
+      isAtMost(wanted) ? op({ $lte: wanted.atMost }) : wanted,
+    ]),
+  );
+}
+
 function matches(document: Record<string, unknown>, expected: Expected): boolean {
   return Object.entries(expected).every(([field, wanted]) => {
     const actual = document[field];
+    if (isAtMost(wanted)) return typeof actual === 'number' && actual <= wanted.atMost;
     if (wanted === null) return actual === null || actual === undefined;
     if (actual === null || actual === undefined) return false;
     // As mongoose casts a filter by the schema: an id or a date matches its string form.

@@ -19,6 +19,7 @@ import {
   LlmError,
   type LlmRequest,
   type ModelClient,
+  type PromptImage,
   type PromptMessage,
   type ReplySink,
   systemTextOf,
@@ -200,6 +201,10 @@ export function toAnthropic(prompt: readonly PromptMessage[]): {
   };
   for (const message of prompt) {
     if (message.role === 'system') continue;
+    if (message.role === 'user' && message.images?.length) {
+      add('user', withImages(message.content, message.images));
+      continue;
+    }
     if (message.role === 'user' || !message.steps) {
       if (message.content !== '')
         add(message.role === 'user' ? 'user' : 'assistant', [
@@ -230,4 +235,17 @@ export function toAnthropic(prompt: readonly PromptMessage[]): {
     }
   }
   return { system, messages };
+}
+
+/**
+ * A user's images as base64 image blocks, then the text: Anthropic finds images placed before
+ * the question work best. https://docs.anthropic.com/en/docs/build-with-claude/vision
+ */
+function withImages(text: string, images: readonly PromptImage[]): ContentBlockParam[] {
+  const blocks: ContentBlockParam[] = images.map((image) => ({
+    type: 'image',
+    source: { type: 'base64', media_type: image.mediaType, data: image.data },
+  }));
+  if (text !== '') blocks.push({ type: 'text', text });
+  return blocks;
 }

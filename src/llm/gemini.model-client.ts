@@ -12,6 +12,7 @@ import {
   LlmError,
   type LlmRequest,
   type ModelClient,
+  type PromptImage,
   type PromptMessage,
   type ReplySink,
   systemTextOf,
@@ -176,6 +177,10 @@ export function toGemini(prompt: readonly PromptMessage[]): Content[] {
   for (const message of prompt) {
     if (message.role === 'system') continue;
     const role = message.role === 'user' ? 'user' : 'model';
+    if (role === 'user' && message.images?.length) {
+      add('user', withImages(message.content, message.images));
+      continue;
+    }
     if (!message.steps) {
       if (message.content !== '') add(role, [{ text: message.content }]);
       continue;
@@ -203,4 +208,16 @@ export function toGemini(prompt: readonly PromptMessage[]): Content[] {
     }
   }
   return contents;
+}
+
+/**
+ * A user's images as inline data parts, then the text part: Google's guide puts a single
+ * image before the prompt's text. https://ai.google.dev/gemini-api/docs/image-understanding
+ */
+function withImages(text: string, images: readonly PromptImage[]): Part[] {
+  const parts: Part[] = images.map((image) => ({
+    inlineData: { mimeType: image.mediaType, data: image.data },
+  }));
+  if (text !== '') parts.push({ text });
+  return parts;
 }

@@ -2,7 +2,13 @@ import { createParser } from 'eventsource-parser';
 import OpenAI from 'openai';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import type { ModelClient, LlmRequest, PromptMessage, ReplySink } from './model-client';
+import type {
+  ModelClient,
+  LlmRequest,
+  PromptImage,
+  PromptMessage,
+  ReplySink,
+} from './model-client';
 import { LlmError } from './model-client';
 import { Deadline } from './deadline';
 import { retryAfterOf, tooLongToWait } from './guarded-stream';
@@ -333,6 +339,10 @@ type OpenAiMessage = OpenAI.Chat.Completions.ChatCompletionMessageParam;
 export function toOpenAi(prompt: readonly PromptMessage[]): OpenAiMessage[] {
   const messages: OpenAiMessage[] = [];
   for (const message of prompt) {
+    if (message.role === 'user' && message.images?.length) {
+      messages.push({ role: 'user', content: withImages(message.content, message.images) });
+      continue;
+    }
     if (!message.steps) {
       messages.push({ role: message.role, content: message.content } as OpenAiMessage);
       continue;
@@ -357,6 +367,24 @@ export function toOpenAi(prompt: readonly PromptMessage[]): OpenAiMessage[] {
     }
   }
   return messages;
+}
+
+type OpenAiUserPart = OpenAI.Chat.Completions.ChatCompletionContentPart;
+
+/**
+ * A user's text and images as content parts: the text, then each image as a data URL, the
+ * form OpenAI documents and Ollama and compatible servers (vLLM, LiteLLM) take as well.
+ * https://platform.openai.com/docs/guides/images-vision
+ */
+function withImages(text: string, images: readonly PromptImage[]): OpenAiUserPart[] {
+  const parts: OpenAiUserPart[] = text === '' ? [] : [{ type: 'text', text }];
+  for (const image of images) {
+    parts.push({
+      type: 'image_url',
+      image_url: { url: `data:${image.mediaType};base64,${image.data}` },
+    });
+  }
+  return parts;
 }
 
 function parseChunk(data: string): StreamChunk | null {

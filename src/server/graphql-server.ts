@@ -23,6 +23,7 @@ import {
 } from './http/apollo-plugins';
 import type { Metrics } from '../metrics/metrics';
 import { createRequestListener } from './http/http-app';
+import { attachmentRoutes, type AttachmentRoutesModule } from './http/attachment-routes';
 import { WebSocketGateway } from './ws/websocket-gateway';
 
 /** In-flight HTTP requests get this long to finish on shutdown before their sockets close. */
@@ -49,6 +50,8 @@ export interface GraphQLServerOptions {
   metrics: Metrics;
   /** True from the moment shutdown begins: /readyz then answers 503. */
   isStopping: () => boolean;
+  /** Serves the upload and download routes. */
+  attachments: AttachmentRoutesModule;
 }
 
 export interface GraphQLServer {
@@ -123,6 +126,12 @@ export async function createGraphQLServer(options: GraphQLServerOptions): Promis
       database: options.database,
       metrics: options.metrics,
       isStopping: options.isStopping,
+      attachmentRoutes: attachmentRoutes({
+        config,
+        authenticator: options.authenticator,
+        attachments: options.attachments,
+        logger: options.logger,
+      }),
     }),
   );
   return { httpServer, websocket, stop: () => apollo.stop() };

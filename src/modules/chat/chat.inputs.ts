@@ -159,6 +159,15 @@ abstract class PromptRequestInput extends ReplyRequestInput {
     message: `A prompt may be at most ${CHAT_LIMITS.maxPromptLength} characters.`,
   })
   prompt!: string;
+
+  @Field(() => [ID], {
+    nullable: true,
+    description:
+      "Uploaded attachments the prompt carries (createUpload, then PUT); an edit left without keeps the original prompt's.",
+  })
+  @IsOptional()
+  @ArrayMaxSize(100, { message: 'Too many attachments.' })
+  attachmentIds?: string[] | null;
 }
 
 @InputType({ description: 'A prompt. Without chatId a new chat is created for it.' })

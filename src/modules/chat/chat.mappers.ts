@@ -42,6 +42,7 @@ export function toMessage(record: MessageRecord): Message {
           totalTokens: record.usage.totalTokens,
         }
       : null,
+    attachmentIds: (record.attachmentIds ?? []).map(String),
     createdAt: record.createdAt,
     updatedAt: record.updatedAt,
   };

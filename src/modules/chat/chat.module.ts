@@ -50,6 +50,9 @@ import { ToolApprovalResolver } from './tool-approval.resolver';
 import { ToolApprovalService } from './tool-approval.service';
 import type { ToolsModule } from '../tools/tools.module';
 import type { OpenAccounts } from './open-accounts';
+import { MessageAttachmentsResolver } from './message-attachments.resolver';
+import type { PromptAttachments } from '../attachments/prompt-attachments';
+import type { AttachmentService } from '../attachments/attachment.service';
 
 /** The chat feature's part of the schema; the module gives an instance of each. */
 export const CHAT_RESOLVERS = [
@@ -59,6 +62,7 @@ export const CHAT_RESOLVERS = [
   ChatShareResolver,
   ChatSubscriptionsResolver,
   ToolApprovalResolver,
+  MessageAttachmentsResolver,
 ] as const;
 
 /** The chat feature's collections. */
@@ -108,6 +112,8 @@ export interface ChatModuleDependencies {
   accounts: OpenAccounts;
   /** The tools replies may call, and approveToolCall's answers. */
   tools: Pick<ToolsModule, 'registry' | 'runner' | 'approvals'>;
+  /** What prompts carry: checked, sent to models, removed with their chat. */
+  attachments: { prompts: PromptAttachments; library: Pick<AttachmentService, 'byIds'> };
   tuning?: ChatTuning;
 }
 
@@ -122,7 +128,7 @@ export interface ChatModule extends AppModule {
 export async function createChatModule(deps: ChatModuleDependencies): Promise<ChatModule> {
   const { config, logger, models, pubSub, redis, rateLimits, metrics, catalog, verifiedGuard } =
     deps;
-  const { accounts, tools } = deps;
+  const { accounts, tools, attachments } = deps;
   const tuning = deps.tuning ?? {};
   if (!redis) await interruptOrphanedReplies(models, logger);
   await migrateLegacyChats(models, logger);
@@ -194,6 +200,7 @@ export async function createChatModule(deps: ChatModuleDependencies): Promise<Ch
     stops,
     accounts,
     tools.registry,
+    attachments.prompts,
     settled,
     chatIds,
   );
@@ -211,6 +218,7 @@ export async function createChatModule(deps: ChatModuleDependencies): Promise<Ch
     verifiedGuard,
     accounts,
     tools,
+    attachments.prompts,
   );
 
   return {
@@ -234,6 +242,7 @@ export async function createChatModule(deps: ChatModuleDependencies): Promise<Ch
             secretKey: config.auth.secretKey,
           },
           accounts,
+          attachments.prompts,
         ),
       ),
       new ChatSubscriptionsResolver(
@@ -242,6 +251,7 @@ export async function createChatModule(deps: ChatModuleDependencies): Promise<Ch
         new ChatEventReader(models),
       ),
       new ToolApprovalResolver(new ToolApprovalService(messageService, tools.approvals)),
+      new MessageAttachmentsResolver(attachments.library),
     ]),
     // Replies first (new prompts are refused from this moment), while subscribers are still
     // connected to see them end.

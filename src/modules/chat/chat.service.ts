@@ -1,3 +1,4 @@
+import type { PromptAttachments } from '../attachments/prompt-attachments';
 import type { ToolRegistry } from '../tools/tool-registry';
 import { isValidObjectId, Types } from 'mongoose';
 import type { MessageModel } from './message.model';
@@ -61,6 +62,8 @@ export class ChatService {
     private readonly stops: StopReplyService,
     private readonly accounts: OpenAccounts,
     private readonly tools: Pick<ToolRegistry, 'choose'>,
+    /** A chat's attachments go with it. */
+    private readonly attachments: Pick<PromptAttachments, 'eraseChat'>,
     /** The messages kept in memory on the local database: a deleted chat's are forgotten. */
     private readonly settled?: SettledMessages,
     /** The ids of each user's chats, kept in memory on the local database. */
@@ -147,6 +150,7 @@ export class ChatService {
     const result = await this.models.Chat.deleteOne({ _id: chatId });
     this.chatIds?.removed(userId, chatId);
     if (result.deletedCount === 0) throw new NotFoundError('Chat');
+    await this.attachments.eraseChat(chatId);
     this.events.publish(userId, { type: ChatEventType.DELETED, chatId });
     return true;
   }

@@ -8,6 +8,9 @@ import {
   ToolCallStatus,
 } from './chat-enums';
 import { LlmConfig } from './llm-config.type';
+import { PageInfo } from '../../graphql/page-info.type';
+
+export { PageInfo };
 
 @ObjectType({
   simpleResolvers: true,
@@ -114,6 +117,9 @@ export class Message {
   })
   usage?: TokenUsage | null;
 
+  /** The attachments it carries (not a field: `attachments` resolves them). */
+  attachmentIds?: string[];
+
   @Field(() => Date, { description: 'When it was created.' })
   createdAt!: Date;
 
@@ -170,15 +176,6 @@ export class Chat {
 
   @Field(() => Date, { description: 'When it last changed (a new message counts).' })
   updatedAt!: Date;
-}
-
-@ObjectType({ simpleResolvers: true, description: 'Where a page ends.' })
-export class PageInfo {
-  @Field(() => Boolean, { description: 'Whether more items follow.' })
-  hasNextPage!: boolean;
-
-  @Field(() => String, { nullable: true, description: 'Pass as `after` for the next page.' })
-  endCursor?: string | null;
 }
 
 @ObjectType({ simpleResolvers: true, description: 'A page of chats, newest activity first.' })

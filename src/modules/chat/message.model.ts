@@ -82,6 +82,10 @@ export class MessageRecord {
   @prop({ type: () => String, default: undefined })
   reasoning?: string | null;
 
+  /** On a user message: the attachments it carries, in order (attachments module's ids). */
+  @prop({ type: () => [Types.ObjectId], default: undefined })
+  attachmentIds?: Types.ObjectId[];
+
   @prop({ type: () => String })
   idempotencyKey?: string;
 

@@ -1,4 +1,4 @@
-import { mongo } from 'mongoose';
+import { mongo, Types } from 'mongoose';
 import {
   BadUserInputError,
   ConflictError,
@@ -20,7 +20,8 @@ import { TitleSource, type ChatRecord, type StoredLlmConfig, type ChatModel } fr
 import type { NewMessages, Placement, ReplyPlacement } from './branches/reply-placement';
 import type { LlmConfigInput } from './llm-config.type';
 import type { ChatService } from './chat.service';
-import { buildPrompt, HISTORY_MAX_MESSAGES } from './history';
+import { buildPrompt, contextBudgetOf, HISTORY_MAX_MESSAGES, promptSizeOf } from './history';
+import type { PromptAttachments, PromptFile } from '../attachments/prompt-attachments';
 import type { MessageRecord, MessageModel } from './message.model';
 import type { MessageService } from './message.service';
 import type { ReplyManager, PendingSlot } from './streaming/reply-manager';
@@ -74,6 +75,10 @@ export class SendMessageService {
     private readonly verifiedGuard: EmailVerifiedGuard,
     private readonly accounts: OpenAccounts,
     private readonly tools: { registry: Pick<ToolRegistry, 'choose'>; runner: ToolRunner },
+    private readonly attachments: Pick<
+      PromptAttachments,
+      'check' | 'describe' | 'imageData' | 'bind'
+    >,
   ) {}
 
   send(viewer: Viewer, input: SendMessageInput): Promise<SentPrompt> {
@@ -82,11 +87,19 @@ export class SendMessageService {
       input.clientMessageId,
       async (idempotencyKey) => {
         const { userId } = viewer;
+        const ids = input.attachmentIds ?? [];
         if (!input.chatId) {
           const config = this.chats.resolveConfig(input.config);
           this.checkTools(input.tools, config);
+          const attachmentIds = await this.checkAttachments(
+            userId,
+            ids,
+            null,
+            config,
+            input.prompt,
+          );
           return this.placement.inNewChat(
-            { userId, config, idempotencyKey },
+            { userId, config, idempotencyKey, attachmentIds },
             input.prompt,
             input.systemInstructions,
           );
@@ -94,7 +107,18 @@ export class SendMessageService {
         const chat = await this.chats.get(userId, input.chatId);
         const config = this.chats.resolveConfig(input.config, chat.config);
         this.checkTools(input.tools, config);
-        return this.placement.afterLeaf(chat, { userId, config, idempotencyKey }, input.prompt);
+        const attachmentIds = await this.checkAttachments(
+          userId,
+          ids,
+          String(chat._id),
+          config,
+          input.prompt,
+        );
+        return this.placement.afterLeaf(
+          chat,
+          { userId, config, idempotencyKey, attachmentIds },
+          input.prompt,
+        );
       },
       { systemInstructions: input.systemInstructions, tools: input.tools },
     );
@@ -106,7 +130,21 @@ export class SendMessageService {
       input.clientMessageId,
       async (idempotencyKey) => {
         const from = await this.branchFrom(viewer, input, MessageRole.USER, idempotencyKey);
-        return this.placement.editOf(from.chat, from.original, from.message, input.prompt);
+        // An edit keeps the prompt's attachments unless it names others (or none: []).
+        const ids = input.attachmentIds ?? (from.original.attachmentIds ?? []).map(String);
+        const attachmentIds = await this.checkAttachments(
+          viewer.userId,
+          ids,
+          String(from.chat._id),
+          from.message.config,
+          input.prompt,
+        );
+        return this.placement.editOf(
+          from.chat,
+          from.original,
+          { ...from.message, attachmentIds },
+          input.prompt,
+        );
       },
       { systemInstructions: input.systemInstructions, tools: input.tools },
     );
@@ -118,6 +156,23 @@ export class SendMessageService {
       input.clientMessageId,
       async (idempotencyKey) => {
         const from = await this.branchFrom(viewer, input, MessageRole.ASSISTANT, idempotencyKey);
+        // The prompt answered again carries its attachments to the model chosen now.
+        if (from.original.parentId) {
+          const prompt = await this.messages.getOwned(
+            viewer.userId,
+            String(from.original.parentId),
+          );
+          const ids = (prompt.attachmentIds ?? []).map(String);
+          if (ids.length) {
+            await this.checkAttachments(
+              viewer.userId,
+              ids,
+              String(from.chat._id),
+              from.message.config,
+              prompt.content,
+            );
+          }
+        }
         return this.placement.regenerationOf(from.chat, from.original, from.message);
       },
       { tools: input.tools },
@@ -164,6 +219,37 @@ export class SendMessageService {
         tools: `${config.chatModel} cannot call tools; choose a model whose modelInfo says tools.`,
       });
     }
+  }
+
+  /**
+   * The attachments a prompt carries: the caller's, uploaded, not another chat's; images only
+   * to a model that sees; the prompt with its documents' text within what the model reads. All
+   * before anything is saved.
+   */
+  private async checkAttachments(
+    userId: string,
+    ids: readonly string[],
+    chatId: string | null,
+    config: StoredLlmConfig,
+    prompt: string,
+  ): Promise<Types.ObjectId[] | undefined> {
+    if (ids.length === 0) return undefined;
+    const files: PromptFile[] = await this.attachments.check(userId, ids, chatId);
+    const info = modelInfoOf(config.llm, config.chatModel);
+    const image = files.find((file) => file.kind === 'image');
+    if (image && !info.vision) {
+      throw new BadUserInputError({
+        attachmentIds: `${config.chatModel} cannot read images (${image.filename}); choose a model whose modelInfo says vision.`,
+      });
+    }
+    const size = promptSizeOf(prompt, files);
+    const budget = contextBudgetOf(info);
+    if (size > budget) {
+      throw new BadUserInputError({
+        attachmentIds: `The prompt with its attachments is about ${size} characters, ${size - budget} more than ${config.chatModel} can read at once (${budget}); attach less, or choose a model with a larger context.`,
+      });
+    }
+    return ids.map((id) => new Types.ObjectId(id));
   }
 
   /**
@@ -269,6 +355,34 @@ export class SendMessageService {
     const messageId = String(assistantMessage._id);
     // A new chat's first prompt has no history: skip the read.
     const history = await this.messages.onPath(placed.historyPath.slice(-HISTORY_MAX_MESSAGES));
+    // A new prompt's attachments belong to its chat from now on (and go with it).
+    const carried = (userMessage.attachmentIds ?? []).map(String);
+    if (carried.length && placed.added.includes(userMessage)) {
+      await this.attachments.bind(carried, chatId);
+    }
+    const attachmentIds = [
+      ...history.flatMap((message) => message.attachmentIds ?? []).map(String),
+      ...carried,
+    ];
+    const files = attachmentIds.length
+      ? await this.attachments.describe(attachmentIds)
+      : new Map<string, PromptFile>();
+    const prompt = buildPrompt(
+      requestedInstructions ?? chat.systemInstructions ?? null,
+      history.reverse(),
+      userMessage,
+      files,
+      info.vision,
+    );
+    await Promise.all(
+      prompt.imagesToRead.map(async ({ id, image }) => {
+        // An image removed meanwhile (its upload swept, its bytes gone) is left out.
+        image.data = await this.attachments.imageData(id).catch(() => '');
+      }),
+    );
+    for (const message of prompt.messages) {
+      if (message.images) message.images = message.images.filter((image) => image.data !== '');
+    }
     this.replies.start(
       {
         messageId,
@@ -280,11 +394,7 @@ export class SendMessageService {
         tools: info.tools
           ? this.tools.runner.forReply(tools ?? chat.tools ?? [], userId, messageId)
           : undefined,
-        messages: buildPrompt(
-          requestedInstructions ?? chat.systemInstructions ?? null,
-          history.reverse(),
-          userMessage.content,
-        ),
+        messages: prompt.messages,
       },
       slot,
     );

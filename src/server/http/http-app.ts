@@ -1,7 +1,7 @@
 import type { Metrics } from '../../metrics/metrics';
 import type { ApolloServer } from '@apollo/server';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import express, { type Express, type Request } from 'express';
+import express, { type Express, type Request, type Router } from 'express';
 import type { Config } from '../../config/config';
 import type { Database } from '../../db/connection';
 import type { ContextFactory } from '../../graphql/context-factory';
@@ -35,6 +35,8 @@ export function createRequestListener(options: {
   database: Database;
   metrics: Metrics;
   isStopping: () => boolean;
+  /** PUT /uploads/… and GET /attachments/… */
+  attachmentRoutes: Router;
 }): (req: IncomingMessage, res: ServerResponse) => void {
   const graphqlEndpoint = createGraphQLEndpoint(options);
   const app = createExpressApp(
@@ -42,6 +44,7 @@ export function createRequestListener(options: {
     options.isStopping,
     options.config.metricsEnabled ? options.metrics : null,
     graphqlEndpoint,
+    options.attachmentRoutes,
   );
   return (req, res) => {
     if (isDirectGraphQLRequest(req)) graphqlEndpoint(req, res);
@@ -54,6 +57,7 @@ function createExpressApp(
   isStopping: () => boolean,
   metrics: Metrics | null,
   graphqlEndpoint: (req: IncomingMessage, res: ServerResponse) => void,
+  attachmentRoutes: Router,
 ): Express {
   const app = express();
   app.disable('x-powered-by');
@@ -88,6 +92,7 @@ function createExpressApp(
   });
 
   app.use('/graphql', graphqlEndpoint);
+  app.use(attachmentRoutes);
 
   app.use((_req, res) => {
     res.status(404).json({ error: 'Not found. The API is at /graphql.' });

@@ -30,6 +30,8 @@ export interface NewMessages {
   userId: string;
   config: StoredLlmConfig;
   idempotencyKey?: string;
+  /** What a new prompt carries (checked by the caller). */
+  attachmentIds?: Types.ObjectId[];
 }
 
 /**
@@ -273,6 +275,7 @@ export class ReplyPlacement {
         role: MessageRole.USER,
         content: prompt,
         status: MessageStatus.COMPLETE,
+        ...(message.attachmentIds?.length ? { attachmentIds: message.attachmentIds } : {}),
         idempotencyKey: message.idempotencyKey,
         replyId,
       },

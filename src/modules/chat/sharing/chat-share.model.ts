@@ -2,8 +2,20 @@ import { index, modelOptions, prop, type ReturnModelType } from '@typegoose/type
 import { Types } from 'mongoose';
 import { MessageRole } from '../chat-enums';
 
+/** An attachment as a snapshot names it: never its bytes. */
+export class SharedAttachmentRecord {
+  @prop({ type: () => String, required: true })
+  filename!: string;
+
+  @prop({ type: () => String, required: true })
+  mediaType!: string;
+}
+
 /** One message of a snapshot: what a reader of the link sees, and nothing else. */
 export class SharedMessageRecord {
+  @prop({ type: () => [SharedAttachmentRecord], _id: false, default: undefined })
+  attachments?: SharedAttachmentRecord[];
+
   @prop({ type: () => String, enum: MessageRole, required: true })
   role!: MessageRole;
 

@@ -5,7 +5,14 @@ import { BadUserInputError, NotFoundError } from '../../../errors/errors';
 import type { RateLimits } from '../../../rate-limit/rate-limits';
 import type { ChatService } from '../chat.service';
 import type { MessageService } from '../message.service';
-import type { ChatShareRecord, ChatShareModel } from './chat-share.model';
+import type {
+  ChatShareRecord,
+  ChatShareModel,
+  SharedAttachmentRecord,
+  SharedMessageRecord,
+} from './chat-share.model';
+import type { MessageRecord } from '../message.model';
+import type { PromptAttachments } from '../../attachments/prompt-attachments';
 import type { ChatShare, SharedChat } from './chat-share.types';
 import { hashShareToken, newShareNonce, shareToken } from './share-tokens';
 import type { OpenAccounts } from '../open-accounts';
@@ -36,6 +43,7 @@ export class ChatShareService {
     private readonly rateLimits: RateLimits,
     private readonly settings: ShareSettings,
     private readonly accounts: OpenAccounts,
+    private readonly attachments: Pick<PromptAttachments, 'labelsOf'>,
   ) {}
 
   /**
@@ -61,7 +69,7 @@ export class ChatShareService {
         title: chat.title,
         chatCreatedAt: chat.createdAt,
         messageCount: messages.length,
-        messages: messages.map(({ role, content, createdAt }) => ({ role, content, createdAt })),
+        messages: await this.snapshotOf(messages),
       });
       await orUndo(
         async () => {
@@ -133,12 +141,34 @@ export class ChatShareService {
     return {
       title: share.title,
       createdAt: share.chatCreatedAt,
-      messages: share.messages.map(({ role, content, createdAt }) => ({
+      messages: share.messages.map(({ role, content, createdAt, attachments }) => ({
         role,
         content,
         createdAt,
+        attachments: (attachments ?? []).map(({ filename, mediaType }) => ({
+          filename,
+          mediaType,
+        })),
       })),
     };
+  }
+
+  /** The messages as a link shows them: text, and attachments by name and type only. */
+  private async snapshotOf(messages: MessageRecord[]): Promise<SharedMessageRecord[]> {
+    const ids = messages.flatMap((message) => message.attachmentIds ?? []).map(String);
+    const labels = ids.length ? await this.attachments.labelsOf(ids) : new Map();
+    return messages.map(({ role, content, createdAt, attachmentIds }) => ({
+      role,
+      content,
+      createdAt,
+      ...(attachmentIds?.length
+        ? {
+            attachments: attachmentIds
+              .map((id) => labels.get(String(id)))
+              .filter((label): label is SharedAttachmentRecord => !!label),
+          }
+        : {}),
+    }));
   }
 
   private tokenOf(shareId: string, nonce: string): string {

@@ -19,8 +19,23 @@ export class ChatShare {
   messageCount!: number;
 }
 
+@ObjectType({
+  simpleResolvers: true,
+  description: 'An attachment as a shared link shows it: its name and type, never its bytes.',
+})
+export class SharedAttachment {
+  @Field(() => String, { description: 'Its name.' })
+  filename!: string;
+
+  @Field(() => String, { description: 'Its media type.' })
+  mediaType!: string;
+}
+
 @ObjectType({ simpleResolvers: true, description: 'A message as a shared link shows it.' })
 export class SharedMessage {
+  @Field(() => [SharedAttachment], { description: 'The files it carried (names only).' })
+  attachments!: SharedAttachment[];
+
   @Field(() => MessageRole, { description: 'Who wrote it.' })
   role!: MessageRole;
 
