@@ -12,8 +12,8 @@ const RECORD_OVERHEAD_CHARS = 400;
 /**
  * Messages that no longer change, by id, the least recently used dropped first. On the local
  * database every message is read by itself (db/by-id.ts), and each send reads its history and
- * each chat read its page again, which took a third of the one connection's time under the
- * soak (issue 39; figures: bench/FINDINGS.md). A message is settled once its reply ended: only
+ * each chat read its page again, a large share of the one connection's time under the soak
+ * (issue 39; figures: bench/FINDINGS.md). A message is settled once its reply ended: only
  * a STREAMING one is still written. Deleting a chat or an account forgets its messages here
  * after the database. Used only where one instance serves the database (the local one): another
  * instance's deletions would not reach this memory.
