@@ -16,6 +16,7 @@ import { chatsCase, meCase, providersCase } from './cases/http-cases';
 import { hostileCases } from './cases/hostile-cases';
 import { jobCases } from './cases/job-case';
 import { growthCase } from './cases/growth-case';
+import { soakCase } from './cases/soak-case';
 import { toolsCase } from './cases/tools-case';
 import { tracingCases } from './cases/tracing-case';
 import { loginCase, subscribeCase } from './cases/other-cases';
@@ -47,6 +48,10 @@ const CASES: Record<string, { names: string[]; run: CaseRunner }> = {
   'idle-sub': { names: ['idle-sub'], run: idleSubCase },
   login: { names: ['login'], run: loginCase },
   subscribe: { names: ['subscribe'], run: subscribeCase },
+  soak: {
+    names: ['soak-stop', 'soak-send', 'soak-rate', 'soak-integrity', 'soak-rss'],
+    run: soakCase,
+  },
   hostile: {
     names: ['hostile-aliases', 'hostile-variables', 'hostile-readers', 'hostile-parse'],
     run: hostileCases,

@@ -384,9 +384,13 @@ describe('conversations', () => {
     expect(large.names).toEqual(small.names);
     expect(large.count).toBe(small.count);
     // The page, its count, and the last messages of every chat on it; plus the session check
-    // when the session was not read in the last seconds (see LiveSessionCache).
+    // when the session was not read in the last seconds (see LiveSessionCache). The local
+    // database reads the user's chats by _id instead, counting them from the same read, and
+    // keeps ended messages in memory (ChatIdsByUser, SettledMessages).
     const pageCommands = small.names.filter((name) => name !== 'find sessions').sort();
-    expect(pageCommands).toEqual(['aggregate chats', 'find chats', 'find messages']);
+    expect(pageCommands).toEqual(
+      process.env.MONGODB_URL ? ['aggregate chats', 'find chats', 'find messages'] : ['find chats'],
+    );
     expect(small.count - pageCommands.length).toBeLessThanOrEqual(1);
   });
 });

@@ -1,6 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Types } from 'mongoose';
-import { ChatDocument } from './gql/graphql';
+import {
+  ChatDocument,
+  ChatsDocument,
+  DeleteChatDocument,
+  RegenerateReplyDocument,
+} from './gql/graphql';
 import { registerUser } from './helpers/accounts';
 import { sendMessage, streamToEnd } from './helpers/chat';
 import { useTestApp } from './helpers/test-app';
@@ -101,6 +106,109 @@ describe('lookups by _id', () => {
       expect(filters.map((f) => `${f.command} ${f.collection}`)).toEqual(
         expect.arrayContaining(['findAndModify messages', 'findAndModify chats']),
       );
+    },
+  );
+
+  (onLocalDatabase ? it : it.skip)(
+    'should filter messages by _id alone while a reply is regenerated, so another reply costs the same in a large collection (issue 39)',
+    async () => {
+      const user = await registerUser(app);
+      const token = user.auth.accessToken;
+      const socket = app.socket(token);
+      const sent = await sendMessage(app, token, { prompt: 'answer twice' });
+      await streamToEnd(socket, sent.assistantMessage.id);
+      const filters: unknown[] = [];
+      const client = app.connection.connection.getClient();
+      const listener = (event: { commandName: string; command: Record<string, any> }) => {
+        const { commandName: name, command } = event;
+        if (command[name] !== 'messages') return;
+        if (name === 'find') filters.push(command.filter ?? {});
+        if (name === 'findAndModify') filters.push(command.query);
+      };
+      client.on('commandStarted', listener);
+      try {
+        const { regenerateReply } = await app
+          .http()
+          .data(
+            RegenerateReplyDocument,
+            { input: { messageId: sent.assistantMessage.id } },
+            { token },
+          );
+        await streamToEnd(socket, regenerateReply.assistantMessage.id);
+      } finally {
+        client.off('commandStarted', listener);
+        await socket.dispose();
+      }
+      expect(filters.length).toBeGreaterThan(0);
+      for (const filter of filters) expect(Object.keys(filter as object)).toEqual(['_id']);
+    },
+  );
+
+  (onLocalDatabase ? it : it.skip)(
+    'should list a page of chats and their count by _id, without reading the whole chats collection, as chats are made and deleted (issue 39)',
+    async () => {
+      const user = await registerUser(app);
+      const token = user.auth.accessToken;
+      const list = async () =>
+        (await app.http().data(ChatsDocument, { limit: 2 }, { token })).chats;
+      for (let i = 0; i < 2; i += 1) await sendMessage(app, token, { prompt: `chat ${i}` });
+      expect((await list()).totalCount).toBe(2);
+      const made = await sendMessage(app, token, { prompt: 'chat 2' });
+      const gone = await sendMessage(app, token, { prompt: 'chat 3' });
+      await app.http().data(DeleteChatDocument, { id: gone.chat.id }, { token });
+      await sleep(500); // their titles, saved after the sends answer
+      const filters: unknown[] = [];
+      const client = app.connection.connection.getClient();
+      const listener = (event: { commandName: string; command: Record<string, any> }) => {
+        if (event.commandName === 'find' && event.command.find === 'chats') {
+          filters.push(event.command.filter ?? {});
+        }
+        if (event.commandName === 'aggregate' && event.command.aggregate === 'chats') {
+          filters.push(event.command.pipeline);
+        }
+      };
+      client.on('commandStarted', listener);
+      let page: Awaited<ReturnType<typeof list>>;
+      try {
+        page = await list();
+      } finally {
+        client.off('commandStarted', listener);
+      }
+      expect(page.totalCount).toBe(3);
+      expect(page.nodes.map((chat) => chat.id)).toEqual([made.chat.id, expect.any(String)]);
+      expect(page.pageInfo.hasNextPage).toBe(true);
+      expect(filters.length).toBeGreaterThan(0);
+      for (const filter of filters) expect(Object.keys(filter as object)).toEqual(['_id']);
+    },
+  );
+
+  (onLocalDatabase ? it : it.skip)(
+    'should read a chat again, and send into it, without reading its ended messages from the local database again (issue 39)',
+    async () => {
+      const user = await registerUser(app);
+      const token = user.auth.accessToken;
+      const socket = app.socket(token);
+      const first = await sendMessage(app, token, { prompt: 'remember me' });
+      await streamToEnd(socket, first.assistantMessage.id);
+      const read = () => app.http().data(ChatDocument, { id: first.chat.id }, { token });
+      const before = (await read()).chat.messages;
+      const again = await app.countCommands(read);
+      expect(again.names.filter((name) => name === 'find messages')).toEqual([]);
+      app.openai.enqueue({ chunks: ['x ', 'y'], delayMs: 5 });
+      const second = await sendMessage(app, token, { chatId: first.chat.id, prompt: 'and again' });
+      const events = await streamToEnd(socket, second.assistantMessage.id);
+      const after = await app.countCommands(read);
+      await socket.dispose();
+      // The reply is read as it was saved, never as it was while streaming.
+      expect(events.at(-1)!.message).toMatchObject({ status: 'COMPLETE', content: 'x y' });
+      const { chat } = await read();
+      expect(chat.messages.map((m) => m.content)).toEqual([
+        ...before.map((m) => m.content),
+        'and again',
+        'x y',
+      ]);
+      // The new prompt once; the reply was kept when it was saved.
+      expect(after.names.filter((name) => name === 'find messages').length).toBeLessThanOrEqual(1);
     },
   );
 

@@ -26,6 +26,7 @@ export async function createBenchApp(bench: Bench, env: Record<string, string> =
   const port = (app.httpServer.address() as AddressInfo).port;
   return {
     app,
+    database,
     port,
     url: `http://127.0.0.1:${port}/graphql`,
     /** Commands sent while `action` runs, by name. */

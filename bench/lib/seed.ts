@@ -18,6 +18,8 @@ export interface SeededUser {
   id: string;
   email: string;
   token: string;
+  /** The session's refresh token (refreshSession swaps it for a new pair). */
+  refreshToken: string;
 }
 
 /**
@@ -61,10 +63,13 @@ export class Seeder {
       updatedAt: now,
     }));
     await this.models.User.insertMany(users);
-    const sessions = users.map((user) => ({
-      _id: new Types.ObjectId(),
+    const sessionIds = users.map(() => new Types.ObjectId());
+    // As the server writes them (session.service.ts): `<sessionId>.<secret>`, stored hashed.
+    const refreshTokens = sessionIds.map((id) => `${String(id)}.${newOpaqueToken()}`);
+    const sessions = users.map((user, i) => ({
+      _id: sessionIds[i]!,
       userId: user._id,
-      refreshTokenHash: hashOpaqueToken(newOpaqueToken()),
+      refreshTokenHash: hashOpaqueToken(refreshTokens[i]!),
       previousRefreshTokenHashes: [],
       createdAt: now,
       lastUsedAt: now,
@@ -75,6 +80,7 @@ export class Seeder {
       id: String(user._id),
       email: user.email,
       token: this.tokens.issue(String(user._id), String(sessions[i]!._id)).token,
+      refreshToken: refreshTokens[i]!,
     }));
   }
 

@@ -32,6 +32,8 @@ export interface ReplyCollector {
   status?: string;
   /** When the done event arrived (nowMs). */
   at: number;
+  /** Every event in arrival order (seq, delta, and the done event's message). */
+  frames: StreamFrame[];
   resolve: (collector: ReplyCollector) => void;
 }
 
@@ -77,6 +79,19 @@ export class StreamClient {
         const collector = client.collectors.get(message.id);
         if (collector) {
           const event = message.payload?.data?.messageStream;
+          if (message.type === 'next' && message.payload.errors) {
+            client.errors.push(message.payload.errors);
+          }
+          if (message.type === 'next' && event) {
+            collector.frames.push({
+              at: nowMs(),
+              seq: event.seq,
+              delta: event.delta,
+              done: event.done,
+              content: event.message?.content,
+              status: event.message?.status,
+            });
+          }
           if (message.type === 'next' && event && !event.done) collector.deltas += event.delta;
           if (message.type === 'next' && event?.done) {
             collector.status = event.message?.status;
@@ -155,14 +170,29 @@ export class StreamClient {
     return done;
   }
 
-  /** Subscribes on this socket and resolves when the reply is done: its text, status and when. */
-  subscribeOnceToDone(messageId: string): Promise<ReplyCollector> {
+  /**
+   * Subscribes on this socket (from seq `after` when given) and resolves when the reply is
+   * done: its text, status and when. `collecting` sees the collector as its events arrive.
+   */
+  subscribeOnceToDone(
+    messageId: string,
+    after?: number,
+    collecting?: (collector: ReplyCollector) => void,
+  ): Promise<ReplyCollector> {
     const id = String((this.nextId += 1));
-    const done = new Promise<ReplyCollector>((resolve) =>
-      this.collectors.set(id, { deltas: '', at: NaN, resolve }),
-    );
-    this.sendSubscribe(id, { messageId });
+    const done = new Promise<ReplyCollector>((resolve) => {
+      const collector: ReplyCollector = { deltas: '', at: NaN, frames: [], resolve };
+      this.collectors.set(id, collector);
+      collecting?.(collector);
+    });
+    this.sendSubscribe(id, after === undefined ? { messageId } : { messageId, after });
     return done;
+  }
+
+  /** Drops the connection as a network would (no close frame): the server sees it vanish. */
+  drop(): void {
+    this.closing = true;
+    this.socket.terminate();
   }
 
   private sendSubscribe(

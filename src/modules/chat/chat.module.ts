@@ -18,6 +18,9 @@ import { ChatShareRecord, type ChatShareModel } from './sharing/chat-share.model
 import { BranchService } from './branches/branch.service';
 import { BranchesResolver } from './branches/branches.resolver';
 import { migrateLegacyChats } from './branches/legacy-chats';
+import { SettledMessages } from './settled-messages';
+import { ChatIdsByUser } from './chat-ids-by-user';
+import { databaseKindOf } from '../../db/connection';
 import { ReplyPlacement } from './branches/reply-placement';
 import { ChatDataEraser } from './chat-data-eraser';
 import { ChatEventReader } from './chat-event-reader';
@@ -132,7 +135,12 @@ export async function createChatModule(deps: ChatModuleDependencies): Promise<Ch
   await migrateLegacyChats(models, logger);
 
   const chatEvents = new ChatEvents(pubSub);
-  const messageService = new MessageService(models);
+  // Only where this instance is the database's one writer (the local database serves one):
+  // another instance's deletions would not reach this process's memory.
+  const settled =
+    !redis && databaseKindOf(models.Message.db) === 'ferretdb' ? new SettledMessages() : undefined;
+  const chatIds = settled ? new ChatIdsByUser(models) : undefined;
+  const messageService = new MessageService(models, settled);
   const channels = redis ? new LiveChannels(redis.subscriber) : undefined;
   let disowned: (messageId: string) => void = () => {};
   const replyLogs: ReplyLogs = redis
@@ -162,6 +170,8 @@ export async function createChatModule(deps: ChatModuleDependencies): Promise<Ch
     // Every device of the user sees a reply's final state in its chat list.
     (record, request) => {
       if (!record) return;
+      // The chat is read again right after its reply (the client's refresh).
+      settled?.remember(record);
       chatEvents.publish(request.userId, {
         type: ChatEventType.MESSAGE_UPDATED,
         chatId: request.chatId,
@@ -193,13 +203,15 @@ export async function createChatModule(deps: ChatModuleDependencies): Promise<Ch
     accounts,
     tools.registry,
     attachments.prompts,
+    settled,
+    chatIds,
   );
   const titles = new TitleImprover(models, chatEvents, logger);
   const sendMessage = new SendMessageService(
     models,
     chatService,
     messageService,
-    new ReplyPlacement(models, messageService),
+    new ReplyPlacement(models, messageService, chatIds),
     replies,
     createModelClients(config.llm, tuning),
     titles,
@@ -213,7 +225,7 @@ export async function createChatModule(deps: ChatModuleDependencies): Promise<Ch
 
   return {
     replies,
-    eraser: new ChatDataEraser(models, stops),
+    eraser: new ChatDataEraser(models, stops, settled, chatIds),
     resolvers: instancesOf(CHAT_RESOLVERS, [
       new ChatResolver(chatService, messageService, verifiedGuard),
       new SendMessageResolver(sendMessage, stops),

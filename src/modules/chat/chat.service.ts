@@ -14,7 +14,10 @@ import type { CreateChatInput, UpdateChatInput } from './chat.inputs';
 import { TitleSource, type ChatRecord, type StoredLlmConfig, type ChatModel } from './chat.model';
 import type { LlmConfigInput } from './llm-config.type';
 import type { StopReplyService } from './stop-reply.service';
-import { updateByIdIf } from '../../db/by-id';
+import type { SettledMessages } from './settled-messages';
+import { findByIds, updateByIdIf } from '../../db/by-id';
+import type { ChatIdsByUser } from './chat-ids-by-user';
+import { databaseKindOf } from '../../db/connection';
 import type { OpenAccounts } from './open-accounts';
 import { orUndo } from '../../util/or-undo';
 
@@ -61,6 +64,10 @@ export class ChatService {
     private readonly tools: Pick<ToolRegistry, 'choose'>,
     /** A chat's attachments go with it. */
     private readonly attachments: Pick<PromptAttachments, 'eraseChat'>,
+    /** The messages kept in memory on the local database: a deleted chat's are forgotten. */
+    private readonly settled?: SettledMessages,
+    /** The ids of each user's chats, kept in memory on the local database. */
+    private readonly chatIds?: ChatIdsByUser,
   ) {}
 
   async get(userId: string, chatId: string): Promise<ChatRecord> {
@@ -100,6 +107,7 @@ export class ChatService {
       () => this.accounts.assertOpen(userId),
       () => this.models.Chat.deleteOne({ _id: chat._id }),
     );
+    this.chatIds?.added(userId, String(chat._id));
     this.events.publish(userId, { type: ChatEventType.CREATED, chatId: String(chat._id) });
     return chat.toObject();
   }
@@ -130,13 +138,17 @@ export class ChatService {
 
   /** Deletes the chat and its messages (every branch) and shares, stopping its replies. */
   async delete(userId: string, chatId: string): Promise<true> {
+    // The user's replies running here stop before the database is asked anything (issue 39).
+    this.stops.signalChat(userId, chatId, 'deleted');
     await this.get(userId, chatId);
     await this.stops.stopChat(chatId, 'deleted');
     // Shares first: a link must not outlive the chat even if a later step fails.
     await this.models.ChatShare.deleteMany({ chatId, userId });
     await this.models.Message.deleteMany({ chatId, userId });
+    this.settled?.forgetChat(chatId);
     // By _id alone (FerretDB looks up nothing else, see db/by-id.ts): get() proved the owner.
     const result = await this.models.Chat.deleteOne({ _id: chatId });
+    this.chatIds?.removed(userId, chatId);
     if (result.deletedCount === 0) throw new NotFoundError('Chat');
     await this.attachments.eraseChat(chatId);
     this.events.publish(userId, { type: ChatEventType.DELETED, chatId });
@@ -204,6 +216,24 @@ export class ChatService {
       ]);
     }
 
+    if (this.chatIds && !search) {
+      // By _id from the user's chat ids: no read of the whole collection (ChatIdsByUser).
+      const ids = await this.chatIds.of(userId);
+      const chats = [...(await findByIds(this.models.Chat, [...ids])).values()].filter(
+        (chat) => String(chat.userId) === userId && organized(chat, args.filter),
+      );
+      chats.sort(
+        (a, b) =>
+          b.updatedAt.getTime() - a.updatedAt.getTime() ||
+          (String(b._id) < String(a._id) ? -1 : String(b._id) > String(a._id) ? 1 : 0),
+      );
+      return pageOf(chats, args.after, skip, limit);
+    }
+    if (databaseKindOf(this.models.Chat.db) === 'ferretdb') {
+      // One read for the page and its count: each reads the whole collection there.
+      const all = await this.models.Chat.find(filter).sort({ updatedAt: -1, _id: -1 }).lean();
+      return pageOf(all, args.after, skip, limit);
+    }
     const pageFilter = { ...filter };
     if (args.after) {
       const cursor = decodeChatCursor(args.after);
@@ -239,4 +269,49 @@ export class ChatService {
         : null,
     };
   }
+}
+
+/**
+ * A page of `all` (sorted by `updatedAt` descending, ties by id descending) and its count, for
+ * the local database, which reads the whole collection for any filter on `userId` (db/by-id.ts):
+ * the cursor, skip and limit are applied here (issue 39; figures: bench/FINDINGS.md).
+ */
+function pageOf(
+  all: ChatRecord[],
+  after: string | null | undefined,
+  skip: number,
+  limit: number,
+): ChatPage {
+  let from = 0;
+  if (after) {
+    const cursor = decodeChatCursor(after);
+    const at = cursor.updatedAt.getTime();
+    // Ids are fixed-length lowercase hex once parsed, so their string order is their order.
+    const id = String(new Types.ObjectId(cursor.id));
+    const beyond = (chat: ChatRecord) =>
+      chat.updatedAt.getTime() < at || (chat.updatedAt.getTime() === at && String(chat._id) < id);
+    from = all.findIndex(beyond);
+    if (from < 0) from = all.length;
+  }
+  const rest = all.slice(from + skip);
+  const page = rest.slice(0, limit);
+  const last = page[page.length - 1];
+  return {
+    records: page,
+    totalCount: all.length,
+    hasNextPage: rest.length > limit,
+    endCursor: last ? encodeChatCursor({ updatedAt: last.updatedAt, id: String(last._id) }) : null,
+  };
+}
+
+/** ChatService.organizeFilter's conditions, for chats read by `_id`. */
+function organized(chat: ChatRecord, filter: ChatListFilter | null | undefined): boolean {
+  const archived = filter?.archived === undefined ? false : filter.archived;
+  // `null` (or missing) also counts as not archived, as in the query.
+  if (archived === true && chat.archivedAt == null) return false;
+  if (archived === false && chat.archivedAt != null) return false;
+  if (filter?.pinned === true && chat.pinned !== true) return false;
+  if (filter?.pinned === false && chat.pinned === true) return false;
+  if (filter?.tag != null && !(chat.tagKeys ?? []).includes(tagKey(filter.tag))) return false;
+  return true;
 }

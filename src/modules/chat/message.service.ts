@@ -4,6 +4,7 @@ import { BadUserInputError, NotFoundError } from '../../errors/errors';
 import { MessageTree } from './message-tree';
 import type { MessageRecord, MessageModel } from './message.model';
 import { findByIds } from '../../db/by-id';
+import type { SettledMessages } from './settled-messages';
 
 export const MESSAGE_PAGE_LIMITS = { min: 1, max: 200 } as const;
 
@@ -18,7 +19,11 @@ export interface MessagePageKey {
 
 /** Reads of messages, always within a chat the caller owns (checked by the caller). */
 export class MessageService {
-  constructor(private readonly models: { Message: MessageModel }) {}
+  constructor(
+    private readonly models: { Message: MessageModel },
+    /** Set on the local database, where each message is read by itself (SettledMessages). */
+    private readonly settled?: SettledMessages,
+  ) {}
 
   async getOwned(userId: string, messageId: string): Promise<MessageRecord> {
     if (!isValidObjectId(messageId)) throw new NotFoundError('Message');
@@ -61,8 +66,20 @@ export class MessageService {
   }
 
   /** Messages by id (see db/by-id.ts); ids that match nothing (yet) are left out. */
-  byIds(ids: readonly string[]): Promise<Map<string, MessageRecord>> {
-    return findByIds(this.models.Message, ids);
+  async byIds(ids: readonly string[]): Promise<Map<string, MessageRecord>> {
+    if (!this.settled) return findByIds(this.models.Message, ids);
+    const found = new Map<string, MessageRecord>();
+    const missing: string[] = [];
+    for (const id of new Set(ids)) {
+      const known = this.settled.get(id);
+      if (known) found.set(id, known);
+      else missing.push(id);
+    }
+    for (const [id, message] of await findByIds(this.models.Message, missing)) {
+      found.set(id, message);
+      this.settled.remember(message);
+    }
+    return found;
   }
 
   /** The messages on a path, root first (the history of a reply). */

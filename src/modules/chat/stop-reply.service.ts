@@ -21,6 +21,13 @@ export class StopReplyService {
   ) {}
 
   async stop(userId: string, messageId: string): Promise<MessageRecord> {
+    // A reply of this process is stopped before anything is read, so a stop never queues behind
+    // the database (issue 39). Its owner is known in memory; any other caller takes the path
+    // below, where getOwned answers NOT_FOUND exactly as for an id that does not exist.
+    const running = this.replies.get(messageId);
+    if (running && running.request.userId === userId) {
+      return (await running.stop('stopped')) ?? (await this.messages.getOwned(userId, messageId));
+    }
     const message = await this.messages.getOwned(userId, messageId);
     if (message.status !== MessageStatus.STREAMING) return message;
     const reply = this.replies.get(messageId);
@@ -37,6 +44,14 @@ export class StopReplyService {
       { $set: { status: MessageStatus.STOPPED } },
     );
     return settled ?? (await this.messages.getOwned(userId, messageId));
+  }
+
+  /**
+   * Signals at once, before the chat is read, the replies this process writes in the user's
+   * chat (deleteChat, issue 39); stopChat then waits for them once the chat is proven theirs.
+   */
+  signalChat(userId: string, chatId: string, reason: StopReason): void {
+    this.replies.signalChat(userId, chatId, reason);
   }
 
   /** Stops every reply of a chat (it is being deleted) and waits until they have ended. */

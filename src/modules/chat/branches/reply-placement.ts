@@ -7,6 +7,7 @@ import { titleFromPrompt } from '../titles';
 import { activeBranch } from './active-branch';
 import type { MessageRecord, MessageModel } from '../message.model';
 import type { MessageService } from '../message.service';
+import type { ChatIdsByUser } from '../chat-ids-by-user';
 import { insertRecords, updateByIdIf } from '../../../db/by-id';
 import { orUndo } from '../../../util/or-undo';
 
@@ -44,6 +45,8 @@ export class ReplyPlacement {
   constructor(
     private readonly models: { Chat: ChatModel; Message: MessageModel },
     private readonly messages: MessageService,
+    /** The ids of each user's chats, kept in memory on the local database. */
+    private readonly chatIds?: ChatIdsByUser,
   ) {}
 
   /** sendMessage without a chat: a new chat holding the prompt and the reply. */
@@ -70,6 +73,7 @@ export class ReplyPlacement {
         ]),
       this.removeMessages([userMessage, assistantMessage]),
     );
+    this.chatIds?.added(message.userId, String(chatId));
     return {
       chat: chat!,
       userMessage,
@@ -180,9 +184,10 @@ export class ReplyPlacement {
   ): Promise<Placement> {
     const pathAbove = await this.pathAbove(chat, original);
     const promptId = pathAbove[pathAbove.length - 1];
-    const userMessage = promptId
-      ? await this.models.Message.findOne({ _id: promptId, chatId: chat._id }).lean()
-      : null;
+    // By _id alone, the chat checked here: `{ _id, chatId }` reads every message on the local
+    // database (db/by-id.ts), and this runs on every regenerateReply (issue 39).
+    const found = promptId ? await this.models.Message.findById(promptId).lean() : null;
+    const userMessage = found && String(found.chatId) === String(chat._id) ? found : null;
     if (!userMessage || userMessage.role !== MessageRole.USER) {
       throw new BadUserInputError({ messageId: 'This reply has no prompt to answer again.' });
     }
@@ -213,7 +218,10 @@ export class ReplyPlacement {
    */
   async remove(placed: Placement): Promise<void> {
     await this.removeMessages(placed.added)();
-    if (placed.createdChat) await this.models.Chat.deleteOne({ _id: placed.chat._id });
+    if (placed.createdChat) {
+      await this.models.Chat.deleteOne({ _id: placed.chat._id });
+      this.chatIds?.removed(String(placed.chat.userId), String(placed.chat._id));
+    }
   }
 
   /**

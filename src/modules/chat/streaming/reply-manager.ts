@@ -125,6 +125,19 @@ export class ReplyManager {
     return count;
   }
 
+  /**
+   * Stops, without waiting, the replies of a chat that belong to `userId` (a reply knows its
+   * owner, so nothing needs reading first); each ends as `stopChat` would end it.
+   */
+  signalChat(userId: string, chatId: string, reason: StopReason): void {
+    for (const reply of this.running.values()) {
+      if (reply.request.chatId === chatId && reply.request.userId === userId) {
+        // Its end is awaited (and any failure logged) by stopChat and start().
+        reply.stop(reason).catch(() => undefined);
+      }
+    }
+  }
+
   /** Stops every reply of a chat (it is being deleted) and waits until they have ended. */
   async stopChat(chatId: string, reason: StopReason): Promise<void> {
     const stopping = [...this.running.values()]
