@@ -6,6 +6,14 @@ import type { AttachmentStorage } from './attachment-storage';
 /** The GridFS bucket's name: its collections are `attachment_bytes.files` and `.chunks`. */
 const BUCKET_NAME = 'attachment_bytes';
 
+/**
+ * The driver bounds a GridFS stream's whole life by the client's `timeoutMS` (5 s, db/connection.ts):
+ * an upload or a download that takes longer (a 50 MB file, a slow client) failed midway with
+ * "Timed out during socket read". Without a stream-wide `timeoutMS`, each chunk's command still
+ * gets the client's per-operation timeout, so a dead server is noticed as quickly.
+ */
+const PER_COMMAND_TIMEOUT = { timeoutMS: undefined };
+
 /** Attachments' bytes in the app's own database, through the MongoDB driver's GridFS bucket. */
 export class GridFsStorage implements AttachmentStorage {
   private readonly bucket: mongo.GridFSBucket;
@@ -15,7 +23,11 @@ export class GridFsStorage implements AttachmentStorage {
   }
 
   async write(id: string, filename: string, source: Readable): Promise<void> {
-    const upload = this.bucket.openUploadStreamWithId(new Types.ObjectId(id), filename);
+    const upload = this.bucket.openUploadStreamWithId(
+      new Types.ObjectId(id),
+      filename,
+      PER_COMMAND_TIMEOUT,
+    );
     try {
       await pipeline(source, upload);
     } catch (error) {
@@ -27,7 +39,7 @@ export class GridFsStorage implements AttachmentStorage {
   }
 
   read(id: string): Readable {
-    return this.bucket.openDownloadStream(new Types.ObjectId(id));
+    return this.bucket.openDownloadStream(new Types.ObjectId(id), PER_COMMAND_TIMEOUT);
   }
 
   async remove(id: string): Promise<void> {
