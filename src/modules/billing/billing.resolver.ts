@@ -1,0 +1,50 @@
+import { Arg, Authorized, Ctx, Mutation, Query, Resolver } from 'type-graphql';
+import type { GraphQLContext } from '../../graphql/context';
+import { viewerOf } from '../../graphql/viewer';
+import type { BudgetService } from './budget.service';
+import type { UsageService } from './usage.service';
+import { BudgetStatus, Plan, SelfBudgetInput, UsageBucket, UsageGrouping } from './usage.types';
+
+@Resolver()
+export class BillingResolver {
+  constructor(
+    private readonly usageService: UsageService,
+    private readonly budgets: BudgetService,
+  ) {}
+
+  @Authorized()
+  @Query(() => [UsageBucket], {
+    description: 'Your usage from `from` to `to` (UTC days overlapping the range; at most 366).',
+  })
+  usage(
+    @Arg('from', () => Date) from: Date,
+    @Arg('to', () => Date) to: Date,
+    @Arg('groupBy', () => UsageGrouping, { defaultValue: UsageGrouping.DAY })
+    groupBy: UsageGrouping,
+    @Ctx() context: GraphQLContext,
+  ): Promise<UsageBucket[]> {
+    return this.usageService.usage(viewerOf(context).userId, from, to, groupBy);
+  }
+
+  @Authorized()
+  @Query(() => BudgetStatus, { description: "This month's budget and what is used of it." })
+  budget(@Ctx() context: GraphQLContext): Promise<BudgetStatus> {
+    return this.budgets.status(viewerOf(context).userId);
+  }
+
+  @Query(() => [Plan], { description: 'The plans this server offers.' })
+  plans(): Plan[] {
+    return this.budgets.plans();
+  }
+
+  @Authorized()
+  @Mutation(() => BudgetStatus, {
+    description: 'Sets your own monthly caps (never above your plan); the lowest limit applies.',
+  })
+  setSelfBudget(
+    @Arg('input', () => SelfBudgetInput) input: SelfBudgetInput,
+    @Ctx() context: GraphQLContext,
+  ): Promise<BudgetStatus> {
+    return this.budgets.setSelf(viewerOf(context).userId, input);
+  }
+}
