@@ -17,8 +17,9 @@ export class BillingResolver {
     description: 'Your usage from `from` to `to` (UTC days overlapping the range; at most 366).',
   })
   usage(
-    @Arg('from', () => Date) from: Date,
-    @Arg('to', () => Date) to: Date,
+    // A Date is not a class-validator object: checked by the service instead.
+    @Arg('from', () => Date, { validate: false }) from: Date,
+    @Arg('to', () => Date, { validate: false }) to: Date,
     @Arg('groupBy', () => UsageGrouping, { defaultValue: UsageGrouping.DAY })
     groupBy: UsageGrouping,
     @Ctx() context: GraphQLContext,
