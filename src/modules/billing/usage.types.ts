@@ -1,4 +1,5 @@
 import { Field, Float, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { IsInt, IsNumber, IsOptional, Max, Min } from 'class-validator';
 import { LlmProvider } from '../llm/llm-provider.enum';
 
 @ObjectType({ description: 'Tokens and cost of model calls (replies and titles).' })
@@ -77,9 +78,16 @@ export class BudgetStatus {
 @InputType({ description: 'Your own monthly caps; null removes one. Never above the plan.' })
 export class SelfBudgetInput {
   @Field(() => Int, { nullable: true })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
   monthlyTokens?: number | null;
 
   @Field(() => Float, { nullable: true })
+  @IsOptional()
+  @IsNumber({ allowInfinity: false, allowNaN: false })
+  @Min(0)
+  @Max(1_000_000_000)
   monthlyCostUsd?: number | null;
 }
 
