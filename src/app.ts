@@ -227,6 +227,7 @@ export async function createApp(deps: AppDependencies): Promise<App> {
     metrics,
     isStopping: () => stopping !== null,
     attachments,
+    stripe: billing.stripe,
   });
   publicOrigin = () => config.publicUrl ?? publicOriginOf(server.httpServer, config.http.host);
   metrics.identify(redis?.instanceId ?? 'single');

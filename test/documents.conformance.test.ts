@@ -14,6 +14,7 @@ import { tokenFromMail } from './helpers/smtp-capture';
 import { APP_URL, TestApp } from './helpers/test-app';
 import { TestSocket } from './helpers/ws-client';
 import { op } from '../src/db/trusted';
+import { FakeStripe } from './helpers/fake-stripe';
 
 /**
  * Every root field of the built schema, called with documents of every shape an independently
@@ -78,10 +79,24 @@ describe('documents of every shape, on every root field', () => {
   const passwordUser = { token: '', password: STRONG_PASSWORD, round: 0 };
   let resetEmail = '';
   let storedAttachmentId = '';
+  let stripe: FakeStripe;
 
   beforeAll(async () => {
     // A tool that waits for approval gives approveToolCall a call to answer.
-    app = await TestApp.start({ env: { TOOLS_REQUIRE_APPROVAL: 'calculator' } });
+    // Stripe (a local fake) gives startCheckout and openBillingPortal something to answer.
+    stripe = await FakeStripe.start();
+    app = await TestApp.start({
+      env: {
+        TOOLS_REQUIRE_APPROVAL: 'calculator',
+        PLANS: JSON.stringify([
+          { id: 'free', name: 'Free' },
+          { id: 'pro', name: 'Pro', stripePriceId: 'price_pro' },
+        ]),
+        STRIPE_SECRET_KEY: 'sk_test_conformance',
+        STRIPE_WEBHOOK_SECRET: 'whsec_conformance',
+        STRIPE_API_BASE: stripe.origin,
+      },
+    });
     main = await registerUser(app);
     socket = app.socket(main.auth.accessToken);
     const sent = await sendMessage(app, main.auth.accessToken, {
@@ -115,6 +130,7 @@ describe('documents of every shape, on every root field', () => {
   afterAll(async () => {
     await socket?.dispose();
     await app?.stop();
+    await stripe?.stop();
   });
 
   const login = async (user: { email: string; password: string }) =>
@@ -253,7 +269,8 @@ describe('documents of every shape, on every root field', () => {
       plans: {
         prepare: async () => ({ args: {} }),
         compare: 'equal',
-        check: (plans) => expect(plans).toEqual([expect.objectContaining({ id: 'free' })]),
+        check: (plans) =>
+          expect(plans.map((plan: { id: string }) => plan.id)).toEqual(['free', 'pro']),
       },
       storageUsed: {
         prepare: async () => {
@@ -372,6 +389,26 @@ describe('documents of every shape, on every root field', () => {
         },
         compare: 'equal',
         check: (done) => expect(done).toBe(true),
+      },
+      startCheckout: {
+        prepare: async () => ({ args: { plan: 'pro' } }),
+        // A new Checkout Session each time.
+        compare: 'shape',
+        check: (url) => expect(url).toMatch(/^https:\/\/checkout\.stripe\.test\//),
+      },
+      openBillingPortal: {
+        prepare: async () => {
+          await app.http().raw(
+            'mutation { startCheckout(plan: "pro") }',
+            {},
+            {
+              token: main.auth.accessToken,
+            },
+          );
+          return { args: {} };
+        },
+        compare: 'shape',
+        check: (url) => expect(url).toMatch(/^https:\/\/billing\.stripe\.test\//),
       },
       setSelfBudget: {
         prepare: async () => ({ args: { input: { monthlyTokens: 100_000_000 } } }),

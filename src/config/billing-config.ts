@@ -25,6 +25,8 @@ export interface BillingConfig {
   plans: PlanConfig[];
   /** DEFAULT_PLAN: the plan of every user who has not chosen one. */
   defaultPlan: string;
+  /** Set when STRIPE_SECRET_KEY is: startCheckout, openBillingPortal and the webhook. */
+  stripe?: { secretKey: string; webhookSecret?: string; apiBase?: string };
 }
 
 /** When PLANS is unset: one plan with no limits, so a server without billing behaves as before. */
@@ -55,7 +57,14 @@ const plansSchema = z
 
 /** Reads MODEL_PRICES, PLANS and DEFAULT_PLAN; what is wrong goes to `problems`. */
 export function parseBillingConfig(
-  raw: { MODEL_PRICES?: string; PLANS?: string; DEFAULT_PLAN?: string },
+  raw: {
+    MODEL_PRICES?: string;
+    PLANS?: string;
+    DEFAULT_PLAN?: string;
+    STRIPE_SECRET_KEY?: string;
+    STRIPE_WEBHOOK_SECRET?: string;
+    STRIPE_API_BASE?: string;
+  },
   problems: string[],
 ): BillingConfig {
   const modelPrices =
@@ -67,7 +76,17 @@ export function parseBillingConfig(
   if (!ids.includes(defaultPlan)) {
     problems.push(`DEFAULT_PLAN is ${defaultPlan}, but PLANS has no such plan (${ids.join(', ')})`);
   }
-  return { modelPrices, plans, defaultPlan };
+  if (raw.STRIPE_SECRET_KEY && !raw.STRIPE_WEBHOOK_SECRET) {
+    problems.push('STRIPE_WEBHOOK_SECRET is required with STRIPE_SECRET_KEY (webhooks are signed)');
+  }
+  const stripe = raw.STRIPE_SECRET_KEY
+    ? {
+        secretKey: raw.STRIPE_SECRET_KEY,
+        webhookSecret: raw.STRIPE_WEBHOOK_SECRET,
+        apiBase: raw.STRIPE_API_BASE?.replace(/\/+$/, ''),
+      }
+    : undefined;
+  return { modelPrices, plans, defaultPlan, stripe };
 }
 
 function parseJson<T>(

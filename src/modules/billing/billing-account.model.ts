@@ -30,6 +30,17 @@ export class BillingAccountRecord {
   /** The Stripe customer of this user, once they started a checkout. */
   @prop({ type: () => String })
   stripeCustomerId?: string | null;
+
+  /**
+   * The `created` time (Unix seconds) of the Stripe event that last set the plan: an older event
+   * arriving later changes nothing (Stripe does not promise order).
+   */
+  @prop({ type: () => Number })
+  planEventAt?: number | null;
+
+  /** A payment failed: the plan holds until then, then DEFAULT_PLAN applies. */
+  @prop({ type: () => Date })
+  graceUntil?: Date | null;
 }
 
 export type BillingAccountModel = ReturnModelType<typeof BillingAccountRecord>;

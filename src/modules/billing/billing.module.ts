@@ -17,6 +17,14 @@ import { totalIds, UsageLedger } from './usage-ledger';
 import { UsageRecordRecord, type UsageRecordModel } from './usage-record.model';
 import { UsageTotalRecord, type UsageTotalModel } from './usage-total.model';
 import { UsageService } from './usage.service';
+import { CheckoutService } from './checkout.service';
+import { StripeBilling } from './stripe-billing';
+import {
+  StripeCustomerRecord,
+  StripeEventRecord,
+  type StripeCustomerModel,
+  type StripeEventModel,
+} from './stripe-records.model';
 
 /** The billing feature's part of the schema; the module gives an instance of each. */
 export const BILLING_RESOLVERS = [BillingResolver] as const;
@@ -26,6 +34,8 @@ export interface BillingModels {
   UsageRecord: UsageRecordModel;
   UsageTotal: UsageTotalModel;
   BillingAccount: BillingAccountModel;
+  StripeEvent: StripeEventModel;
+  StripeCustomer: StripeCustomerModel;
 }
 
 export function bindBillingModels(connection: Connection): BillingModels {
@@ -33,6 +43,8 @@ export function bindBillingModels(connection: Connection): BillingModels {
     UsageRecord: bindModel(connection, 'UsageRecord', UsageRecordRecord),
     UsageTotal: bindModel(connection, 'UsageTotal', UsageTotalRecord),
     BillingAccount: bindModel(connection, 'BillingAccount', BillingAccountRecord),
+    StripeEvent: bindModel(connection, 'StripeEvent', StripeEventRecord),
+    StripeCustomer: bindModel(connection, 'StripeCustomer', StripeCustomerRecord),
   };
 }
 
@@ -47,6 +59,8 @@ export interface BillingModuleDependencies {
 export interface BillingModule extends AppModule {
   /** What chat reserves each reply against and counts its model calls with. */
   budget: ReplyBudget;
+  /** Set when STRIPE_SECRET_KEY is: `POST /webhooks/stripe` hands it each event. */
+  stripe?: StripeBilling;
 }
 
 /** Usage, budgets and plans (issue 35). */
@@ -70,12 +84,22 @@ export function createBillingModule(deps: BillingModuleDependencies): BillingMod
     cost,
     logger,
   );
+  const stripe = config.billing.stripe
+    ? new StripeBilling(
+        models,
+        config.billing,
+        { ...config.billing.stripe, appUrl: config.appUrl },
+        logger,
+      )
+    : undefined;
   return {
     budget: gate,
+    stripe,
     resolvers: instancesOf(BILLING_RESOLVERS, [
       new BillingResolver(
         new UsageService(models),
         new BudgetService(models, config.billing, gate),
+        new CheckoutService(stripe),
       ),
     ]),
     stop: () => store.close(),

@@ -3,6 +3,7 @@ import type { GraphQLContext } from '../../graphql/context';
 import { viewerOf } from '../../graphql/viewer';
 import type { BudgetService } from './budget.service';
 import type { UsageService } from './usage.service';
+import type { CheckoutService } from './checkout.service';
 import { BudgetStatus, Plan, SelfBudgetInput, UsageBucket, UsageGrouping } from './usage.types';
 
 @Resolver()
@@ -10,6 +11,7 @@ export class BillingResolver {
   constructor(
     private readonly usageService: UsageService,
     private readonly budgets: BudgetService,
+    private readonly checkout: CheckoutService,
   ) {}
 
   @Authorized()
@@ -20,11 +22,19 @@ export class BillingResolver {
     // A Date is not a class-validator object: checked by the service instead.
     @Arg('from', () => Date, { validate: false }) from: Date,
     @Arg('to', () => Date, { validate: false }) to: Date,
-    @Arg('groupBy', () => UsageGrouping, { defaultValue: UsageGrouping.DAY })
-    groupBy: UsageGrouping,
+    @Arg('groupBy', () => UsageGrouping, {
+      nullable: true,
+      defaultValue: UsageGrouping.DAY,
+    })
+    groupBy: UsageGrouping | null,
     @Ctx() context: GraphQLContext,
   ): Promise<UsageBucket[]> {
-    return this.usageService.usage(viewerOf(context).userId, from, to, groupBy);
+    return this.usageService.usage(
+      viewerOf(context).userId,
+      from,
+      to,
+      groupBy ?? UsageGrouping.DAY,
+    );
   }
 
   @Authorized()
@@ -47,5 +57,25 @@ export class BillingResolver {
     @Ctx() context: GraphQLContext,
   ): Promise<BudgetStatus> {
     return this.budgets.setSelf(viewerOf(context).userId, input);
+  }
+
+  @Authorized()
+  @Mutation(() => String, {
+    description:
+      "A Stripe Checkout page's URL that subscribes you to the plan (its stripePriceId); the plan applies once Stripe confirms.",
+  })
+  startCheckout(
+    @Arg('plan', () => String) plan: string,
+    @Ctx() context: GraphQLContext,
+  ): Promise<string> {
+    return this.checkout.startCheckout(viewerOf(context).userId, plan);
+  }
+
+  @Authorized()
+  @Mutation(() => String, {
+    description: "Stripe's customer portal URL: change or cancel the subscription, see invoices.",
+  })
+  openBillingPortal(@Ctx() context: GraphQLContext): Promise<string> {
+    return this.checkout.openBillingPortal(viewerOf(context).userId);
   }
 }

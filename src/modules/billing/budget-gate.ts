@@ -106,7 +106,9 @@ export class BudgetGate implements ReplyBudget {
     userId: string,
   ): Promise<EffectiveBudget & { account: BillingAccountRecord | null }> {
     const account = await this.models.BillingAccount.findById(userId).lean<BillingAccountRecord>();
-    const plan = this.planOf(account?.plan);
+    // A failed payment's grace period over: the default plan until a payment succeeds.
+    const lapsed = account?.graceUntil && account.graceUntil.getTime() < Date.now();
+    const plan = this.planOf(lapsed ? null : account?.plan);
     return {
       plan,
       account,
