@@ -184,7 +184,7 @@ export async function createApp(deps: AppDependencies): Promise<App> {
     publicOrigin: () => publicOrigin(),
     sweep: deps.attachmentSweep,
   });
-  const billing = createBillingModule({ config, logger, models, redis });
+  const billing = createBillingModule({ config, logger, models, redis, pubSub });
   const chat = await createChatModule({
     config,
     logger,

@@ -11,6 +11,13 @@ import {
 import { registerUser } from './helpers/accounts';
 import { errorCode } from './helpers/http-client';
 import { useTestApp } from './helpers/test-app';
+import { parse } from 'graphql';
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const BUDGET_EVENTS = parse(
+  'subscription { budgetEvents { percent budget { limitTokens used { totalTokens } } } }',
+) as TypedDocumentNode<{ budgetEvents: { percent: number; budget: any } }, Record<string, never>>;
 
 const SET_SELF =
   'mutation B($input: SelfBudgetInput!) { setSelfBudget(input: $input) { limitTokens plan } }';
@@ -142,5 +149,50 @@ describe('budgets on one instance', () => {
       period: new Date().toISOString().slice(0, 7),
     });
     expect(budget.used.totalTokens).toBe(0);
+  });
+
+  it('should tell the user once at 80 % and once at 100 % of the budget, on budgetEvents', async () => {
+    const user = await registerUser(app);
+    const token = user.auth.accessToken;
+    const userId = user.auth.user.id;
+    const socket = app.socket(token);
+    try {
+      const events = socket.subscribe(BUDGET_EVENTS);
+      await sleep(300);
+      // 300 of 510 (59 %) and its title's 8: no mark crossed.
+      app.openai.enqueue({ chunks: ['x'], usage: { prompt_tokens: 200, completion_tokens: 100 } });
+      expect(await trySend(app, token, 'first')).toBe('OK');
+      await settled(app, userId, 2);
+      // 120 more: 428 of 510 (84 %), past 80 %.
+      app.openai.enqueue({ chunks: ['y'], usage: { prompt_tokens: 60, completion_tokens: 60 } });
+      expect(await trySend(app, token, 'second')).toBe('OK');
+      await settled(app, userId, 4);
+      const [first] = await events.waitForEvents(1);
+      expect(first!.data!.budgetEvents).toEqual({
+        percent: 80,
+        budget: { limitTokens: 510, used: { totalTokens: expect.any(Number) } },
+      });
+      // A reply that ends far beyond its reservation (its usage is what the provider says).
+      const other = await registerUser(app);
+      const otherSocket = app.socket(other.auth.accessToken);
+      try {
+        const otherEvents = otherSocket.subscribe(BUDGET_EVENTS);
+        await sleep(300);
+        app.openai.enqueue({
+          chunks: ['z'],
+          usage: { prompt_tokens: 500, completion_tokens: 100 },
+        });
+        expect(await trySend(app, other.auth.accessToken, 'big')).toBe('OK');
+        await settled(app, other.auth.user.id, 2);
+        const got = await otherEvents.waitForEvents(2);
+        expect(got.map((event) => event.data!.budgetEvents.percent).sort()).toEqual([100, 80]);
+      } finally {
+        await otherSocket.dispose();
+      }
+      await sleep(200);
+      expect(events.events).toHaveLength(1);
+    } finally {
+      await socket.dispose();
+    }
   });
 });

@@ -15,6 +15,7 @@ import { APP_URL, TestApp } from './helpers/test-app';
 import { TestSocket } from './helpers/ws-client';
 import { op } from '../src/db/trusted';
 import { FakeStripe } from './helpers/fake-stripe';
+import { BUDGET_EVENTS } from '../src/modules/billing/budget-events';
 
 /**
  * Every root field of the built schema, called with documents of every shape an independently
@@ -597,6 +598,12 @@ describe('documents of every shape, on every root field', () => {
         compare: 'equal',
         check: (event) => expect(event).toMatchObject({ type: 'UPDATED', chatId }),
       },
+      budgetEvents: {
+        prepare: async () => ({ args: {} }),
+        // The budget's usage moves as other fixtures' replies settle.
+        compare: 'shape',
+        check: (event) => expect(event.percent).toBe(80),
+      },
     },
   };
 
@@ -624,6 +631,12 @@ describe('documents of every shape, on every root field', () => {
               { token: main.auth.accessToken },
             );
         poke = setInterval(touch, 150);
+      }
+      if (kind === 'subscription' && variant.query.includes('budgetEvents')) {
+        // A budget speaks when a reply crosses a mark: publish one as the settle would.
+        const mark = () =>
+          app.app.pubSub.publish(BUDGET_EVENTS, main.auth.user.id, { percent: 80 });
+        poke = setInterval(mark, 150);
       }
       const first = await iterator.next().finally(() => clearInterval(poke));
       await iterator.return?.();

@@ -17,6 +17,8 @@ import { totalIds, UsageLedger } from './usage-ledger';
 import { UsageRecordRecord, type UsageRecordModel } from './usage-record.model';
 import { UsageTotalRecord, type UsageTotalModel } from './usage-total.model';
 import { UsageService } from './usage.service';
+import { BudgetEvents } from './budget-events';
+import type { PalaverPubSub } from '../../pubsub/pubsub';
 import { CheckoutService } from './checkout.service';
 import { StripeBilling } from './stripe-billing';
 import {
@@ -54,6 +56,8 @@ export interface BillingModuleDependencies {
   models: BillingModels;
   /** Set when REDIS_URL is: reservations are then shared by every instance. */
   redis?: RedisClients;
+  /** budgetEvents reach the user's devices on any instance. */
+  pubSub: PalaverPubSub;
 }
 
 export interface BillingModule extends AppModule {
@@ -65,7 +69,7 @@ export interface BillingModule extends AppModule {
 
 /** Usage, budgets and plans (issue 35). */
 export function createBillingModule(deps: BillingModuleDependencies): BillingModule {
-  const { config, logger, models, redis } = deps;
+  const { config, logger, models, redis, pubSub } = deps;
   const cost = new UsageCost(config.billing.modelPrices, logger);
   const ledger = new UsageLedger(models, cost, logger);
   const usedOf = async ({ userId, month }: BudgetPeriod): Promise<Amount> => {
@@ -75,6 +79,7 @@ export function createBillingModule(deps: BillingModuleDependencies): BillingMod
   const store: BudgetStore = redis
     ? new RedisBudgetStore(redis.limiter, usedOf, config.llm.maxReplyMs, logger)
     : new LocalBudgetStore(usedOf);
+  const budgetEvents = new BudgetEvents(pubSub);
   const gate = new BudgetGate(
     models,
     config.billing,
@@ -82,6 +87,7 @@ export function createBillingModule(deps: BillingModuleDependencies): BillingMod
     store,
     ledger,
     cost,
+    budgetEvents,
     logger,
   );
   const stripe = config.billing.stripe
@@ -100,6 +106,7 @@ export function createBillingModule(deps: BillingModuleDependencies): BillingMod
         new UsageService(models),
         new BudgetService(models, config.billing, gate),
         new CheckoutService(stripe),
+        budgetEvents,
       ),
     ]),
     stop: () => store.close(),

@@ -1,10 +1,22 @@
-import { Arg, Authorized, Ctx, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Authorized, Ctx, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import type { GraphQLContext } from '../../graphql/context';
 import { viewerOf } from '../../graphql/viewer';
 import type { BudgetService } from './budget.service';
 import type { UsageService } from './usage.service';
 import type { CheckoutService } from './checkout.service';
-import { BudgetStatus, Plan, SelfBudgetInput, UsageBucket, UsageGrouping } from './usage.types';
+import type { BudgetEventPayload, BudgetEvents } from './budget-events';
+import {
+  BudgetEvent,
+  BudgetStatus,
+  Plan,
+  SelfBudgetInput,
+  UsageBucket,
+  UsageGrouping,
+} from './usage.types';
+
+/** graphql-ws and Apollo call a subscription's `subscribe` without the resolver instance. */
+const resolverOf = (context: GraphQLContext) =>
+  context.container.get(BillingResolver) as BillingResolver;
 
 @Resolver()
 export class BillingResolver {
@@ -12,6 +24,7 @@ export class BillingResolver {
     private readonly usageService: UsageService,
     private readonly budgets: BudgetService,
     private readonly checkout: CheckoutService,
+    readonly events: BudgetEvents,
   ) {}
 
   @Authorized()
@@ -77,5 +90,18 @@ export class BillingResolver {
   })
   openBillingPortal(@Ctx() context: GraphQLContext): Promise<string> {
     return this.checkout.openBillingPortal(viewerOf(context).userId);
+  }
+
+  @Authorized()
+  @Subscription(() => BudgetEvent, {
+    description:
+      "Your month's budget crossed 80 % or 100 % of a limit (after a reply settled), with the budget as it is then.",
+    subscribe: ({ context }) => resolverOf(context).events.subscribe(viewerOf(context).userId),
+  })
+  async budgetEvents(
+    @Root() event: BudgetEventPayload,
+    @Ctx() context: GraphQLContext,
+  ): Promise<BudgetEvent> {
+    return { percent: event.percent, budget: await this.budgets.status(viewerOf(context).userId) };
   }
 }

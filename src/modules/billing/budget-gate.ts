@@ -8,6 +8,7 @@ import { monthOf, nextMonthStart } from './periods';
 import type { ReplyBudget, ReplyCharge, ReplyCostRequest } from './reply-budget';
 import type { UsageCost } from './usage-cost';
 import type { UsageLedger } from './usage-ledger';
+import { crossed, type BudgetEvents } from './budget-events';
 
 /**
  * A prompt's tokens are estimated from its characters before it is sent: 3 characters a token
@@ -36,6 +37,7 @@ export class BudgetGate implements ReplyBudget {
     private readonly store: BudgetStore,
     private readonly ledger: UsageLedger,
     private readonly cost: UsageCost,
+    private readonly events: BudgetEvents,
     private readonly logger: Logger,
   ) {}
 
@@ -71,7 +73,7 @@ export class BudgetGate implements ReplyBudget {
       settle: (messageId: string, usage: ReportedUsage | null) => {
         if (done) return;
         done = true;
-        void this.settle(messageId, request, usage, (used) => free(used));
+        void this.settle(messageId, request, usage, (used) => free(used), limited ? limits : null);
       },
       release: () => {
         if (done) return;
@@ -131,17 +133,32 @@ export class BudgetGate implements ReplyBudget {
     );
   }
 
+  /**
+   * Tells the user when this call took the month past 80 % or 100 % of a limit: once per
+   * crossing, as each call sees the month's total just after its own update (from below the
+   * mark to at or above it for exactly one call).
+   */
+  private alert(userId: string, limits: Limits, used: Amount, after: Amount): void {
+    const percents = new Set([
+      ...crossed(after.tokens - used.tokens, after.tokens, limits.tokens),
+      ...crossed(after.costUsd - used.costUsd, after.costUsd, limits.costUsd),
+    ]);
+    for (const percent of percents) this.events.publish(userId, { percent });
+  }
+
   /** Counts the reply first, then frees its reservation: a reserve in between sees both, never neither. */
   private async settle(
     messageId: string,
     request: ReplyCostRequest,
     usage: ReportedUsage | null,
     free: (used: Amount) => Promise<void>,
+    limits: Limits | null,
   ): Promise<void> {
     try {
       let used: Amount = { tokens: 0, costUsd: 0 };
+      let after: Amount | undefined;
       if (usage) {
-        const costUsd = await this.ledger.recordQuietly({
+        const recorded = await this.ledger.recordQuietly({
           id: messageId,
           kind: 'reply',
           userId: request.userId,
@@ -150,9 +167,12 @@ export class BudgetGate implements ReplyBudget {
           usage: { reasoningTokens: 0, ...usage },
           at: new Date(),
         });
-        used = { tokens: usage.totalTokens, costUsd };
+        // Counted already (a second settle): nothing more to count or free against.
+        if (recorded) used = { tokens: usage.totalTokens, costUsd: recorded.costUsd };
+        after = recorded?.monthAfter;
       }
       await free(used);
+      if (limits && after) this.alert(request.userId, limits, used, after);
     } catch (error) {
       this.logger.warn({ err: error, messageId }, 'settling a reply with its budget failed');
     }

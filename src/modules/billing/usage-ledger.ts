@@ -19,6 +19,12 @@ export interface LedgerEntry {
   at: Date;
 }
 
+export interface Recorded {
+  costUsd: number;
+  /** The month's total right after this call's own update (atomic: each call sees its own). */
+  monthAfter: { tokens: number; costUsd: number };
+}
+
 /** The keys of a user's totals (usage-total.model.ts). */
 export const totalIds = {
   day: (userId: string, day: string) => `d:${userId}:${day}`,
@@ -43,8 +49,11 @@ export class UsageLedger {
     private readonly logger: Logger,
   ) {}
 
-  /** Counts a call; its cost in USD (0 when it was counted already). */
-  async record(entry: LedgerEntry): Promise<number> {
+  /**
+   * Counts a call: its cost in USD, and the month's total just after this call's own `$inc`
+   * (null when it was counted already).
+   */
+  async record(entry: LedgerEntry): Promise<Recorded | null> {
     const { userId, provider, model, usage, at } = entry;
     const costUsd = this.cost.costOf(model, usage);
     try {
@@ -59,7 +68,7 @@ export class UsageLedger {
         at,
       });
     } catch (error) {
-      if (error instanceof mongo.MongoServerError && error.code === DUPLICATE_KEY) return 0;
+      if (error instanceof mongo.MongoServerError && error.code === DUPLICATE_KEY) return null;
       throw error;
     }
     const day = dayOf(at);
@@ -79,22 +88,31 @@ export class UsageLedger {
         upsert: true,
       },
     });
-    await this.models.UsageTotal.bulkWrite(
-      [
-        upsert(totalIds.day(userId, day), { $addToSet: { models: modelKey } }),
-        upsert(totalIds.dayModel(userId, day, modelKey)),
-        upsert(totalIds.month(userId, monthOf(at))),
-      ],
-      { ordered: false },
-    );
-    return costUsd;
+    const [, month] = await Promise.all([
+      this.models.UsageTotal.bulkWrite(
+        [
+          upsert(totalIds.day(userId, day), { $addToSet: { models: modelKey } }),
+          upsert(totalIds.dayModel(userId, day, modelKey)),
+        ],
+        { ordered: false },
+      ),
+      this.models.UsageTotal.findOneAndUpdate(
+        { _id: totalIds.month(userId, monthOf(at)) },
+        { $inc, $setOnInsert: { userId } },
+        { upsert: true, returnDocument: 'after' },
+      ).lean(),
+    ]);
+    return {
+      costUsd,
+      monthAfter: { tokens: month?.totalTokens ?? 0, costUsd: month?.costUsd ?? 0 },
+    };
   }
 
   /** Records a call, logging instead of throwing (a reply's end must not fail on its count). */
-  recordQuietly(entry: LedgerEntry): Promise<number> {
+  recordQuietly(entry: LedgerEntry): Promise<Recorded | null> {
     return this.record(entry).catch((error: unknown) => {
       this.logger.error({ err: error, id: entry.id }, 'recording usage failed');
-      return 0;
+      return null;
     });
   }
 }

@@ -108,3 +108,12 @@ export class Plan {
   @Field(() => [String], { nullable: true, description: 'Null: every model.' })
   models!: string[] | null;
 }
+
+@ObjectType({ description: "Your month's budget crossed a mark." })
+export class BudgetEvent {
+  @Field(() => Int, { description: 'The share of a limit now used: 80 or 100.' })
+  percent!: number;
+
+  @Field(() => BudgetStatus)
+  budget!: BudgetStatus;
+}
