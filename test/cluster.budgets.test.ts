@@ -9,6 +9,7 @@ import {
 } from './helpers/budgets';
 import { registerUser } from './helpers/accounts';
 import { useClusterPair } from './helpers/cluster-pair';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const TRIALS = 3;
 
@@ -67,4 +68,30 @@ describe('budgets across a cluster', () => {
     }
     expect((await budgetOf(b, token)).used.totalTokens).toBe(6 * 10 + 6 * 8);
   });
+
+  it('should keep taking sends per instance while Redis is away, and count them once it is back', async () => {
+    const { a, b, redis } = cluster;
+    a.openai.defaultReply = FULL_REPLY;
+    b.openai.defaultReply = FULL_REPLY;
+    const user = await registerUser(a);
+    const token = user.auth.accessToken;
+    const userId = user.auth.user.id;
+    expect(await trySend(a, token, 'up')).toBe('OK');
+    await settled(a, userId, 2);
+    await redis.stop();
+    try {
+      // Away: A reserves in its own memory against the ledger (168 used + 167 fit in 510).
+      expect(await trySend(a, token, 'away')).toBe('OK');
+      await settled(a, userId, 4);
+    } finally {
+      await redis.start();
+    }
+    await sleep(1_500); // the connections come back
+    // 336 used: one more fits, then none. Redis had missed the reply made while it was away;
+    // without the reconciliation it would count 168 and take a fourth reply.
+    expect(await trySend(b, token, 'back')).toBe('OK');
+    await settled(a, userId, 6);
+    expect(await trySend(b, token, 'over')).toBe('BUDGET_EXCEEDED');
+    expect((await budgetOf(a, token)).used.totalTokens).toBe(3 * 168);
+  }, 60_000);
 });

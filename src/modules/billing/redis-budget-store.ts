@@ -90,6 +90,22 @@ export class RedisBudgetStore implements BudgetStore {
     redis.defineCommand('palaverBudgetReserve', { numberOfKeys: 2, lua: RESERVE_LUA });
     redis.defineCommand('palaverBudgetSettle', { numberOfKeys: 2, lua: SETTLE_LUA });
     redis.defineCommand('palaverBudgetSeed', { numberOfKeys: 1, lua: SEED_LUA });
+    // Back after an outage: the totals that missed settles go, for any instance to seed again.
+    redis.on('ready', this.onReady);
+  }
+
+  private readonly onReady = () => void this.reconcile();
+
+  /** Drops the Redis totals of months that missed a settle; the next reserve seeds them. */
+  private async reconcile(): Promise<void> {
+    for (const key of [...this.stale]) {
+      try {
+        await this.redis.del(key);
+        this.stale.delete(key);
+      } catch {
+        return; // away again: the next reserve or reconnect tries once more
+      }
+    }
   }
 
   async reserve(period: BudgetPeriod, limits: Limits, amount: Amount): Promise<string | null> {
@@ -149,6 +165,7 @@ export class RedisBudgetStore implements BudgetStore {
   }
 
   close(): void {
+    this.redis.off('ready', this.onReady);
     this.fallback.close();
   }
 
