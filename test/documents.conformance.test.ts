@@ -14,6 +14,8 @@ import { tokenFromMail } from './helpers/smtp-capture';
 import { APP_URL, TestApp } from './helpers/test-app';
 import { TestSocket } from './helpers/ws-client';
 import { op } from '../src/db/trusted';
+import { FakeStripe } from './helpers/fake-stripe';
+import { BUDGET_EVENTS } from '../src/modules/billing/budget-events';
 
 /**
  * Every root field of the built schema, called with documents of every shape an independently
@@ -78,10 +80,24 @@ describe('documents of every shape, on every root field', () => {
   const passwordUser = { token: '', password: STRONG_PASSWORD, round: 0 };
   let resetEmail = '';
   let storedAttachmentId = '';
+  let stripe: FakeStripe;
 
   beforeAll(async () => {
     // A tool that waits for approval gives approveToolCall a call to answer.
-    app = await TestApp.start({ env: { TOOLS_REQUIRE_APPROVAL: 'calculator' } });
+    // Stripe (a local fake) gives startCheckout and openBillingPortal something to answer.
+    stripe = await FakeStripe.start();
+    app = await TestApp.start({
+      env: {
+        TOOLS_REQUIRE_APPROVAL: 'calculator',
+        PLANS: JSON.stringify([
+          { id: 'free', name: 'Free' },
+          { id: 'pro', name: 'Pro', stripePriceId: 'price_pro' },
+        ]),
+        STRIPE_SECRET_KEY: 'sk_test_conformance',
+        STRIPE_WEBHOOK_SECRET: 'whsec_conformance',
+        STRIPE_API_BASE: stripe.origin,
+      },
+    });
     main = await registerUser(app);
     socket = app.socket(main.auth.accessToken);
     const sent = await sendMessage(app, main.auth.accessToken, {
@@ -115,6 +131,7 @@ describe('documents of every shape, on every root field', () => {
   afterAll(async () => {
     await socket?.dispose();
     await app?.stop();
+    await stripe?.stop();
   });
 
   const login = async (user: { email: string; password: string }) =>
@@ -229,6 +246,32 @@ describe('documents of every shape, on every root field', () => {
         compare: 'shape',
         check: (page) =>
           expect(page.nodes.map((node: { id: string }) => node.id)).toContain(storedAttachmentId),
+      },
+      usage: {
+        prepare: async () => ({
+          args: {
+            from: new Date(Date.now() - 86_400_000).toISOString(),
+            to: new Date(Date.now() + 86_400_000).toISOString(),
+            groupBy: 'MODEL',
+          },
+        }),
+        // Replies of other fixtures settle meanwhile: the same fields, not the same counts.
+        compare: 'shape',
+        check: (buckets) => {
+          expect(Array.isArray(buckets)).toBe(true);
+          for (const bucket of buckets) expect(bucket.day).toBeNull();
+        },
+      },
+      budget: {
+        prepare: async () => ({ args: {} }),
+        compare: 'shape',
+        check: (budget) => expect(budget.period).toBe(new Date().toISOString().slice(0, 7)),
+      },
+      plans: {
+        prepare: async () => ({ args: {} }),
+        compare: 'equal',
+        check: (plans) =>
+          expect(plans.map((plan: { id: string }) => plan.id)).toEqual(['free', 'pro']),
       },
       storageUsed: {
         prepare: async () => {
@@ -347,6 +390,31 @@ describe('documents of every shape, on every root field', () => {
         },
         compare: 'equal',
         check: (done) => expect(done).toBe(true),
+      },
+      startCheckout: {
+        prepare: async () => ({ args: { plan: 'pro' } }),
+        // A new Checkout Session each time.
+        compare: 'shape',
+        check: (url) => expect(url).toMatch(/^https:\/\/checkout\.stripe\.test\//),
+      },
+      openBillingPortal: {
+        prepare: async () => {
+          await app.http().raw(
+            'mutation { startCheckout(plan: "pro") }',
+            {},
+            {
+              token: main.auth.accessToken,
+            },
+          );
+          return { args: {} };
+        },
+        compare: 'shape',
+        check: (url) => expect(url).toMatch(/^https:\/\/billing\.stripe\.test\//),
+      },
+      setSelfBudget: {
+        prepare: async () => ({ args: { input: { monthlyTokens: 100_000_000 } } }),
+        compare: 'shape',
+        check: (budget) => expect(budget.limitTokens).toBe(100_000_000),
       },
       updateProfile: {
         prepare: async () => ({
@@ -530,6 +598,12 @@ describe('documents of every shape, on every root field', () => {
         compare: 'equal',
         check: (event) => expect(event).toMatchObject({ type: 'UPDATED', chatId }),
       },
+      budgetEvents: {
+        prepare: async () => ({ args: {} }),
+        // The budget's usage moves as other fixtures' replies settle.
+        compare: 'shape',
+        check: (event) => expect(event.percent).toBe(80),
+      },
     },
   };
 
@@ -557,6 +631,12 @@ describe('documents of every shape, on every root field', () => {
               { token: main.auth.accessToken },
             );
         poke = setInterval(touch, 150);
+      }
+      if (kind === 'subscription' && variant.query.includes('budgetEvents')) {
+        // A budget speaks when a reply crosses a mark: publish one as the settle would.
+        const mark = () =>
+          app.app.pubSub.publish(BUDGET_EVENTS, main.auth.user.id, { percent: 80 });
+        poke = setInterval(mark, 150);
       }
       const first = await iterator.next().finally(() => clearInterval(poke));
       await iterator.return?.();

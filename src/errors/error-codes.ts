@@ -13,6 +13,8 @@ export const ErrorCode = {
   INVALID_TOKEN: 'INVALID_TOKEN',
   EMAIL_NOT_VERIFIED: 'EMAIL_NOT_VERIFIED',
   RATE_LIMITED: 'RATE_LIMITED',
+  /** The month's budget cannot cover this reply; `extensions.resetsAt` says when it renews. */
+  BUDGET_EXCEEDED: 'BUDGET_EXCEEDED',
   LLM_UNAVAILABLE: 'LLM_UNAVAILABLE',
   QUERY_TOO_COMPLEX: 'QUERY_TOO_COMPLEX',
   /** Retryable: the server cannot take this now (it is shutting down); retryAfterSeconds says when. */
@@ -43,6 +45,7 @@ export const errorMessages: Record<ErrorCode, string> = {
   INVALID_TOKEN: 'The link is invalid or has expired. Ask for a new one.',
   EMAIL_NOT_VERIFIED: 'Verify your email address first.',
   RATE_LIMITED: 'Too many requests. Try again later.',
+  BUDGET_EXCEEDED: "This month's budget cannot cover another reply.",
   LLM_UNAVAILABLE: 'The language model is unavailable right now.',
   QUERY_TOO_COMPLEX: 'The query is too complex.',
   SERVICE_UNAVAILABLE: 'The server cannot take this right now; try again shortly.',
