@@ -20,6 +20,7 @@ import { soakCase } from './cases/soak-case';
 import { toolsCase } from './cases/tools-case';
 import { tracingCases } from './cases/tracing-case';
 import { budgetCase } from './cases/budget-case';
+import { uploadsCase } from './cases/uploads-case';
 import { loginCase, subscribeCase } from './cases/other-cases';
 import {
   capacityCase,
@@ -44,6 +45,7 @@ const CASES: Record<string, { names: string[]; run: CaseRunner }> = {
   job: { names: ['job', 'job-follow-up'], run: jobCases },
   tools: { names: ['tools'], run: toolsCase },
   budget: { names: ['budget-send-cpu'], run: budgetCase },
+  uploads: { names: ['uploads'], run: uploadsCase },
   capacity: { names: ['capacity', 'coalesce-idle'], run: capacityCase },
   growth: { names: ['growth', 'growth-list'], run: growthCase },
   writes: { names: ['writes'], run: writesCase },

@@ -96,6 +96,32 @@ describe('budgets on one instance', () => {
     expect(used.replies).toBe(12);
   });
 
+  it('should count a reply stopped before the provider reported its usage (never free)', async () => {
+    // Usage comes in a stream's last chunk: a stopped reply never gets it.
+    app.openai.defaultReply = { chunks: ['x'.repeat(60), 'y'.repeat(60), 'z'], delayMs: 300 };
+    const user = await registerUser(app);
+    const token = user.auth.accessToken;
+    const sent = await app
+      .http()
+      .raw<any>(SEND_FOR_BUDGET, { input: { prompt: 'p'.repeat(9) } }, { token });
+    const messageId = sent.data.sendMessage.assistantMessage.id;
+    await sleep(450);
+    await app
+      .http()
+      .raw(
+        'mutation S($id: ID!) { stopGeneration(messageId: $id) { status } }',
+        { id: messageId },
+        { token },
+      );
+    await settled(app, user.auth.user.id, 2);
+    const { used } = await budgetOf(app, token);
+    // The reply's own count (beside its title's): the prompt it was sent and the text it wrote.
+    const reply = await app.app.models.UsageRecord.findById(messageId).lean();
+    expect(reply?.completionTokens).toBeGreaterThanOrEqual(20);
+    expect(reply?.promptTokens).toBeGreaterThan(0);
+    expect(used.totalTokens).toBeGreaterThan(reply!.totalTokens);
+  });
+
   it("should apply the user's own cap below the plan's, and refuse one above it", async () => {
     app.openai.defaultReply = FULL_REPLY;
     const user = await registerUser(app);

@@ -43,6 +43,11 @@ export const DEFAULT_REPLY_OPTIONS: ReplyOptions = {
  * the end with the final status. Subscribers are
  * fed from the reply's log, so saving never depends on anyone listening.
  */
+/** Characters a token, counted low (more tokens) when a reply's usage must be estimated. */
+const ESTIMATE_CHARS_PER_TOKEN = 3;
+/** What an image is estimated at, in characters (vision models bill ~1,500 tokens). */
+const IMAGE_ESTIMATE_CHARS = 4_500;
+
 export class Reply {
   private readonly controller = new AbortController();
   private stopReason: StopReason | null = null;
@@ -88,6 +93,25 @@ export class Reply {
   /** Its usage summed over its steps so far (null: none reported). */
   get reportedUsage(): ReportedUsage | null {
     return this.usage;
+  }
+
+  /**
+   * What the reply used, for counting it: as reported, or, when the provider reported nothing
+   * (OpenAI-style streams report usage in their last chunk, which a stopped, failed or
+   * interrupted reply never gets), estimated from what was sent and what came back, so that
+   * stopping a reply before its end never makes it free.
+   */
+  get countedUsage(): ReportedUsage {
+    if (this.usage) return this.usage;
+    const sent = this.request.messages.reduce(
+      (chars, message) =>
+        chars + message.content.length + (message.images?.length ?? 0) * IMAGE_ESTIMATE_CHARS,
+      0,
+    );
+    const written = JSON.stringify(this.content.stored() ?? this.content.content).length;
+    const promptTokens = Math.ceil(sent / ESTIMATE_CHARS_PER_TOKEN);
+    const completionTokens = Math.ceil(written / ESTIMATE_CHARS_PER_TOKEN);
+    return { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens };
   }
 
   /** The saved record once the reply has ended (null when its chat was deleted). */
