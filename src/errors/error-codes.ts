@@ -12,6 +12,10 @@ export const ErrorCode = {
   INVALID_CREDENTIALS: 'INVALID_CREDENTIALS',
   INVALID_TOKEN: 'INVALID_TOKEN',
   EMAIL_NOT_VERIFIED: 'EMAIL_NOT_VERIFIED',
+  /** The password was right; `extensions.challenge` and `extensions.methods` go to verifySecondFactor. */
+  SECOND_FACTOR_REQUIRED: 'SECOND_FACTOR_REQUIRED',
+  /** The account was disabled by an operator: no sign-in of any kind. */
+  ACCOUNT_DISABLED: 'ACCOUNT_DISABLED',
   RATE_LIMITED: 'RATE_LIMITED',
   LLM_UNAVAILABLE: 'LLM_UNAVAILABLE',
   QUERY_TOO_COMPLEX: 'QUERY_TOO_COMPLEX',
@@ -42,6 +46,8 @@ export const errorMessages: Record<ErrorCode, string> = {
   INVALID_CREDENTIALS: 'The email or password is incorrect.',
   INVALID_TOKEN: 'The link is invalid or has expired. Ask for a new one.',
   EMAIL_NOT_VERIFIED: 'Verify your email address first.',
+  SECOND_FACTOR_REQUIRED: 'Enter the code from your authenticator app, or a recovery code.',
+  ACCOUNT_DISABLED: 'This account has been disabled.',
   RATE_LIMITED: 'Too many requests. Try again later.',
   LLM_UNAVAILABLE: 'The language model is unavailable right now.',
   QUERY_TOO_COMPLEX: 'The query is too complex.',

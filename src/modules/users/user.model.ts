@@ -45,6 +45,20 @@ export class UserRecord {
   @prop({ type: () => Number })
   sessionEpoch?: number;
 
+  /**
+   * The TOTP secret, sealed (auth/totp/secret-box.ts); present exactly when two-step sign-in is
+   * on. `totpPendingSecret` is one being enrolled, until a first code confirms it.
+   */
+  @prop({ type: () => String })
+  totpSecret?: string;
+
+  @prop({ type: () => String })
+  totpPendingSecret?: string;
+
+  /** The time step of the last accepted code: a code of that step or earlier is refused. */
+  @prop({ type: () => Number })
+  totpLastStep?: number;
+
   /** Set while the account is being deleted: no sign-in, and no write of its data, sticks. */
   @prop({ type: () => Date })
   closingAt?: Date;

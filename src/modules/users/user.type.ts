@@ -19,6 +19,11 @@ export class User {
   @Field(() => Boolean, { description: 'Whether the address was confirmed from a mailed link.' })
   emailVerified!: boolean;
 
+  @Field(() => Boolean, {
+    description: 'Whether sign-in asks for a code from an authenticator app after the password.',
+  })
+  twoFactorEnabled!: boolean;
+
   @Field(() => GraphQLJSONObject, {
     description: 'Free-form settings the client keeps for the user (at most 16 KiB).',
   })
@@ -38,6 +43,7 @@ export function toUser(record: UserRecord): User {
     firstName: record.firstName,
     lastName: record.lastName,
     emailVerified: record.emailVerified,
+    twoFactorEnabled: Boolean(record.totpSecret),
     metadata: record.metadata ?? {},
     createdAt: record.createdAt,
     updatedAt: record.updatedAt,
