@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 import type { FormattedExecutionResult } from 'graphql';
-import { LoginDocument, SessionsDocument } from './gql/graphql';
+import { LoginDocument, SessionsDocument, StartTotpEnrollmentDocument } from './gql/graphql';
 import { registerUser, STRONG_PASSWORD, uniqueEmail, type TestUser } from './helpers/accounts';
 import { sendMessage, streamToEnd } from './helpers/chat';
 import {
@@ -11,6 +11,7 @@ import {
   type OperationKind,
 } from './helpers/document-variants';
 import { tokenFromMail } from './helpers/smtp-capture';
+import { codeAt, enrolledUser } from './helpers/two-factor';
 import { APP_URL, TestApp } from './helpers/test-app';
 import { TestSocket } from './helpers/ws-client';
 import { op } from '../src/db/trusted';
@@ -347,6 +348,49 @@ describe('documents of every shape, on every root field', () => {
         },
         compare: 'equal',
         check: (done) => expect(done).toBe(true),
+      },
+      startTotpEnrollment: {
+        prepare: async () => {
+          const user = await registerUser(app);
+          return { args: { password: user.password }, token: user.auth.accessToken };
+        },
+        compare: 'shape',
+        check: (enrollment) => expect(enrollment.otpauthUrl).toContain(enrollment.secret),
+      },
+      confirmTotpEnrollment: {
+        prepare: async () => {
+          const user = await registerUser(app);
+          const token = user.auth.accessToken;
+          const { startTotpEnrollment } = await app
+            .http()
+            .data(StartTotpEnrollmentDocument, { password: user.password }, { token });
+          return { args: { code: codeAt(startTotpEnrollment.secret) }, token };
+        },
+        compare: 'shape',
+        check: (codes) => expect(codes).toHaveLength(10),
+      },
+      disableTwoFactor: {
+        prepare: async () => {
+          const user = await enrolledUser(app);
+          return {
+            args: { password: user.password, code: user.recoveryCodes[0] },
+            token: user.auth.accessToken,
+          };
+        },
+        compare: 'shape',
+        check: (user) => expect(user.twoFactorEnabled).toBe(false),
+      },
+      verifySecondFactor: {
+        prepare: async () => {
+          const user = await enrolledUser(app);
+          const refused = await app
+            .http()
+            .request(LoginDocument, { input: { email: user.email, password: user.password } });
+          const challenge = refused.errors![0]!.extensions!.challenge as string;
+          return { args: { input: { challenge, recoveryCode: user.recoveryCodes[0] } } };
+        },
+        compare: 'shape',
+        check: (auth) => expect(auth.accessToken).toEqual(expect.any(String)),
       },
       updateProfile: {
         prepare: async () => ({
