@@ -52,6 +52,17 @@ import { SecretBox } from './totp/secret-box';
 import { TotpEnrollmentService } from './totp/totp-enrollment.service';
 import { TotpResolver } from './totp/totp.resolver';
 import { TwoFactorDisableService } from './totp/two-factor-disable.service';
+import { IdentityLinkRecord, type IdentityLinkModel } from './oidc/identity-link.model';
+import { IdentityUnlinkService } from './oidc/identity-unlink.service';
+import { OidcClients } from './oidc/oidc-clients';
+import { OidcCompleteService } from './oidc/oidc-complete.service';
+import {
+  InMemoryOidcFlowStore,
+  RedisOidcFlowStore,
+  type OidcFlowStore,
+} from './oidc/oidc-flow-store';
+import { OidcStartService } from './oidc/oidc-start.service';
+import { OidcResolver } from './oidc/oidc.resolver';
 
 /** The auth feature's part of the schema; the module gives an instance of each. */
 export const AUTH_RESOLVERS = [
@@ -60,6 +71,7 @@ export const AUTH_RESOLVERS = [
   EmailVerificationResolver,
   PasswordResolver,
   TotpResolver,
+  OidcResolver,
 ] as const;
 
 /** The auth feature's collections. */
@@ -69,6 +81,7 @@ export interface AuthModels {
   SecondFactorChallenge: SecondFactorChallengeModel;
   RecoveryCode: RecoveryCodeModel;
   SecurityEvent: SecurityEventModel;
+  IdentityLink: IdentityLinkModel;
 }
 
 export function bindAuthModels(connection: Connection): AuthModels {
@@ -82,6 +95,7 @@ export function bindAuthModels(connection: Connection): AuthModels {
     ),
     RecoveryCode: bindModel(connection, 'RecoveryCode', RecoveryCodeRecord),
     SecurityEvent: bindModel(connection, 'SecurityEvent', SecurityEventRecord),
+    IdentityLink: bindModel(connection, 'IdentityLink', IdentityLinkRecord),
   };
 }
 
@@ -142,6 +156,11 @@ export function createAuthModule(deps: AuthModuleDependencies): AuthModule {
   const challenges = new SecondFactorChallenges(models);
   const secondFactorCheck = new SecondFactorCheck(models, secretBox, recoveryCodes, rateLimits);
 
+  const oidcClients = new OidcClients(config.oidc.providers);
+  const oidcFlows: OidcFlowStore = redis
+    ? new RedisOidcFlowStore(redis.commands)
+    : new InMemoryOidcFlowStore();
+
   // A sweep that fails (the database away) is logged, and the next one tries again; one at a time.
   let sweeping = false;
   const sweeper = setInterval(() => {
@@ -192,6 +211,20 @@ export function createAuthModule(deps: AuthModuleDependencies): AuthModule {
           events,
           outbox,
         ),
+      ),
+      new OidcResolver(
+        new OidcStartService(oidcClients, oidcFlows, config.oidc.redirectUris),
+        new OidcCompleteService(
+          models,
+          oidcClients,
+          oidcFlows,
+          challenges,
+          signIns,
+          events,
+          outbox,
+          logger,
+        ),
+        new IdentityUnlinkService(models, events),
       ),
     ]),
     drain: () => clearInterval(sweeper),
