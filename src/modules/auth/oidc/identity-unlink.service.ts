@@ -31,7 +31,8 @@ export class IdentityUnlinkService {
     }
     const updated = await this.models.User.findOneAndUpdate(
       { _id: user._id },
-      { $pull: { identities: { provider } } },
+      // The list as read, less this one ($pull by a condition is not in FerretDB 1.24).
+      { $set: { identities: others } },
       { returnDocument: 'after' },
     ).lean();
     await this.models.IdentityLink.deleteOne({
