@@ -11,6 +11,7 @@ import {
   type OperationKind,
 } from './helpers/document-variants';
 import { tokenFromMail } from './helpers/smtp-capture';
+import { OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, TestOidcProvider } from './helpers/oidc-provider';
 import { codeAt, enrolledUser } from './helpers/two-factor';
 import { APP_URL, TestApp } from './helpers/test-app';
 import { TestSocket } from './helpers/ws-client';
@@ -42,6 +43,8 @@ interface Fixture {
   /** What must hold of the result for these arguments: proves the arguments were used. */
   check?: (value: any, args: Args) => void;
 }
+
+const OIDC_REDIRECT = 'http://app.test/auth/callback';
 
 const DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 
@@ -79,10 +82,47 @@ describe('documents of every shape, on every root field', () => {
   const passwordUser = { token: '', password: STRONG_PASSWORD, round: 0 };
   let resetEmail = '';
   let storedAttachmentId = '';
+  let oidcProvider: TestOidcProvider;
+
+  /** A sign-in at the provider for a new account of it: the redirect's state, code and iss. */
+  const oidcRedirect = async (email: string) => {
+    const sub = `sub-${randomUUID()}`;
+    oidcProvider.accounts.set(sub, { email, email_verified: true, given_name: 'Conform' });
+    const { data } = await app.http().raw<{
+      startOidcSignIn: { authorizationUrl: string };
+    }>('mutation S($r: String!) { startOidcSignIn(provider: "idp", redirectUri: $r) { authorizationUrl } }', {
+      r: OIDC_REDIRECT,
+    });
+    const back = await oidcProvider.driveToRedirect(
+      data!.startOidcSignIn.authorizationUrl,
+      sub,
+      OIDC_REDIRECT,
+    );
+    return {
+      state: back.searchParams.get('state')!,
+      code: back.searchParams.get('code')!,
+      iss: back.searchParams.get('iss'),
+    };
+  };
 
   beforeAll(async () => {
     // A tool that waits for approval gives approveToolCall a call to answer.
-    app = await TestApp.start({ env: { TOOLS_REQUIRE_APPROVAL: 'calculator' } });
+    oidcProvider = await TestOidcProvider.start([OIDC_REDIRECT]);
+    app = await TestApp.start({
+      env: {
+        TOOLS_REQUIRE_APPROVAL: 'calculator',
+        OIDC_REDIRECT_URIS: OIDC_REDIRECT,
+        OIDC_PROVIDERS: JSON.stringify([
+          {
+            id: 'idp',
+            name: 'Test IdP',
+            issuer: oidcProvider.issuer,
+            clientId: OIDC_CLIENT_ID,
+            clientSecret: OIDC_CLIENT_SECRET,
+          },
+        ]),
+      },
+    });
     main = await registerUser(app);
     socket = app.socket(main.auth.accessToken);
     const sent = await sendMessage(app, main.auth.accessToken, {
@@ -116,6 +156,7 @@ describe('documents of every shape, on every root field', () => {
   afterAll(async () => {
     await socket?.dispose();
     await app?.stop();
+    await oidcProvider?.stop();
   });
 
   const login = async (user: { email: string; password: string }) =>
@@ -188,6 +229,11 @@ describe('documents of every shape, on every root field', () => {
     query: {
       me: { prepare: async () => ({ args: {} }), compare: 'equal' },
       sessions: { prepare: async () => ({ args: {} }), compare: 'equal' },
+      signInProviders: {
+        prepare: async () => ({ args: {} }),
+        compare: 'equal',
+        check: (providers) => expect(providers).toMatchObject([{ id: 'idp', name: 'Test IdP' }]),
+      },
       llmProviders: { prepare: async () => ({ args: {} }), compare: 'equal' },
       tools: {
         prepare: async () => ({ args: {} }),
@@ -391,6 +437,34 @@ describe('documents of every shape, on every root field', () => {
         },
         compare: 'shape',
         check: (auth) => expect(auth.accessToken).toEqual(expect.any(String)),
+      },
+      startOidcSignIn: {
+        prepare: async () => ({ args: { provider: 'idp', redirectUri: OIDC_REDIRECT } }),
+        compare: 'shape',
+        check: (start) => expect(start.authorizationUrl).toContain(start.state),
+      },
+      completeOidcSignIn: {
+        prepare: async () => ({ args: await oidcRedirect(uniqueEmail('sso')) }),
+        compare: 'shape',
+        check: (auth) => expect(auth.user.email).toMatch(/^sso-/),
+      },
+      unlinkIdentity: {
+        prepare: async () => {
+          const user = await registerUser(app);
+          const token = await nextMailToken(user.email, '/verify-email', 0);
+          await app.http().raw('mutation V($t: String!) { verifyEmail(token: $t) { id } }', {
+            t: token,
+          });
+          await app
+            .http()
+            .raw(
+              'mutation C($state: String!, $code: String!, $iss: String) { completeOidcSignIn(state: $state, code: $code, iss: $iss) { accessToken } }',
+              await oidcRedirect(user.email),
+            );
+          return { args: { provider: 'idp' }, token: user.auth.accessToken };
+        },
+        compare: 'shape',
+        check: (user) => expect(user.identities).toEqual([]),
       },
       updateProfile: {
         prepare: async () => ({
