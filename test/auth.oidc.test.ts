@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { Types } from 'mongoose';
 import {
   CompleteOidcSignInDocument,
+  DeleteAccountDocument,
   MeIdentitiesDocument,
   SignInProvidersDocument,
   StartOidcSignInDocument,
@@ -216,6 +218,32 @@ describe('single sign-on with OpenID Connect', () => {
     // The identity no longer signs that account in: with the address taken, it is a conflict.
     await app.app.models.User.updateOne({ email: local.email }, { $set: { emailVerified: false } });
     expect(errorCode(await complete(await signInAtProvider(sub)))).toBe('CONFLICT');
+  });
+
+  it("should take a deleted account's identity links and second factors with it", async () => {
+    const user = await enrolledUser(app);
+    await app.http().data(VerifyEmailDocument, {
+      token: tokenFromMail(
+        await app.mail.waitFor(
+          (mail) => mail.to.includes(user.email) && /confirm/i.test(mail.subject),
+        ),
+        '/verify-email',
+      ),
+    });
+    const sub = providerAccount({ email: user.email, email_verified: true });
+    expect(errorCode(await complete(await signInAtProvider(sub)))).toBe('SECOND_FACTOR_REQUIRED');
+    await app
+      .http()
+      .data(DeleteAccountDocument, { password: user.password }, { token: user.auth.accessToken });
+    const userId = new Types.ObjectId(user.auth.user.id);
+    for (const model of [app.app.models.RecoveryCode, app.app.models.IdentityLink]) {
+      expect(await (model as typeof app.app.models.RecoveryCode).countDocuments({ userId })).toBe(
+        0,
+      );
+    }
+    // The identity now makes a new account of its own, without a second factor.
+    const fresh = await complete(await signInAtProvider(sub));
+    expect(fresh.data!.completeOidcSignIn.user.email).toBe(user.email);
   });
 
   it('should refuse a redirect URI that is not configured, and an unknown provider', async () => {
