@@ -2,6 +2,7 @@ import type { UserModel } from '../users/user.model';
 import type { EmailTokenModel } from './email-token.model';
 import type { IdentityLinkModel } from './oidc/identity-link.model';
 import type { SecurityEventModel } from './security-events/security-event.model';
+import type { PasskeyModel } from './passkeys/passkey.model';
 import type { RecoveryCodeModel } from './totp/recovery-code.model';
 import type { SecondFactorChallengeModel } from './totp/second-factor-challenge.model';
 import { InvalidCredentialsError, NotFoundError, UnauthenticatedError } from '../../errors/errors';
@@ -24,6 +25,7 @@ export class AccountClosure {
       SecondFactorChallenge: SecondFactorChallengeModel;
       IdentityLink: IdentityLinkModel;
       SecurityEvent: SecurityEventModel;
+      Passkey: PasskeyModel;
     },
     private readonly hasher: PasswordHasher,
     private readonly sessions: SessionService,
@@ -66,6 +68,7 @@ export class AccountClosure {
       this.models.SecondFactorChallenge.deleteMany({ userId }),
       this.models.IdentityLink.deleteMany({ userId }),
       this.models.SecurityEvent.deleteMany({ userId }),
+      this.models.Passkey.deleteMany({ userId }),
     ]);
     await this.sessions.endAll(userId);
   }

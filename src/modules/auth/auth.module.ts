@@ -63,6 +63,16 @@ import {
 } from './oidc/oidc-flow-store';
 import { OidcStartService } from './oidc/oidc-start.service';
 import { OidcResolver } from './oidc/oidc.resolver';
+import {
+  InMemoryCeremonyStore,
+  RedisCeremonyStore,
+  type CeremonyStore,
+} from './passkeys/ceremony-store';
+import { PasskeyRecord, type PasskeyModel } from './passkeys/passkey.model';
+import { PasskeyListService } from './passkeys/passkey-list.service';
+import { PasskeyRegistrationService } from './passkeys/passkey-registration.service';
+import { PasskeySignInService } from './passkeys/passkey-sign-in.service';
+import { PasskeysResolver } from './passkeys/passkeys.resolver';
 
 /** The auth feature's part of the schema; the module gives an instance of each. */
 export const AUTH_RESOLVERS = [
@@ -72,6 +82,7 @@ export const AUTH_RESOLVERS = [
   PasswordResolver,
   TotpResolver,
   OidcResolver,
+  PasskeysResolver,
 ] as const;
 
 /** The auth feature's collections. */
@@ -82,6 +93,7 @@ export interface AuthModels {
   RecoveryCode: RecoveryCodeModel;
   SecurityEvent: SecurityEventModel;
   IdentityLink: IdentityLinkModel;
+  Passkey: PasskeyModel;
 }
 
 export function bindAuthModels(connection: Connection): AuthModels {
@@ -96,6 +108,7 @@ export function bindAuthModels(connection: Connection): AuthModels {
     RecoveryCode: bindModel(connection, 'RecoveryCode', RecoveryCodeRecord),
     SecurityEvent: bindModel(connection, 'SecurityEvent', SecurityEventRecord),
     IdentityLink: bindModel(connection, 'IdentityLink', IdentityLinkRecord),
+    Passkey: bindModel(connection, 'Passkey', PasskeyRecord),
   };
 }
 
@@ -161,6 +174,10 @@ export function createAuthModule(deps: AuthModuleDependencies): AuthModule {
     ? new RedisOidcFlowStore(redis.commands)
     : new InMemoryOidcFlowStore();
 
+  const ceremonies: CeremonyStore = redis
+    ? new RedisCeremonyStore(redis.commands)
+    : new InMemoryCeremonyStore();
+
   // A sweep that fails (the database away) is logged, and the next one tries again; one at a time.
   let sweeping = false;
   const sweeper = setInterval(() => {
@@ -225,6 +242,11 @@ export function createAuthModule(deps: AuthModuleDependencies): AuthModule {
           logger,
         ),
         new IdentityUnlinkService(models, events),
+      ),
+      new PasskeysResolver(
+        new PasskeyRegistrationService(models, ceremonies, config.webauthn, events, outbox),
+        new PasskeySignInService(models, ceremonies, config.webauthn, signIns, events),
+        new PasskeyListService(models, events),
       ),
     ]),
     drain: () => clearInterval(sweeper),

@@ -1,6 +1,6 @@
 /**
  * Removing a single sign-on identity. Protects against locking a user out: an account keeps at
- * least one way in (a password or another identity).
+ * least one way in (a password, another identity or a passkey).
  */
 import { AppError, NotFoundError } from '../../../errors/errors';
 import { ErrorCode } from '../../../errors/error-codes';
@@ -9,11 +9,16 @@ import type { RequestMeta } from '../../../graphql/request-meta';
 import type { UserModel, UserRecord } from '../../users/user.model';
 import { SecurityEventKind } from '../security-events/security-event.model';
 import type { SecurityEvents } from '../security-events/security-events';
+import type { PasskeyModel } from '../passkeys/passkey.model';
 import { identityLinkIdOf, type IdentityLinkModel } from './identity-link.model';
 
 export class IdentityUnlinkService {
   constructor(
-    private readonly models: { User: UserModel; IdentityLink: IdentityLinkModel },
+    private readonly models: {
+      User: UserModel;
+      IdentityLink: IdentityLinkModel;
+      Passkey: PasskeyModel;
+    },
     private readonly events: SecurityEvents,
   ) {}
 
@@ -22,7 +27,8 @@ export class IdentityUnlinkService {
     const identity = user?.identities?.find((entry) => entry.provider === provider);
     if (!user || !identity) throw new NotFoundError('Linked identity');
     const others = (user.identities ?? []).filter((entry) => entry !== identity);
-    if (!user.passwordHash && others.length === 0) {
+    const passkeys = await this.models.Passkey.countDocuments({ userId: user._id });
+    if (!user.passwordHash && others.length === 0 && passkeys === 0) {
       throw new AppError(
         ErrorCode.CONFLICT,
         'This is the only way to sign in to the account: set a password first.',
