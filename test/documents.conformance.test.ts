@@ -11,6 +11,7 @@ import {
   type OperationKind,
 } from './helpers/document-variants';
 import { tokenFromMail } from './helpers/smtp-capture';
+import { SoftAuthenticator } from './helpers/soft-authenticator';
 import { OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, TestOidcProvider } from './helpers/oidc-provider';
 import { codeAt, enrolledUser } from './helpers/two-factor';
 import { APP_URL, TestApp } from './helpers/test-app';
@@ -83,6 +84,30 @@ describe('documents of every shape, on every root field', () => {
   let resetEmail = '';
   let storedAttachmentId = '';
   let oidcProvider: TestOidcProvider;
+
+  /** Options from startPasskeyRegistration (with a token) or startPasskeySignIn. */
+  const startPasskey = async (token: string | undefined, kind: 'register' | 'sign-in') => {
+    const { data } = await app
+      .http()
+      .raw<Record<string, Record<string, unknown>>>(
+        kind === 'register'
+          ? 'mutation R { startPasskeyRegistration }'
+          : 'mutation S { startPasskeySignIn }',
+        {},
+        { token },
+      );
+    return Object.values(data!)[0]!;
+  };
+  const finishPasskey = async (token: string, response: Record<string, unknown>) => {
+    const result = await app
+      .http()
+      .raw(
+        'mutation F($r: JSONObject!) { finishPasskeyRegistration(response: $r) { id } }',
+        { r: response },
+        { token },
+      );
+    expect(result.errors).toBeUndefined();
+  };
 
   /** A sign-in at the provider for a new account of it: the redirect's state, code and iss. */
   const oidcRedirect = async (email: string) => {
@@ -229,6 +254,7 @@ describe('documents of every shape, on every root field', () => {
     query: {
       me: { prepare: async () => ({ args: {} }), compare: 'equal' },
       sessions: { prepare: async () => ({ args: {} }), compare: 'equal' },
+      passkeys: { prepare: async () => ({ args: {} }), compare: 'equal' },
       signInProviders: {
         prepare: async () => ({ args: {} }),
         compare: 'equal',
@@ -465,6 +491,50 @@ describe('documents of every shape, on every root field', () => {
         },
         compare: 'shape',
         check: (user) => expect(user.identities).toEqual([]),
+      },
+      startPasskeyRegistration: {
+        prepare: async () => ({ args: {} }),
+        compare: 'shape',
+        check: (options) => expect(options.rp).toMatchObject({ id: 'app.test' }),
+      },
+      finishPasskeyRegistration: {
+        prepare: async () => {
+          const user = await registerUser(app);
+          const token = user.auth.accessToken;
+          const options = await startPasskey(token, 'register');
+          const authenticator = new SoftAuthenticator('app.test', APP_URL);
+          return { args: { response: authenticator.register(options), name: 'Key' }, token };
+        },
+        compare: 'shape',
+        check: (passkey) => expect(passkey.name).toBe('Key'),
+      },
+      removePasskey: {
+        prepare: async () => {
+          const user = await registerUser(app);
+          const token = user.auth.accessToken;
+          const authenticator = new SoftAuthenticator('app.test', APP_URL);
+          await finishPasskey(token, authenticator.register(await startPasskey(token, 'register')));
+          return { args: { id: authenticator.id }, token };
+        },
+        compare: 'equal',
+        check: (removed) => expect(removed).toBe(true),
+      },
+      startPasskeySignIn: {
+        prepare: async () => ({ args: { email: main.email } }),
+        compare: 'shape',
+        check: (options) => expect(options.rpId).toBe('app.test'),
+      },
+      finishPasskeySignIn: {
+        prepare: async () => {
+          const user = await registerUser(app);
+          const token = user.auth.accessToken;
+          const authenticator = new SoftAuthenticator('app.test', APP_URL);
+          await finishPasskey(token, authenticator.register(await startPasskey(token, 'register')));
+          const options = await startPasskey(undefined, 'sign-in');
+          return { args: { response: authenticator.signIn(options) } };
+        },
+        compare: 'shape',
+        check: (auth) => expect(auth.accessToken).toEqual(expect.any(String)),
       },
       updateProfile: {
         prepare: async () => ({
