@@ -37,7 +37,8 @@ export class PasskeysResolver {
       "Stores the passkey from the authenticator's response (JSON). INVALID_TOKEN: start again; BAD_USER_INPUT: not verified.",
   })
   finishPasskeyRegistration(
-    @Arg('response', () => GraphQLJSONObject, { validate: false }) response: Record<string, unknown>,
+    @Arg('response', () => GraphQLJSONObject, { validate: false })
+    response: Record<string, unknown>,
     @Arg('name', () => String, { nullable: true }) name: string | null,
     @Ctx() context: GraphQLContext,
   ): Promise<Passkey> {
@@ -68,7 +69,8 @@ export class PasskeysResolver {
       'Signs in with the authenticator’s response (JSON); no second factor follows. INVALID_CREDENTIALS when refused; INVALID_TOKEN: start again.',
   })
   finishPasskeySignIn(
-    @Arg('response', () => GraphQLJSONObject, { validate: false }) response: Record<string, unknown>,
+    @Arg('response', () => GraphQLJSONObject, { validate: false })
+    response: Record<string, unknown>,
     @Ctx() context: GraphQLContext,
   ): Promise<AuthPayload> {
     return this.signIn.finish(response, requestMetaOf(context));
