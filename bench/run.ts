@@ -19,6 +19,7 @@ import { growthCase } from './cases/growth-case';
 import { soakCase } from './cases/soak-case';
 import { toolsCase } from './cases/tools-case';
 import { tracingCases } from './cases/tracing-case';
+import { budgetCase } from './cases/budget-case';
 import { loginCase, subscribeCase } from './cases/other-cases';
 import {
   capacityCase,
@@ -42,6 +43,7 @@ const CASES: Record<string, { names: string[]; run: CaseRunner }> = {
   cluster: { names: ['redis-token-cpu', 'follower-latency'], run: clusterCases },
   job: { names: ['job', 'job-follow-up'], run: jobCases },
   tools: { names: ['tools'], run: toolsCase },
+  budget: { names: ['budget-send-cpu'], run: budgetCase },
   capacity: { names: ['capacity', 'coalesce-idle'], run: capacityCase },
   growth: { names: ['growth', 'growth-list'], run: growthCase },
   writes: { names: ['writes'], run: writesCase },

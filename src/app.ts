@@ -37,6 +37,12 @@ import {
   type AttachmentsModels,
 } from './modules/attachments/attachments.module';
 import type { SweepTiming } from './modules/attachments/attachment-sweeper';
+import {
+  BILLING_RESOLVERS,
+  bindBillingModels,
+  createBillingModule,
+  type BillingModels,
+} from './modules/billing/billing.module';
 import { publicOriginOf } from './server/http/public-origin';
 import {
   bindUsersModels,
@@ -61,6 +67,7 @@ export const resolverClasses: NonEmptyArray<ResolverClass> = [
   ...LLM_RESOLVERS,
   ...TOOLS_RESOLVERS,
   ...ATTACHMENTS_RESOLVERS,
+  ...BILLING_RESOLVERS,
   ...CHAT_RESOLVERS,
 ];
 
@@ -90,7 +97,12 @@ export interface AppDependencies {
 }
 
 /** Every collection of the app, each bound by the feature that owns it. */
-export type AppModels = UsersModels & AuthModels & ChatModels & AttachmentsModels & MailModels;
+export type AppModels = UsersModels &
+  AuthModels &
+  ChatModels &
+  AttachmentsModels &
+  BillingModels &
+  MailModels;
 
 export function bindAppModels(connection: Connection): AppModels {
   return {
@@ -98,6 +110,7 @@ export function bindAppModels(connection: Connection): AppModels {
     ...bindAuthModels(connection),
     ...bindChatModels(connection),
     ...bindAttachmentsModels(connection),
+    ...bindBillingModels(connection),
     ...bindMailModels(connection),
   };
 }
@@ -171,6 +184,7 @@ export async function createApp(deps: AppDependencies): Promise<App> {
     publicOrigin: () => publicOrigin(),
     sweep: deps.attachmentSweep,
   });
+  const billing = createBillingModule({ config, logger, models, redis, pubSub });
   const chat = await createChatModule({
     config,
     logger,
@@ -184,6 +198,7 @@ export async function createApp(deps: AppDependencies): Promise<App> {
     accounts: auth.accountClosure,
     tools,
     attachments: { prompts: attachments.prompts, library: attachments.library },
+    budget: billing.budget,
     tuning: deps.chat,
   });
   const users = createUsersModule({
@@ -191,7 +206,7 @@ export async function createApp(deps: AppDependencies): Promise<App> {
     credentials: auth.accountClosure,
     erasers: [chat.eraser, attachments.eraser],
   });
-  const modules: AppModule[] = [auth, users, llm, tools, attachments, chat];
+  const modules: AppModule[] = [auth, users, llm, tools, attachments, billing, chat];
   checkResolvers(modules, resolverClasses);
 
   const container = new ServiceContainer();
@@ -212,6 +227,7 @@ export async function createApp(deps: AppDependencies): Promise<App> {
     metrics,
     isStopping: () => stopping !== null,
     attachments,
+    stripe: billing.stripe,
   });
   publicOrigin = () => config.publicUrl ?? publicOriginOf(server.httpServer, config.http.host);
   metrics.identify(redis?.instanceId ?? 'single');

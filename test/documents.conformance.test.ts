@@ -17,6 +17,8 @@ import { codeAt, enrolledUser } from './helpers/two-factor';
 import { APP_URL, TestApp } from './helpers/test-app';
 import { TestSocket } from './helpers/ws-client';
 import { op } from '../src/db/trusted';
+import { FakeStripe } from './helpers/fake-stripe';
+import { BUDGET_EVENTS } from '../src/modules/billing/budget-events';
 
 /**
  * Every root field of the built schema, called with documents of every shape an independently
@@ -83,6 +85,7 @@ describe('documents of every shape, on every root field', () => {
   const passwordUser = { token: '', password: STRONG_PASSWORD, round: 0 };
   let resetEmail = '';
   let storedAttachmentId = '';
+  let stripe: FakeStripe;
   let oidcProvider: TestOidcProvider;
 
   /** Options from startPasskeyRegistration (with a token) or startPasskeySignIn. */
@@ -132,10 +135,19 @@ describe('documents of every shape, on every root field', () => {
 
   beforeAll(async () => {
     // A tool that waits for approval gives approveToolCall a call to answer.
+    // Stripe (a local fake) gives startCheckout and openBillingPortal something to answer.
+    stripe = await FakeStripe.start();
     oidcProvider = await TestOidcProvider.start([OIDC_REDIRECT]);
     app = await TestApp.start({
       env: {
         TOOLS_REQUIRE_APPROVAL: 'calculator',
+        PLANS: JSON.stringify([
+          { id: 'free', name: 'Free' },
+          { id: 'pro', name: 'Pro', stripePriceId: 'price_pro' },
+        ]),
+        STRIPE_SECRET_KEY: 'sk_test_conformance',
+        STRIPE_WEBHOOK_SECRET: 'whsec_conformance',
+        STRIPE_API_BASE: stripe.origin,
         OIDC_REDIRECT_URIS: OIDC_REDIRECT,
         OIDC_PROVIDERS: JSON.stringify([
           {
@@ -182,6 +194,7 @@ describe('documents of every shape, on every root field', () => {
     await socket?.dispose();
     await app?.stop();
     await oidcProvider?.stop();
+    await stripe?.stop();
   });
 
   const login = async (user: { email: string; password: string }) =>
@@ -302,6 +315,32 @@ describe('documents of every shape, on every root field', () => {
         compare: 'shape',
         check: (page) =>
           expect(page.nodes.map((node: { id: string }) => node.id)).toContain(storedAttachmentId),
+      },
+      usage: {
+        prepare: async () => ({
+          args: {
+            from: new Date(Date.now() - 86_400_000).toISOString(),
+            to: new Date(Date.now() + 86_400_000).toISOString(),
+            groupBy: 'MODEL',
+          },
+        }),
+        // Replies of other fixtures settle meanwhile: the same fields, not the same counts.
+        compare: 'shape',
+        check: (buckets) => {
+          expect(Array.isArray(buckets)).toBe(true);
+          for (const bucket of buckets) expect(bucket.day).toBeNull();
+        },
+      },
+      budget: {
+        prepare: async () => ({ args: {} }),
+        compare: 'shape',
+        check: (budget) => expect(budget.period).toBe(new Date().toISOString().slice(0, 7)),
+      },
+      plans: {
+        prepare: async () => ({ args: {} }),
+        compare: 'equal',
+        check: (plans) =>
+          expect(plans.map((plan: { id: string }) => plan.id)).toEqual(['free', 'pro']),
       },
       storageUsed: {
         prepare: async () => {
@@ -536,6 +575,31 @@ describe('documents of every shape, on every root field', () => {
         compare: 'shape',
         check: (auth) => expect(auth.accessToken).toEqual(expect.any(String)),
       },
+      startCheckout: {
+        prepare: async () => ({ args: { plan: 'pro' } }),
+        // A new Checkout Session each time.
+        compare: 'shape',
+        check: (url) => expect(url).toMatch(/^https:\/\/checkout\.stripe\.test\//),
+      },
+      openBillingPortal: {
+        prepare: async () => {
+          await app.http().raw(
+            'mutation { startCheckout(plan: "pro") }',
+            {},
+            {
+              token: main.auth.accessToken,
+            },
+          );
+          return { args: {} };
+        },
+        compare: 'shape',
+        check: (url) => expect(url).toMatch(/^https:\/\/billing\.stripe\.test\//),
+      },
+      setSelfBudget: {
+        prepare: async () => ({ args: { input: { monthlyTokens: 100_000_000 } } }),
+        compare: 'shape',
+        check: (budget) => expect(budget.limitTokens).toBe(100_000_000),
+      },
       updateProfile: {
         prepare: async () => ({
           args: { input: { firstName: 'Conform', metadata: { theme: 'dark', nested: { n: 1 } } } },
@@ -718,6 +782,12 @@ describe('documents of every shape, on every root field', () => {
         compare: 'equal',
         check: (event) => expect(event).toMatchObject({ type: 'UPDATED', chatId }),
       },
+      budgetEvents: {
+        prepare: async () => ({ args: {} }),
+        // The budget's usage moves as other fixtures' replies settle.
+        compare: 'shape',
+        check: (event) => expect(event.percent).toBe(80),
+      },
     },
   };
 
@@ -745,6 +815,12 @@ describe('documents of every shape, on every root field', () => {
               { token: main.auth.accessToken },
             );
         poke = setInterval(touch, 150);
+      }
+      if (kind === 'subscription' && variant.query.includes('budgetEvents')) {
+        // A budget speaks when a reply crosses a mark: publish one as the settle would.
+        const mark = () =>
+          app.app.pubSub.publish(BUDGET_EVENTS, main.auth.user.id, { percent: 80 });
+        poke = setInterval(mark, 150);
       }
       const first = await iterator.next().finally(() => clearInterval(poke));
       await iterator.return?.();

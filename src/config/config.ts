@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { envSchema, type Env } from './env.schema';
 import { isLoopbackHost, localSecret, LocalSecretError } from './local-secret';
 import type { ProviderName } from './provider-names';
+import { parseBillingConfig, type BillingConfig } from './billing-config';
 
 export type NodeEnv = Env['NODE_ENV'];
 
@@ -168,6 +169,8 @@ export interface Config {
   redisUrl?: string;
   /** Whether GET /metrics answers (METRICS_ENABLED; by default everywhere but production). */
   metricsEnabled: boolean;
+  /** MODEL_PRICES, PLANS, DEFAULT_PLAN. */
+  billing: BillingConfig;
 }
 
 export class ConfigError extends Error {
@@ -261,6 +264,7 @@ export function loadConfig(
   }
   const mcpServers = parseMcpServers(e.MCP_SERVERS, problems);
   const oidcProviders = parseOidcProviders(e.OIDC_PROVIDERS, problems);
+  const billing = parseBillingConfig(e, problems);
   if (problems.length > 0) {
     throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
   }
@@ -332,6 +336,7 @@ export function loadConfig(
     },
     redisUrl: e.REDIS_URL,
     metricsEnabled: e.METRICS_ENABLED ?? !isProduction,
+    billing,
   };
 }
 

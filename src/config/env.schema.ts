@@ -154,6 +154,17 @@ export const envSchema = z.object({
   PUBLIC_URL: z.url().optional(),
   /** Window over which streamed tokens are joined into one delta; 0 sends one per token. */
   STREAM_COALESCE_MS: z.coerce.number().int().min(0).max(1_000).default(30),
+
+  /** JSON: model → {input, output, reasoning?, cached?} in USD per million tokens (billing-config.ts). */
+  MODEL_PRICES: optionalString,
+  /** JSON list of {id, name, monthlyTokens?, monthlyCostUsd?, models?, stripePriceId?}. */
+  PLANS: optionalString,
+  /** The plan of users who chose none; unset: the first of PLANS. */
+  DEFAULT_PLAN: optionalString,
+  STRIPE_SECRET_KEY: optionalString,
+  STRIPE_WEBHOOK_SECRET: optionalString,
+  /** Stripe's API origin (tests point it at a local fake). */
+  STRIPE_API_BASE: z.url().optional(),
 });
 
 export type Env = z.infer<typeof envSchema>;

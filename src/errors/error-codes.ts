@@ -17,6 +17,8 @@ export const ErrorCode = {
   /** The account was disabled by an operator: no sign-in of any kind. */
   ACCOUNT_DISABLED: 'ACCOUNT_DISABLED',
   RATE_LIMITED: 'RATE_LIMITED',
+  /** The month's budget cannot cover this reply; `extensions.resetsAt` says when it renews. */
+  BUDGET_EXCEEDED: 'BUDGET_EXCEEDED',
   LLM_UNAVAILABLE: 'LLM_UNAVAILABLE',
   QUERY_TOO_COMPLEX: 'QUERY_TOO_COMPLEX',
   /** Retryable: the server cannot take this now (it is shutting down); retryAfterSeconds says when. */
@@ -49,6 +51,7 @@ export const errorMessages: Record<ErrorCode, string> = {
   SECOND_FACTOR_REQUIRED: 'Enter the code from your authenticator app, or a recovery code.',
   ACCOUNT_DISABLED: 'This account has been disabled.',
   RATE_LIMITED: 'Too many requests. Try again later.',
+  BUDGET_EXCEEDED: "This month's budget cannot cover another reply.",
   LLM_UNAVAILABLE: 'The language model is unavailable right now.',
   QUERY_TOO_COMPLEX: 'The query is too complex.',
   SERVICE_UNAVAILABLE: 'The server cannot take this right now; try again shortly.',

@@ -94,6 +94,20 @@ export class RateLimitedError extends AppError {
   }
 }
 
+/** A send the month's budget cannot cover (issue 35); it renews at `resetsAt`. */
+export class BudgetExceededError extends AppError {
+  constructor(resetsAt: Date, message?: string) {
+    super(ErrorCode.BUDGET_EXCEEDED, message, { resetsAt: resetsAt.toISOString() });
+  }
+}
+
+/** Not allowed, with `extensions.reason` saying why (a model outside the user's plan). */
+export class ForbiddenError extends AppError {
+  constructor(message: string, reason: string) {
+    super(ErrorCode.FORBIDDEN, message, { reason });
+  }
+}
+
 /** Retryable: the same call succeeds later (here: on this or another instance once restarted). */
 export class ServiceUnavailableError extends AppError {
   constructor(message: string, retryAfterSeconds: number) {

@@ -18,6 +18,7 @@ import { httpFetch } from './http-fetch';
 import {
   LlmError,
   type LlmRequest,
+  type CompletionRequest,
   type ModelClient,
   type PromptImage,
   type PromptMessage,
@@ -130,7 +131,7 @@ export class AnthropicModelClient implements ModelClient {
     );
   }
 
-  async complete(request: LlmRequest & { maxTokens: number }): Promise<string> {
+  async complete(request: CompletionRequest): Promise<string> {
     const { system, messages } = toAnthropic(request.messages);
     try {
       const message = await this.client.messages.create(
@@ -142,6 +143,12 @@ export class AnthropicModelClient implements ModelClient {
         },
         { signal: request.signal, timeout: this.options.firstByteTimeoutMs },
       );
+      const { input_tokens, output_tokens } = message.usage;
+      request.onUsage?.({
+        promptTokens: input_tokens,
+        completionTokens: output_tokens,
+        totalTokens: input_tokens + output_tokens,
+      });
       return message.content.map((block) => (block.type === 'text' ? block.text : '')).join('');
     } catch (error) {
       throw READING.toLlmError(error, false);

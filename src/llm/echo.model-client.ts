@@ -1,4 +1,4 @@
-import type { ModelClient, LlmRequest, ReplySink } from './model-client';
+import type { CompletionRequest, ModelClient, LlmRequest, ReplySink } from './model-client';
 
 /** Pause between words: slow enough to watch a reply stream in the IDE, fast enough for tests. */
 const DEFAULT_WORD_DELAY_MS = 25;
@@ -46,8 +46,16 @@ export class EchoModelClient implements ModelClient {
     });
   }
 
-  async complete(request: LlmRequest): Promise<string> {
+  async complete(request: CompletionRequest): Promise<string> {
     const prompt = request.messages.find((m) => m.role === 'user')?.content ?? '';
-    return prompt.slice(0, 40);
+    const title = prompt.slice(0, 40);
+    const promptTokens = request.messages.reduce((n, m) => n + m.content.split(/\s+/).length, 0);
+    const completionTokens = title.split(/\s+/).length;
+    request.onUsage?.({
+      promptTokens,
+      completionTokens,
+      totalTokens: promptTokens + completionTokens,
+    });
+    return title;
   }
 }

@@ -11,6 +11,7 @@ import { httpFetch } from './http-fetch';
 import {
   LlmError,
   type LlmRequest,
+  type CompletionRequest,
   type ModelClient,
   type PromptImage,
   type PromptMessage,
@@ -96,7 +97,7 @@ export class GeminiModelClient implements ModelClient {
     });
   }
 
-  async complete(request: LlmRequest & { maxTokens: number }): Promise<string> {
+  async complete(request: CompletionRequest): Promise<string> {
     try {
       const response = await this.client.models.generateContent({
         model: request.model,
@@ -107,6 +108,17 @@ export class GeminiModelClient implements ModelClient {
           abortSignal: request.signal,
         },
       });
+      const counted = response.usageMetadata;
+      if (counted) {
+        const prompt = counted.promptTokenCount ?? 0;
+        const completion = (counted.candidatesTokenCount ?? 0) + (counted.thoughtsTokenCount ?? 0);
+        request.onUsage?.({
+          promptTokens: prompt,
+          completionTokens: completion,
+          totalTokens: counted.totalTokenCount ?? prompt + completion,
+          ...(counted.thoughtsTokenCount ? { reasoningTokens: counted.thoughtsTokenCount } : {}),
+        });
+      }
       return response.text ?? '';
     } catch (error) {
       throw READING.toLlmError(error, false);

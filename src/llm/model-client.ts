@@ -100,6 +100,12 @@ export interface LlmRequest {
   reasoning?: boolean;
 }
 
+/** A short completion's request: every model call counts (issue 35), titles included. */
+export interface CompletionRequest extends LlmRequest {
+  maxTokens: number;
+  onUsage?: (usage: ReportedUsage) => void;
+}
+
 /**
  * The client of one family of chat models (the GraphQL enum LlmProvider names the family).
  * Implementations talk to one upstream; callers own cancellation through `signal`.
@@ -111,8 +117,8 @@ export interface ModelClient {
    * soon as the signal aborts. Nothing reaches `sink` after it settles.
    */
   stream(request: LlmRequest, sink: ReplySink): Promise<void>;
-  /** A short non-streaming completion (chat titles). */
-  complete(request: LlmRequest & { maxTokens: number }): Promise<string>;
+  /** A short non-streaming completion (chat titles); its usage goes to `onUsage` when reported. */
+  complete(request: CompletionRequest): Promise<string>;
   /** Whether its models can name a chat better than its first prompt does (TitleImprover). */
   readonly namesChats: boolean;
 }

@@ -5,6 +5,7 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type {
   ModelClient,
   LlmRequest,
+  CompletionRequest,
   PromptImage,
   PromptMessage,
   ReplySink,
@@ -247,7 +248,7 @@ export class OpenAiModelClient implements ModelClient {
     }
   }
 
-  async complete(request: LlmRequest & { maxTokens: number }): Promise<string> {
+  async complete(request: CompletionRequest): Promise<string> {
     const deadline = new Deadline(request.signal, this.options.firstByteTimeoutMs);
     try {
       const completion = await this.client.chat.completions.create(
@@ -258,6 +259,13 @@ export class OpenAiModelClient implements ModelClient {
         },
         { signal: deadline.signal },
       );
+      if (completion.usage) {
+        request.onUsage?.({
+          promptTokens: completion.usage.prompt_tokens,
+          completionTokens: completion.usage.completion_tokens,
+          totalTokens: completion.usage.total_tokens,
+        });
+      }
       return completion.choices[0]?.message?.content ?? '';
     } catch (error) {
       throw deadline.timedOut

@@ -24,6 +24,8 @@ import {
 import type { Metrics } from '../metrics/metrics';
 import { createRequestListener } from './http/http-app';
 import { attachmentRoutes, type AttachmentRoutesModule } from './http/attachment-routes';
+import { stripeWebhookRoutes } from './http/stripe-webhook-routes';
+import type { StripeBilling } from '../modules/billing/stripe-billing';
 import { operationSpanPlugin } from './http/operation-span';
 import { WebSocketGateway } from './ws/websocket-gateway';
 
@@ -53,6 +55,8 @@ export interface GraphQLServerOptions {
   isStopping: () => boolean;
   /** Serves the upload and download routes. */
   attachments: AttachmentRoutesModule;
+  /** Stripe's webhook, when STRIPE_SECRET_KEY is set. */
+  stripe?: StripeBilling;
 }
 
 export interface GraphQLServer {
@@ -134,6 +138,7 @@ export async function createGraphQLServer(options: GraphQLServerOptions): Promis
         attachments: options.attachments,
         logger: options.logger,
       }),
+      webhookRoutes: stripeWebhookRoutes(options.stripe, options.logger),
     }),
   );
   return { httpServer, websocket, stop: () => apollo.stop() };

@@ -5,6 +5,7 @@ import { loadConfig, type Config } from '../../src/config/config';
 import type { Database } from '../../src/db/connection';
 import { createLogger } from '../../src/log/logger';
 import type { RateLimitRules } from '../../src/rate-limit/rate-limits';
+import type { SweepTiming } from '../../src/modules/attachments/attachment-sweeper';
 import { FakeOpenAi } from './fake-openai';
 import { GraphQLHttpClient } from './http-client';
 import { SmtpCapture } from './smtp-capture';
@@ -41,6 +42,8 @@ export interface TestAppOptions {
   /** Mail retry timing; tests get a brisk schedule by default. */
   outbox?: Partial<OutboxTuning>;
   sessionSweepMs?: number;
+  /** The attachment sweeper's timing (tests shorten it to see unused uploads go). */
+  attachmentSweep?: Partial<SweepTiming>;
   /** Reuse an SMTP capture (a restart test); otherwise the app gets its own. */
   mail?: SmtpCapture;
 }
@@ -97,6 +100,7 @@ export class TestApp {
       httpTimeouts: options.httpTimeouts,
       outbox: { ...BRISK_OUTBOX, ...options.outbox },
       sessionSweepMs: options.sessionSweepMs,
+      attachmentSweep: options.attachmentSweep,
     });
     await new Promise<void>((resolve) => app.httpServer.listen(0, '127.0.0.1', resolve));
     const port = (app.httpServer.address() as AddressInfo).port;

@@ -54,6 +54,7 @@ import type { OpenAccounts } from './open-accounts';
 import { MessageAttachmentsResolver } from './message-attachments.resolver';
 import type { PromptAttachments } from '../attachments/prompt-attachments';
 import type { AttachmentService } from '../attachments/attachment.service';
+import type { ReplyBudget } from '../billing/reply-budget';
 
 /** The chat feature's part of the schema; the module gives an instance of each. */
 export const CHAT_RESOLVERS = [
@@ -115,6 +116,8 @@ export interface ChatModuleDependencies {
   tools: Pick<ToolsModule, 'registry' | 'runner' | 'approvals'>;
   /** What prompts carry: checked, sent to models, removed with their chat. */
   attachments: { prompts: PromptAttachments; library: Pick<AttachmentService, 'byIds'> };
+  /** Each reply's reservation against its user's budget, and the count of every model call. */
+  budget: ReplyBudget;
   tuning?: ChatTuning;
 }
 
@@ -129,7 +132,7 @@ export interface ChatModule extends AppModule {
 export async function createChatModule(deps: ChatModuleDependencies): Promise<ChatModule> {
   const { config, logger, models, pubSub, redis, rateLimits, metrics, catalog, verifiedGuard } =
     deps;
-  const { accounts, tools, attachments } = deps;
+  const { accounts, tools, attachments, budget } = deps;
   const tuning = deps.tuning ?? {};
   if (!redis) await interruptOrphanedReplies(models, logger);
   await migrateLegacyChats(models, logger);
@@ -206,7 +209,7 @@ export async function createChatModule(deps: ChatModuleDependencies): Promise<Ch
     settled,
     chatIds,
   );
-  const titles = new TitleImprover(models, chatEvents, logger);
+  const titles = new TitleImprover(models, chatEvents, logger, budget);
   const sendMessage = new SendMessageService(
     models,
     chatService,
@@ -221,6 +224,7 @@ export async function createChatModule(deps: ChatModuleDependencies): Promise<Ch
     accounts,
     tools,
     attachments.prompts,
+    budget,
   );
 
   return {

@@ -29,6 +29,7 @@ import { titleFromPrompt, type TitleImprover } from './titles';
 import { updateByIdIf } from '../../db/by-id';
 import type { OpenAccounts } from './open-accounts';
 import { orUndo } from '../../util/or-undo';
+import type { ReplyBudget, ReplyCharge } from '../billing/reply-budget';
 
 const DUPLICATE_KEY = 11000;
 /** Replies one user may have streaming at once. */
@@ -44,6 +45,12 @@ interface ReplyChoices {
   /** Its own tools; else the chat's. */
   tools?: string[] | null;
 }
+
+/**
+ * Called by each flow once its checks passed, just before it saves: reserves the reply's most
+ * against the user's budget, then takes a reply slot (issue 35: refused before anything is saved).
+ */
+type Admit = (config: StoredLlmConfig, promptChars: number) => Promise<void>;
 
 export interface SentPrompt {
   chat: ChatRecord;
@@ -79,13 +86,14 @@ export class SendMessageService {
       PromptAttachments,
       'check' | 'describe' | 'imageData' | 'bind'
     >,
+    private readonly budget: Pick<ReplyBudget, 'reserve'>,
   ) {}
 
   send(viewer: Viewer, input: SendMessageInput): Promise<SentPrompt> {
     return this.idempotent(
       viewer,
       input.clientMessageId,
-      async (idempotencyKey) => {
+      async (idempotencyKey, admit) => {
         const { userId } = viewer;
         const ids = input.attachmentIds ?? [];
         if (!input.chatId) {
@@ -98,6 +106,7 @@ export class SendMessageService {
             config,
             input.prompt,
           );
+          await admit(config, input.prompt.length);
           return this.placement.inNewChat(
             { userId, config, idempotencyKey, attachmentIds },
             input.prompt,
@@ -114,6 +123,7 @@ export class SendMessageService {
           config,
           input.prompt,
         );
+        await admit(config, input.prompt.length);
         return this.placement.afterLeaf(
           chat,
           { userId, config, idempotencyKey, attachmentIds },
@@ -128,7 +138,7 @@ export class SendMessageService {
     return this.idempotent(
       viewer,
       input.clientMessageId,
-      async (idempotencyKey) => {
+      async (idempotencyKey, admit) => {
         const from = await this.branchFrom(viewer, input, MessageRole.USER, idempotencyKey);
         // An edit keeps the prompt's attachments unless it names others (or none: []).
         const ids = input.attachmentIds ?? (from.original.attachmentIds ?? []).map(String);
@@ -139,6 +149,7 @@ export class SendMessageService {
           from.message.config,
           input.prompt,
         );
+        await admit(from.message.config, input.prompt.length);
         return this.placement.editOf(
           from.chat,
           from.original,
@@ -154,14 +165,16 @@ export class SendMessageService {
     return this.idempotent(
       viewer,
       input.clientMessageId,
-      async (idempotencyKey) => {
+      async (idempotencyKey, admit) => {
         const from = await this.branchFrom(viewer, input, MessageRole.ASSISTANT, idempotencyKey);
+        let promptChars = 0;
         // The prompt answered again carries its attachments to the model chosen now.
         if (from.original.parentId) {
           const prompt = await this.messages.getOwned(
             viewer.userId,
             String(from.original.parentId),
           );
+          promptChars = prompt.content.length;
           const ids = (prompt.attachmentIds ?? []).map(String);
           if (ids.length) {
             await this.checkAttachments(
@@ -173,6 +186,7 @@ export class SendMessageService {
             );
           }
         }
+        await admit(from.message.config, promptChars);
         return this.placement.regenerationOf(from.chat, from.original, from.message);
       },
       { tools: input.tools },
@@ -259,7 +273,7 @@ export class SendMessageService {
   private async idempotent(
     viewer: Viewer,
     clientMessageId: string | null | undefined,
-    place: (idempotencyKey: string | undefined) => Promise<Placement>,
+    place: (idempotencyKey: string | undefined, admit: Admit) => Promise<Placement>,
     choices: ReplyChoices = {},
   ): Promise<SentPrompt> {
     const idempotencyKey = clientMessageId ? `${viewer.userId}:${clientMessageId}` : undefined;
@@ -282,11 +296,11 @@ export class SendMessageService {
     }
   }
 
-  /** The limits, then the saves and the start of the reply. */
+  /** The limits, then (admitted by the budget and a reply slot) the saves and the start of the reply. */
   private async accept(
     viewer: Viewer,
     idempotencyKey: string | undefined,
-    place: (idempotencyKey: string | undefined) => Promise<Placement>,
+    place: (idempotencyKey: string | undefined, admit: Admit) => Promise<Placement>,
     choices: ReplyChoices,
   ): Promise<SentPrompt> {
     const { userId } = viewer;
@@ -298,17 +312,29 @@ export class SendMessageService {
     }
     await this.verifiedGuard.assertVerified(userId);
     await this.rateLimits.consume('messagesPerUserPerMinute', userId);
-    const slot = await this.replies.takeSlot(userId, MAX_CONCURRENT_REPLIES_PER_USER);
-    if (!slot) {
-      throw new RateLimitedError(
-        5,
-        `You already have ${MAX_CONCURRENT_REPLIES_PER_USER} replies being written; wait for one to finish or stop it.`,
-      );
-    }
+    // The reservation until a reply holds it (and settles it when it ends).
+    const held: { charge?: ReplyCharge } = {};
+    let slot: PendingSlot | undefined;
+    const admit: Admit = async (config, promptChars) => {
+      // The budget first: of concurrent sends, only those it covers go on to take a slot.
+      held.charge = await this.budget.reserve({
+        userId,
+        provider: config.llm,
+        model: config.chatModel,
+        promptChars,
+      });
+      slot = (await this.replies.takeSlot(userId, MAX_CONCURRENT_REPLIES_PER_USER)) ?? undefined;
+      if (!slot) {
+        throw new RateLimitedError(
+          5,
+          `You already have ${MAX_CONCURRENT_REPLIES_PER_USER} replies being written; wait for one to finish or stop it.`,
+        );
+      }
+    };
     try {
       let placed: Placement;
       try {
-        placed = await place(idempotencyKey);
+        placed = await place(idempotencyKey, admit);
       } catch (error) {
         if (
           idempotencyKey &&
@@ -326,10 +352,11 @@ export class SendMessageService {
         () => this.accounts.assertOpen(userId),
         () => this.placement.remove(placed),
       );
-      await this.start(userId, placed, choices, slot);
+      await this.start(userId, placed, choices, slot!, held);
       return placed;
     } finally {
-      slot.release(); // nothing once the reply holds it
+      slot?.release(); // nothing once the reply holds it
+      held.charge?.release(); // nor once the reply settles it
     }
   }
 
@@ -338,6 +365,7 @@ export class SendMessageService {
     placed: Placement,
     { systemInstructions: requestedInstructions, tools }: ReplyChoices,
     slot: PendingSlot,
+    held: { charge?: ReplyCharge },
   ): Promise<void> {
     const { chat, userMessage, assistantMessage } = placed;
     const chatId = String(chat._id);
@@ -351,6 +379,7 @@ export class SendMessageService {
       });
     }
     const config = assistantMessage.config!;
+    const charge = held.charge;
     const info = modelInfoOf(config.llm, config.chatModel);
     const messageId = String(assistantMessage._id);
     // A new chat's first prompt has no history: skip the read.
@@ -396,9 +425,11 @@ export class SendMessageService {
           ? this.tools.runner.forReply(tools ?? chat.tools ?? [], userId, messageId)
           : undefined,
         messages: prompt.messages,
+        settle: charge && ((usage) => charge.settle(messageId, usage)),
       },
       slot,
     );
+    held.charge = undefined;
     // A chat's first prompt names it (a chat made by sendMessage, or an empty one).
     if (chat.titleSource === TitleSource.PROMPT && chat.messageCount === 2) {
       await this.nameChat(userId, chat, userMessage.content, config);
@@ -441,6 +472,13 @@ export class SendMessageService {
     }
     const client = this.modelClients[config.llm]!;
     if (!client.namesChats) return;
-    void this.titles.improve(userId, String(chat._id), client, config.chatModel, prompt);
+    void this.titles.improve(
+      userId,
+      String(chat._id),
+      client,
+      config.llm,
+      config.chatModel,
+      prompt,
+    );
   }
 }

@@ -4,6 +4,7 @@ import type { ChatEvents } from './chat-events';
 import { TitleSource, type ChatModel } from './chat.model';
 import { ChatEventType } from './chat-enums';
 import { updateByIdIf } from '../../db/by-id';
+import type { ReplyBudget } from '../billing/reply-budget';
 
 export const TITLE_LIMITS = {
   fromPromptChars: 60,
@@ -41,6 +42,8 @@ export class TitleImprover {
     private readonly models: { Chat: ChatModel },
     private readonly events: ChatEvents,
     private readonly logger: Logger,
+    /** Every model call counts (issue 35): a title's usage too. */
+    private readonly budget: Pick<ReplyBudget, 'countCall'>,
   ) {}
 
   close(): void {
@@ -51,10 +54,11 @@ export class TitleImprover {
     userId: string,
     chatId: string,
     client: ModelClient,
+    provider: string,
     model: string,
     prompt: string,
   ): Promise<void> {
-    return this.run(userId, chatId, client, model, prompt).catch((error) => {
+    return this.run(userId, chatId, client, provider, model, prompt).catch((error) => {
       this.logger.warn({ err: error, chatId }, 'title suggestion failed; keeping the first title');
     });
   }
@@ -63,11 +67,14 @@ export class TitleImprover {
     userId: string,
     chatId: string,
     client: ModelClient,
+    provider: string,
     model: string,
     prompt: string,
   ) {
     const suggestion = await client.complete({
       model,
+      onUsage: (usage) =>
+        this.budget.countCall({ id: `title:${chatId}`, userId, provider, model, usage }),
       maxTokens: TITLE_LIMITS.maxTokens,
       signal: this.shutdown.signal,
       messages: [

@@ -37,6 +37,8 @@ export function createRequestListener(options: {
   isStopping: () => boolean;
   /** PUT /uploads/… and GET /attachments/… */
   attachmentRoutes: Router;
+  /** POST /webhooks/stripe */
+  webhookRoutes: Router;
 }): (req: IncomingMessage, res: ServerResponse) => void {
   const graphqlEndpoint = createGraphQLEndpoint(options);
   const app = createExpressApp(
@@ -45,6 +47,7 @@ export function createRequestListener(options: {
     options.config.metricsEnabled ? options.metrics : null,
     graphqlEndpoint,
     options.attachmentRoutes,
+    options.webhookRoutes,
   );
   return (req, res) => {
     if (isDirectGraphQLRequest(req)) graphqlEndpoint(req, res);
@@ -58,6 +61,7 @@ function createExpressApp(
   metrics: Metrics | null,
   graphqlEndpoint: (req: IncomingMessage, res: ServerResponse) => void,
   attachmentRoutes: Router,
+  webhookRoutes: Router,
 ): Express {
   const app = express();
   app.disable('x-powered-by');
@@ -93,6 +97,7 @@ function createExpressApp(
 
   app.use('/graphql', graphqlEndpoint);
   app.use(attachmentRoutes);
+  app.use(webhookRoutes);
 
   app.use((_req, res) => {
     res.status(404).json({ error: 'Not found. The API is at /graphql.' });

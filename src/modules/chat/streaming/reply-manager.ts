@@ -79,12 +79,14 @@ export class ReplyManager {
         watch.end(record?.status ?? null);
         this.running.delete(request.messageId);
         held.slot.release();
+        request.settle?.(reply.reportedUsage);
         this.logs.retire(log);
         this.onFinished(record, request);
       })
       .catch((error: unknown) => {
         this.running.delete(request.messageId);
         held.slot.release();
+        request.settle?.(reply.reportedUsage);
         this.logger.error({ err: error, messageId: request.messageId }, 'ending a reply failed');
       });
     return reply;

@@ -50,6 +50,8 @@ export interface ReplyRequest {
   /** Ask the model for its reasoning (it can give it). */
   reasoning?: boolean;
   tools?: ReplyTools;
+  /** Told the reply's usage once it has ended, however it ended (its budget settles). */
+  settle?: (usage: ReportedUsage | null) => void;
 }
 
 /**

@@ -85,6 +85,11 @@ export class Reply {
     return this.finished;
   }
 
+  /** Its usage summed over its steps so far (null: none reported). */
+  get reportedUsage(): ReportedUsage | null {
+    return this.usage;
+  }
+
   /** The saved record once the reply has ended (null when its chat was deleted). */
   get done(): Promise<MessageRecord | null> {
     return this.start();
