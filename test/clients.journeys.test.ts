@@ -23,6 +23,7 @@ import { createClient, type Client as WsClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { registerUser, type TestUser } from './helpers/accounts';
 import { TestApp } from './helpers/test-app';
+import { codeAt, enrolledUser, wrongCode } from './helpers/two-factor';
 
 /**
  * A frontend's whole journey through the real client packages, configured the way their docs
@@ -238,6 +239,65 @@ describe('client packages against Palaver', () => {
         done: true,
         message: { id: replyId, status: 'COMPLETE', content: REPLY.join('') },
       });
+    });
+
+    it('should sign in with a second factor: SECOND_FACTOR_REQUIRED, then verifySecondFactor', async () => {
+      const guarded = await enrolledUser(app);
+      const VERIFY = apolloGql`
+        mutation Verify($input: SecondFactorInput!) {
+          verifySecondFactor(input: $input) {
+            accessToken
+            user { id email twoFactorEnabled }
+          }
+        }
+      `;
+      const refusal = await client
+        .mutate({
+          mutation: SIGN_IN,
+          variables: { credentials: { email: guarded.email, password: guarded.password } },
+        })
+        .then(
+          () => null,
+          (error: unknown) => error,
+        );
+      // What the frontend switches on: the code, then the challenge and methods it carries.
+      expect(CombinedGraphQLErrors.is(refusal)).toBe(true);
+      const [error] = (refusal as CombinedGraphQLErrors).errors;
+      expect(error!.extensions!.code).toBe('SECOND_FACTOR_REQUIRED');
+      expect(error!.extensions!.methods).toContain('TOTP');
+
+      const wrong = await client
+        .mutate({
+          mutation: VERIFY,
+          variables: {
+            input: { challenge: error!.extensions!.challenge, totpCode: wrongCode(guarded.secret) },
+          },
+        })
+        .then(
+          () => null,
+          (failure: unknown) => failure as CombinedGraphQLErrors,
+        );
+      expect(wrong!.errors[0]!.extensions).toMatchObject({
+        code: 'INVALID_CREDENTIALS',
+        attemptsLeft: 4,
+      });
+
+      const verified = await client.mutate<{
+        verifySecondFactor: {
+          accessToken: string;
+          user: { email: string; twoFactorEnabled: boolean };
+        };
+      }>({
+        mutation: VERIFY,
+        variables: {
+          input: { challenge: error!.extensions!.challenge, totpCode: codeAt(guarded.secret, 1) },
+        },
+      });
+      expect(verified.data!.verifySecondFactor.user).toMatchObject({
+        email: guarded.email,
+        twoFactorEnabled: true,
+      });
+      expect(verified.data!.verifySecondFactor.accessToken).toEqual(expect.any(String));
     });
 
     it('should read a reply that reasons and calls a tool: reasoningDelta, toolCall and parts', async () => {

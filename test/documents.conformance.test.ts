@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 import type { FormattedExecutionResult } from 'graphql';
-import { LoginDocument, SessionsDocument } from './gql/graphql';
+import { LoginDocument, SessionsDocument, StartTotpEnrollmentDocument } from './gql/graphql';
 import { registerUser, STRONG_PASSWORD, uniqueEmail, type TestUser } from './helpers/accounts';
 import { sendMessage, streamToEnd } from './helpers/chat';
 import {
@@ -11,6 +11,9 @@ import {
   type OperationKind,
 } from './helpers/document-variants';
 import { tokenFromMail } from './helpers/smtp-capture';
+import { SoftAuthenticator } from './helpers/soft-authenticator';
+import { OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, TestOidcProvider } from './helpers/oidc-provider';
+import { codeAt, enrolledUser } from './helpers/two-factor';
 import { APP_URL, TestApp } from './helpers/test-app';
 import { TestSocket } from './helpers/ws-client';
 import { op } from '../src/db/trusted';
@@ -43,6 +46,8 @@ interface Fixture {
   /** What must hold of the result for these arguments: proves the arguments were used. */
   check?: (value: any, args: Args) => void;
 }
+
+const OIDC_REDIRECT = 'http://app.test/auth/callback';
 
 const DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 
@@ -81,11 +86,58 @@ describe('documents of every shape, on every root field', () => {
   let resetEmail = '';
   let storedAttachmentId = '';
   let stripe: FakeStripe;
+  let oidcProvider: TestOidcProvider;
+
+  /** Options from startPasskeyRegistration (with a token) or startPasskeySignIn. */
+  const startPasskey = async (token: string | undefined, kind: 'register' | 'sign-in') => {
+    const { data } = await app
+      .http()
+      .raw<Record<string, Record<string, unknown>>>(
+        kind === 'register'
+          ? 'mutation R { startPasskeyRegistration }'
+          : 'mutation S { startPasskeySignIn }',
+        {},
+        { token },
+      );
+    return Object.values(data!)[0]!;
+  };
+  const finishPasskey = async (token: string, response: Record<string, unknown>) => {
+    const result = await app
+      .http()
+      .raw(
+        'mutation F($r: JSONObject!) { finishPasskeyRegistration(response: $r) { id } }',
+        { r: response },
+        { token },
+      );
+    expect(result.errors).toBeUndefined();
+  };
+
+  /** A sign-in at the provider for a new account of it: the redirect's state, code and iss. */
+  const oidcRedirect = async (email: string) => {
+    const sub = `sub-${randomUUID()}`;
+    oidcProvider.accounts.set(sub, { email, email_verified: true, given_name: 'Conform' });
+    const { data } = await app.http().raw<{
+      startOidcSignIn: { authorizationUrl: string };
+    }>('mutation S($r: String!) { startOidcSignIn(provider: "idp", redirectUri: $r) { authorizationUrl } }', {
+      r: OIDC_REDIRECT,
+    });
+    const back = await oidcProvider.driveToRedirect(
+      data!.startOidcSignIn.authorizationUrl,
+      sub,
+      OIDC_REDIRECT,
+    );
+    return {
+      state: back.searchParams.get('state')!,
+      code: back.searchParams.get('code')!,
+      iss: back.searchParams.get('iss'),
+    };
+  };
 
   beforeAll(async () => {
     // A tool that waits for approval gives approveToolCall a call to answer.
     // Stripe (a local fake) gives startCheckout and openBillingPortal something to answer.
     stripe = await FakeStripe.start();
+    oidcProvider = await TestOidcProvider.start([OIDC_REDIRECT]);
     app = await TestApp.start({
       env: {
         TOOLS_REQUIRE_APPROVAL: 'calculator',
@@ -96,6 +148,16 @@ describe('documents of every shape, on every root field', () => {
         STRIPE_SECRET_KEY: 'sk_test_conformance',
         STRIPE_WEBHOOK_SECRET: 'whsec_conformance',
         STRIPE_API_BASE: stripe.origin,
+        OIDC_REDIRECT_URIS: OIDC_REDIRECT,
+        OIDC_PROVIDERS: JSON.stringify([
+          {
+            id: 'idp',
+            name: 'Test IdP',
+            issuer: oidcProvider.issuer,
+            clientId: OIDC_CLIENT_ID,
+            clientSecret: OIDC_CLIENT_SECRET,
+          },
+        ]),
       },
     });
     main = await registerUser(app);
@@ -131,6 +193,7 @@ describe('documents of every shape, on every root field', () => {
   afterAll(async () => {
     await socket?.dispose();
     await app?.stop();
+    await oidcProvider?.stop();
     await stripe?.stop();
   });
 
@@ -204,6 +267,12 @@ describe('documents of every shape, on every root field', () => {
     query: {
       me: { prepare: async () => ({ args: {} }), compare: 'equal' },
       sessions: { prepare: async () => ({ args: {} }), compare: 'equal' },
+      passkeys: { prepare: async () => ({ args: {} }), compare: 'equal' },
+      signInProviders: {
+        prepare: async () => ({ args: {} }),
+        compare: 'equal',
+        check: (providers) => expect(providers).toMatchObject([{ id: 'idp', name: 'Test IdP' }]),
+      },
       llmProviders: { prepare: async () => ({ args: {} }), compare: 'equal' },
       tools: {
         prepare: async () => ({ args: {} }),
@@ -390,6 +459,121 @@ describe('documents of every shape, on every root field', () => {
         },
         compare: 'equal',
         check: (done) => expect(done).toBe(true),
+      },
+      startTotpEnrollment: {
+        prepare: async () => {
+          const user = await registerUser(app);
+          return { args: { password: user.password }, token: user.auth.accessToken };
+        },
+        compare: 'shape',
+        check: (enrollment) => expect(enrollment.otpauthUrl).toContain(enrollment.secret),
+      },
+      confirmTotpEnrollment: {
+        prepare: async () => {
+          const user = await registerUser(app);
+          const token = user.auth.accessToken;
+          const { startTotpEnrollment } = await app
+            .http()
+            .data(StartTotpEnrollmentDocument, { password: user.password }, { token });
+          return { args: { code: codeAt(startTotpEnrollment.secret) }, token };
+        },
+        compare: 'shape',
+        check: (codes) => expect(codes).toHaveLength(10),
+      },
+      disableTwoFactor: {
+        prepare: async () => {
+          const user = await enrolledUser(app);
+          return {
+            args: { password: user.password, code: user.recoveryCodes[0] },
+            token: user.auth.accessToken,
+          };
+        },
+        compare: 'shape',
+        check: (user) => expect(user.twoFactorEnabled).toBe(false),
+      },
+      verifySecondFactor: {
+        prepare: async () => {
+          const user = await enrolledUser(app);
+          const refused = await app
+            .http()
+            .request(LoginDocument, { input: { email: user.email, password: user.password } });
+          const challenge = refused.errors![0]!.extensions!.challenge as string;
+          return { args: { input: { challenge, recoveryCode: user.recoveryCodes[0] } } };
+        },
+        compare: 'shape',
+        check: (auth) => expect(auth.accessToken).toEqual(expect.any(String)),
+      },
+      startOidcSignIn: {
+        prepare: async () => ({ args: { provider: 'idp', redirectUri: OIDC_REDIRECT } }),
+        compare: 'shape',
+        check: (start) => expect(start.authorizationUrl).toContain(start.state),
+      },
+      completeOidcSignIn: {
+        prepare: async () => ({ args: await oidcRedirect(uniqueEmail('sso')) }),
+        compare: 'shape',
+        check: (auth) => expect(auth.user.email).toMatch(/^sso-/),
+      },
+      unlinkIdentity: {
+        prepare: async () => {
+          const user = await registerUser(app);
+          const token = await nextMailToken(user.email, '/verify-email', 0);
+          await app.http().raw('mutation V($t: String!) { verifyEmail(token: $t) { id } }', {
+            t: token,
+          });
+          await app
+            .http()
+            .raw(
+              'mutation C($state: String!, $code: String!, $iss: String) { completeOidcSignIn(state: $state, code: $code, iss: $iss) { accessToken } }',
+              await oidcRedirect(user.email),
+            );
+          return { args: { provider: 'idp' }, token: user.auth.accessToken };
+        },
+        compare: 'shape',
+        check: (user) => expect(user.identities).toEqual([]),
+      },
+      startPasskeyRegistration: {
+        prepare: async () => ({ args: {} }),
+        compare: 'shape',
+        check: (options) => expect(options.rp).toMatchObject({ id: 'app.test' }),
+      },
+      finishPasskeyRegistration: {
+        prepare: async () => {
+          const user = await registerUser(app);
+          const token = user.auth.accessToken;
+          const options = await startPasskey(token, 'register');
+          const authenticator = new SoftAuthenticator('app.test', APP_URL);
+          return { args: { response: authenticator.register(options), name: 'Key' }, token };
+        },
+        compare: 'shape',
+        check: (passkey) => expect(passkey.name).toBe('Key'),
+      },
+      removePasskey: {
+        prepare: async () => {
+          const user = await registerUser(app);
+          const token = user.auth.accessToken;
+          const authenticator = new SoftAuthenticator('app.test', APP_URL);
+          await finishPasskey(token, authenticator.register(await startPasskey(token, 'register')));
+          return { args: { id: authenticator.id }, token };
+        },
+        compare: 'equal',
+        check: (removed) => expect(removed).toBe(true),
+      },
+      startPasskeySignIn: {
+        prepare: async () => ({ args: { email: main.email } }),
+        compare: 'shape',
+        check: (options) => expect(options.rpId).toBe('app.test'),
+      },
+      finishPasskeySignIn: {
+        prepare: async () => {
+          const user = await registerUser(app);
+          const token = user.auth.accessToken;
+          const authenticator = new SoftAuthenticator('app.test', APP_URL);
+          await finishPasskey(token, authenticator.register(await startPasskey(token, 'register')));
+          const options = await startPasskey(undefined, 'sign-in');
+          return { args: { response: authenticator.signIn(options) } };
+        },
+        compare: 'shape',
+        check: (auth) => expect(auth.accessToken).toEqual(expect.any(String)),
       },
       startCheckout: {
         prepare: async () => ({ args: { plan: 'pro' } }),

@@ -49,6 +49,30 @@ const mcpServersSchema = z.record(
 );
 
 /** One MCP server: Streamable HTTP (`url`) or a command spoken to over stdio. */
+/** One OpenID Connect provider of OIDC_PROVIDERS. */
+export interface OidcProviderConfig {
+  /** Stable: stored on linked identities (LinkedIdentity.provider). */
+  id: string;
+  name: string;
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+  scopes: string[];
+}
+
+const oidcProvidersSchema = z
+  .array(
+    z.strictObject({
+      id: z.string().regex(/^[a-z0-9_-]{1,40}$/, 'must be 1-40 of a-z, 0-9, _ or -'),
+      name: z.string().min(1),
+      issuer: z.url(),
+      clientId: z.string().min(1),
+      clientSecret: z.string().min(1),
+      scopes: z.array(z.string().min(1)).default(['openid', 'email', 'profile']),
+    }),
+  )
+  .refine((list) => new Set(list.map((p) => p.id)).size === list.length, 'ids must be unique');
+
 export type McpServerConfig = { name: string; requiresApproval: boolean; tools?: string[] } & (
   | { url: string; headers?: Record<string, string> }
   | { command: string; args?: string[]; env?: Record<string, string> }
@@ -128,6 +152,20 @@ export interface Config {
   };
   /** PUBLIC_URL without its trailing slash; unset: the listening address (see publicOrigin). */
   publicUrl?: string;
+  oidc: {
+    /** OIDC_PROVIDERS */
+    providers: OidcProviderConfig[];
+    /** OIDC_REDIRECT_URIS: the only redirectUris startOidcSignIn accepts. */
+    redirectUris: string[];
+  };
+  webauthn: {
+    /** WEBAUTHN_RP_ID, default APP_URL's host name */
+    rpId: string;
+    /** WEBAUTHN_RP_NAME */
+    rpName: string;
+    /** WEBAUTHN_ORIGINS, default APP_URL's origin */
+    origins: string[];
+  };
   redisUrl?: string;
   /** Whether GET /metrics answers (METRICS_ENABLED; by default everywhere but production). */
   metricsEnabled: boolean;
@@ -225,6 +263,7 @@ export function loadConfig(
     );
   }
   const mcpServers = parseMcpServers(e.MCP_SERVERS, problems);
+  const oidcProviders = parseOidcProviders(e.OIDC_PROVIDERS, problems);
   const billing = parseBillingConfig(e, problems);
   if (problems.length > 0) {
     throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
@@ -286,6 +325,15 @@ export function loadConfig(
       quotaBytes: e.STORAGE_QUOTA_BYTES,
     },
     publicUrl: e.PUBLIC_URL?.replace(/\/+$/, ''),
+    oidc: {
+      providers: oidcProviders,
+      redirectUris: e.OIDC_REDIRECT_URIS,
+    },
+    webauthn: {
+      rpId: e.WEBAUTHN_RP_ID ?? new URL(e.APP_URL).hostname,
+      rpName: e.WEBAUTHN_RP_NAME,
+      origins: e.WEBAUTHN_ORIGINS.length > 0 ? e.WEBAUTHN_ORIGINS : [new URL(e.APP_URL).origin],
+    },
     redisUrl: e.REDIS_URL,
     metricsEnabled: e.METRICS_ENABLED ?? !isProduction,
     billing,
@@ -357,6 +405,26 @@ function parseMcpServers(raw: string | undefined, problems: string[]): McpServer
     name,
     requiresApproval: server.requiresApproval ?? false,
   }));
+}
+
+/** OIDC_PROVIDERS: JSON list; what is wrong is told without echoing values (secrets). */
+function parseOidcProviders(raw: string | undefined, problems: string[]): OidcProviderConfig[] {
+  if (!raw) return [];
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    problems.push(
+      'OIDC_PROVIDERS must be JSON (a list of {id, name, issuer, clientId, clientSecret, scopes?})',
+    );
+    return [];
+  }
+  const parsed = oidcProvidersSchema.safeParse(json);
+  if (!parsed.success) {
+    problems.push(`OIDC_PROVIDERS: ${describeIssues(parsed.error)}`);
+    return [];
+  }
+  return parsed.data;
 }
 
 /** Mirrors Express's `trust proxy` values: true/false, a hop count, or addresses/subnets. */

@@ -118,6 +118,18 @@ export const envSchema = z.object({
   FETCH_URL_ALLOW_HOSTS: commaList(''),
   /** MCP servers (JSON: name → {url, headers?} or {command, args?, env?}); see config.ts. */
   MCP_SERVERS: optionalString,
+  /**
+   * OpenID Connect providers for single sign-on (JSON list of {id, name, issuer, clientId,
+   * clientSecret, scopes?}); see config.ts. Unset: none.
+   */
+  OIDC_PROVIDERS: optionalString,
+  /** Where a frontend may ask a provider to send the user back (startOidcSignIn's redirectUri). */
+  OIDC_REDIRECT_URIS: commaList(''),
+  /** The WebAuthn relying party: a domain (default: APP_URL's host name). */
+  WEBAUTHN_RP_ID: optionalString,
+  WEBAUTHN_RP_NAME: z.string().default('Palaver'),
+  /** Origins a passkey ceremony may come from (default: APP_URL's origin). */
+  WEBAUTHN_ORIGINS: commaList(''),
   /** Model calls one reply may make when it uses tools (the last is offered none). */
   TOOL_MAX_STEPS: z.coerce.number().int().min(1).max(50).default(8),
   /** How long a call that needs approval waits for it; then it is DENIED. */

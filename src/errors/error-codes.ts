@@ -12,6 +12,10 @@ export const ErrorCode = {
   INVALID_CREDENTIALS: 'INVALID_CREDENTIALS',
   INVALID_TOKEN: 'INVALID_TOKEN',
   EMAIL_NOT_VERIFIED: 'EMAIL_NOT_VERIFIED',
+  /** The password was right; `extensions.challenge` and `extensions.methods` go to verifySecondFactor. */
+  SECOND_FACTOR_REQUIRED: 'SECOND_FACTOR_REQUIRED',
+  /** The account was disabled by an operator: no sign-in of any kind. */
+  ACCOUNT_DISABLED: 'ACCOUNT_DISABLED',
   RATE_LIMITED: 'RATE_LIMITED',
   /** The month's budget cannot cover this reply; `extensions.resetsAt` says when it renews. */
   BUDGET_EXCEEDED: 'BUDGET_EXCEEDED',
@@ -44,6 +48,8 @@ export const errorMessages: Record<ErrorCode, string> = {
   INVALID_CREDENTIALS: 'The email or password is incorrect.',
   INVALID_TOKEN: 'The link is invalid or has expired. Ask for a new one.',
   EMAIL_NOT_VERIFIED: 'Verify your email address first.',
+  SECOND_FACTOR_REQUIRED: 'Enter the code from your authenticator app, or a recovery code.',
+  ACCOUNT_DISABLED: 'This account has been disabled.',
   RATE_LIMITED: 'Too many requests. Try again later.',
   BUDGET_EXCEEDED: "This month's budget cannot cover another reply.",
   LLM_UNAVAILABLE: 'The language model is unavailable right now.',

@@ -65,6 +65,26 @@ export class EmailNotVerifiedError extends AppError {
   }
 }
 
+/**
+ * A sign-in whose password (or identity) was right but needs a second factor: the client sends
+ * `challenge` to verifySecondFactor with a code of one of `methods`.
+ */
+export class SecondFactorRequiredError extends AppError {
+  constructor(challenge: string, methods: readonly string[], expiresAt: Date) {
+    super(ErrorCode.SECOND_FACTOR_REQUIRED, undefined, {
+      challenge,
+      methods: [...methods],
+      expiresAt: expiresAt.toISOString(),
+    });
+  }
+}
+
+export class AccountDisabledError extends AppError {
+  constructor() {
+    super(ErrorCode.ACCOUNT_DISABLED);
+  }
+}
+
 export class RateLimitedError extends AppError {
   constructor(retryAfterSeconds: number, message?: string) {
     const seconds = Math.max(1, Math.ceil(retryAfterSeconds));

@@ -55,3 +55,18 @@ export function passwordChangedMail(to: Recipient): MailMessage {
     'If it was not you, reset your password now and check your account.',
   ]);
 }
+
+/** A new way to sign in was added to the account (an authenticator app, a passkey, an identity). */
+export function newSignInFactorMail(to: Recipient, what: string): MailMessage {
+  return compose(to, 'A new way to sign in was added', [
+    `${what} was just added to your Palaver account.`,
+    'If it was not you, change your password now and remove it from your account settings.',
+  ]);
+}
+
+export function twoFactorDisabledMail(to: Recipient): MailMessage {
+  return compose(to, 'Two-step sign-in was turned off', [
+    'Two-step sign-in was just turned off for your Palaver account, and your other sessions were signed out.',
+    'If it was not you, change your password now and turn it on again.',
+  ]);
+}

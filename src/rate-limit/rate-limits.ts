@@ -23,6 +23,11 @@ export const DEFAULT_RATE_LIMITS = {
   loginFailuresPerEmail: { points: 10, durationSeconds: 15 * 60 },
   /** Failed sign-ins from one address: slows credential stuffing across accounts. */
   loginFailuresPerIp: { points: 100, durationSeconds: 15 * 60 },
+  /**
+   * Wrong second-factor codes (TOTP or recovery) for one account, whatever the challenge:
+   * 10 a quarter of an hour (CONTRACT.md, sign-in beyond passwords).
+   */
+  secondFactorFailuresPerUser: { points: 10, durationSeconds: 15 * 60 },
   /** Mails (verification, reset) to one address: at most 1 a minute and 5 an hour. */
   mailPerAddressPerMinute: { points: 1, durationSeconds: 60 },
   mailPerAddressPerHour: { points: 5, durationSeconds: 60 * 60 },

@@ -24,6 +24,7 @@ export const RELAXED_RATE_LIMITS: RateLimitRules = {
   registrationsPerIp: RELAXED,
   messagesPerUserPerMinute: RELAXED,
   sharedChatPerIp: RELAXED,
+  secondFactorFailuresPerUser: RELAXED,
 };
 
 export const APP_URL = 'http://app.test';

@@ -1,5 +1,10 @@
 import type { UserModel } from '../users/user.model';
 import type { EmailTokenModel } from './email-token.model';
+import type { IdentityLinkModel } from './oidc/identity-link.model';
+import type { SecurityEventModel } from './security-events/security-event.model';
+import type { PasskeyModel } from './passkeys/passkey.model';
+import type { RecoveryCodeModel } from './totp/recovery-code.model';
+import type { SecondFactorChallengeModel } from './totp/second-factor-challenge.model';
 import { InvalidCredentialsError, NotFoundError, UnauthenticatedError } from '../../errors/errors';
 import type { RateLimits } from '../../rate-limit/rate-limits';
 import type { PasswordHasher } from './password-hasher';
@@ -13,7 +18,15 @@ import type { SessionService } from './session.service';
  */
 export class AccountClosure {
   constructor(
-    private readonly models: { User: UserModel; EmailToken: EmailTokenModel },
+    private readonly models: {
+      User: UserModel;
+      EmailToken: EmailTokenModel;
+      RecoveryCode: RecoveryCodeModel;
+      SecondFactorChallenge: SecondFactorChallengeModel;
+      IdentityLink: IdentityLinkModel;
+      SecurityEvent: SecurityEventModel;
+      Passkey: PasskeyModel;
+    },
     private readonly hasher: PasswordHasher,
     private readonly sessions: SessionService,
     private readonly rateLimits: RateLimits,
@@ -47,7 +60,16 @@ export class AccountClosure {
 
   /** Every session ends, the caller's too (its sockets close on every instance). */
   async signOutEverywhere(userId: string): Promise<void> {
-    await this.models.EmailToken.deleteMany({ userId });
+    // The account's ways in go with it: an identity link left behind would sign nobody in,
+    // but would keep the provider's identity from making a new account.
+    await Promise.all([
+      this.models.EmailToken.deleteMany({ userId }),
+      this.models.RecoveryCode.deleteMany({ userId }),
+      this.models.SecondFactorChallenge.deleteMany({ userId }),
+      this.models.IdentityLink.deleteMany({ userId }),
+      this.models.SecurityEvent.deleteMany({ userId }),
+      this.models.Passkey.deleteMany({ userId }),
+    ]);
     await this.sessions.endAll(userId);
   }
 

@@ -33,6 +33,46 @@ import { RegistrationService } from './registration.service';
 import { SessionService } from './session.service';
 import { SessionsResolver } from './sessions.resolver';
 import { TokenRefreshService } from './token-refresh.service';
+import { PasswordConfirmation } from './password-confirmation';
+import {
+  SecurityEventRecord,
+  type SecurityEventModel,
+} from './security-events/security-event.model';
+import { SecurityEvents } from './security-events/security-events';
+import { RecoveryCodeRecord, type RecoveryCodeModel } from './totp/recovery-code.model';
+import { RecoveryCodes } from './totp/recovery-codes';
+import {
+  SecondFactorChallengeRecord,
+  type SecondFactorChallengeModel,
+} from './totp/second-factor-challenge.model';
+import { SecondFactorChallenges } from './totp/second-factor-challenges';
+import { SecondFactorCheck } from './totp/second-factor-check';
+import { SecondFactorSignInService } from './totp/second-factor-sign-in.service';
+import { SecretBox } from './totp/secret-box';
+import { TotpEnrollmentService } from './totp/totp-enrollment.service';
+import { TotpResolver } from './totp/totp.resolver';
+import { TwoFactorDisableService } from './totp/two-factor-disable.service';
+import { IdentityLinkRecord, type IdentityLinkModel } from './oidc/identity-link.model';
+import { IdentityUnlinkService } from './oidc/identity-unlink.service';
+import { OidcClients } from './oidc/oidc-clients';
+import { OidcCompleteService } from './oidc/oidc-complete.service';
+import {
+  InMemoryOidcFlowStore,
+  RedisOidcFlowStore,
+  type OidcFlowStore,
+} from './oidc/oidc-flow-store';
+import { OidcStartService } from './oidc/oidc-start.service';
+import { OidcResolver } from './oidc/oidc.resolver';
+import {
+  InMemoryCeremonyStore,
+  RedisCeremonyStore,
+  type CeremonyStore,
+} from './passkeys/ceremony-store';
+import { PasskeyRecord, type PasskeyModel } from './passkeys/passkey.model';
+import { PasskeyListService } from './passkeys/passkey-list.service';
+import { PasskeyRegistrationService } from './passkeys/passkey-registration.service';
+import { PasskeySignInService } from './passkeys/passkey-sign-in.service';
+import { PasskeysResolver } from './passkeys/passkeys.resolver';
 
 /** The auth feature's part of the schema; the module gives an instance of each. */
 export const AUTH_RESOLVERS = [
@@ -40,18 +80,35 @@ export const AUTH_RESOLVERS = [
   SessionsResolver,
   EmailVerificationResolver,
   PasswordResolver,
+  TotpResolver,
+  OidcResolver,
+  PasskeysResolver,
 ] as const;
 
 /** The auth feature's collections. */
 export interface AuthModels {
   Session: SessionModel;
   EmailToken: EmailTokenModel;
+  SecondFactorChallenge: SecondFactorChallengeModel;
+  RecoveryCode: RecoveryCodeModel;
+  SecurityEvent: SecurityEventModel;
+  IdentityLink: IdentityLinkModel;
+  Passkey: PasskeyModel;
 }
 
 export function bindAuthModels(connection: Connection): AuthModels {
   return {
     Session: bindModel(connection, 'Session', SessionRecord),
     EmailToken: bindModel(connection, 'EmailToken', EmailTokenRecord),
+    SecondFactorChallenge: bindModel(
+      connection,
+      'SecondFactorChallenge',
+      SecondFactorChallengeRecord,
+    ),
+    RecoveryCode: bindModel(connection, 'RecoveryCode', RecoveryCodeRecord),
+    SecurityEvent: bindModel(connection, 'SecurityEvent', SecurityEventRecord),
+    IdentityLink: bindModel(connection, 'IdentityLink', IdentityLinkRecord),
+    Passkey: bindModel(connection, 'Passkey', PasskeyRecord),
   };
 }
 
@@ -105,13 +162,28 @@ export function createAuthModule(deps: AuthModuleDependencies): AuthModule {
     config,
   );
 
+  const events = new SecurityEvents(models);
+  const passwordConfirmation = new PasswordConfirmation(models, hasher, rateLimits);
+  const secretBox = new SecretBox(config.auth.secretKey);
+  const recoveryCodes = new RecoveryCodes(models, config.auth.secretKey);
+  const challenges = new SecondFactorChallenges(models);
+  const secondFactorCheck = new SecondFactorCheck(models, secretBox, recoveryCodes, rateLimits);
+
+  const oidcClients = new OidcClients(config.oidc.providers);
+  const oidcFlows: OidcFlowStore = redis
+    ? new RedisOidcFlowStore(redis.commands)
+    : new InMemoryOidcFlowStore();
+
+  const ceremonies: CeremonyStore = redis
+    ? new RedisCeremonyStore(redis.commands)
+    : new InMemoryCeremonyStore();
+
   // A sweep that fails (the database away) is logged, and the next one tries again; one at a time.
   let sweeping = false;
   const sweeper = setInterval(() => {
     if (sweeping) return;
     sweeping = true;
-    sessions
-      .sweepExpired()
+    Promise.all([sessions.sweepExpired(), challenges.sweepExpired()])
       .catch((error) => logger.warn({ err: error }, 'session sweep failed; the next one retries'))
       .finally(() => (sweeping = false));
   }, deps.sessionSweepMs ?? SESSION_SWEEP_INTERVAL_MS);
@@ -125,7 +197,7 @@ export function createAuthModule(deps: AuthModuleDependencies): AuthModule {
     resolvers: instancesOf(AUTH_RESOLVERS, [
       new AuthResolver(
         new RegistrationService(models, hasher, signIns, verification, rateLimits),
-        new LoginService(models, hasher, signIns, rateLimits),
+        new LoginService(models, hasher, signIns, rateLimits, challenges),
         new TokenRefreshService(models, sessions, signIns),
         sessions,
       ),
@@ -134,6 +206,47 @@ export function createAuthModule(deps: AuthModuleDependencies): AuthModule {
       new PasswordResolver(
         new PasswordResetService(models, emailTokens, hasher, sessions, outbox, rateLimits, config),
         new PasswordChangeService(models, hasher, sessions, outbox, rateLimits),
+      ),
+      new TotpResolver(
+        new TotpEnrollmentService(
+          models,
+          passwordConfirmation,
+          secretBox,
+          secondFactorCheck,
+          recoveryCodes,
+          events,
+          outbox,
+        ),
+        new SecondFactorSignInService(models, challenges, secondFactorCheck, signIns, events),
+        new TwoFactorDisableService(
+          models,
+          passwordConfirmation,
+          secondFactorCheck,
+          recoveryCodes,
+          challenges,
+          sessions,
+          events,
+          outbox,
+        ),
+      ),
+      new OidcResolver(
+        new OidcStartService(oidcClients, oidcFlows, config.oidc.redirectUris),
+        new OidcCompleteService(
+          models,
+          oidcClients,
+          oidcFlows,
+          challenges,
+          signIns,
+          events,
+          outbox,
+          logger,
+        ),
+        new IdentityUnlinkService(models, events),
+      ),
+      new PasskeysResolver(
+        new PasskeyRegistrationService(models, ceremonies, config.webauthn, events, outbox),
+        new PasskeySignInService(models, ceremonies, config.webauthn, signIns, events),
+        new PasskeyListService(models, events),
       ),
     ]),
     drain: () => clearInterval(sweeper),

@@ -11,6 +11,7 @@ import type { SignInService } from './sign-in.service';
 import { normalizeEmail, type LoginInput } from './auth.inputs';
 import type { PasswordHasher } from './password-hasher';
 import type { RequestMeta } from '../../graphql/request-meta';
+import type { SecondFactorChallenges } from './totp/second-factor-challenges';
 
 export class LoginService {
   constructor(
@@ -18,6 +19,7 @@ export class LoginService {
     private readonly hasher: PasswordHasher,
     private readonly signIns: SignInService,
     private readonly rateLimits: RateLimits,
+    private readonly challenges: SecondFactorChallenges,
   ) {}
 
   async login(input: LoginInput, meta: RequestMeta): Promise<AuthPayload> {
@@ -33,6 +35,8 @@ export class LoginService {
     if (!user || user.closingAt || !valid) throw new InvalidCredentialsError();
     await this.rateLimits.refund('loginFailuresPerIp', meta.ip);
     await this.rateLimits.reset('loginFailuresPerEmail', email);
+    // With two-step sign-in on, the right password only earns a challenge (verifySecondFactor).
+    if (user.totpSecret) throw await this.challenges.challenge(String(user._id));
     return this.signIns.signIn(user, meta);
   }
 }

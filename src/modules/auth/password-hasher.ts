@@ -36,10 +36,13 @@ export class PasswordHasher {
     return this.slots.run(() => argon2.hash(password, ARGON2_OPTIONS));
   }
 
-  /** Never throws on a malformed hash: a broken record must not become a way in or a 500. */
-  async verify(hash: string | null, password: string): Promise<boolean> {
-    const target = hash ?? (await this.dummyHash);
+  /**
+   * Never throws on a malformed hash: a broken record must not become a way in or a 500. No
+   * hash (an unknown address, or an account made by single sign-on) costs the same and fails.
+   */
+  async verify(hash: string | null | undefined, password: string): Promise<boolean> {
+    const target = hash || (await this.dummyHash);
     const matches = await this.slots.run(() => argon2.verify(target, password).catch(() => false));
-    return hash !== null && matches;
+    return Boolean(hash) && matches;
   }
 }

@@ -1,5 +1,7 @@
 import { index, modelOptions, prop, type ReturnModelType, Severity } from '@typegoose/typegoose';
 import type { Types } from 'mongoose';
+import { LinkedIdentity } from './linked-identity';
+import { UserRole } from './user-role';
 
 /** A stored account. `passwordHash` never leaves the server: the GraphQL type is separate. */
 @modelOptions({
@@ -14,8 +16,9 @@ export class UserRecord {
   @prop({ type: () => String, required: true })
   email!: string;
 
-  @prop({ type: () => String, required: true })
-  passwordHash!: string;
+  /** Absent for an account made by single sign-on that never set a password. */
+  @prop({ type: () => String })
+  passwordHash?: string;
 
   @prop({ type: () => String, required: true })
   firstName!: string;
@@ -44,6 +47,27 @@ export class UserRecord {
    */
   @prop({ type: () => Number })
   sessionEpoch?: number;
+
+  /**
+   * The TOTP secret, sealed (auth/totp/secret-box.ts); present exactly when two-step sign-in is
+   * on. `totpPendingSecret` is one being enrolled, until a first code confirms it.
+   */
+  @prop({ type: () => String })
+  totpSecret?: string;
+
+  @prop({ type: () => String })
+  totpPendingSecret?: string;
+
+  /** The time step of the last accepted code: a code of that step or earlier is refused. */
+  @prop({ type: () => Number })
+  totpLastStep?: number;
+
+  /** Single sign-on identities; each also has a record by `<provider>:<sub>` (auth/oidc). */
+  @prop({ type: () => [LinkedIdentity], _id: false, default: () => [] })
+  identities?: LinkedIdentity[];
+
+  @prop({ type: () => String, enum: UserRole })
+  role?: UserRole;
 
   /** Set while the account is being deleted: no sign-in, and no write of its data, sticks. */
   @prop({ type: () => Date })
