@@ -76,4 +76,44 @@ describe('attachments under concurrent calls', () => {
       expect(await storageUsed(user)).toBe(FILE);
     }
   });
+
+  it('should let a send and a deleteAttachment racing on one file never both succeed', async () => {
+    for (let trial = 0; trial < 4; trial++) {
+      const user = await registerUser(app);
+      const bytes = new Uint8Array(Buffer.from('race me\n'));
+      const ticket = (await createUpload(user, bytes.length)).data!.up;
+      const put = await fetch(ticket.uploadUrl, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${user.auth.accessToken}` },
+        body: bytes,
+      });
+      expect(put.status).toBe(201);
+      const [sent, deleted] = await Promise.all([
+        app
+          .http()
+          .raw<any>(
+            `mutation { sendMessage(input: { prompt: "p", attachmentIds: ["${ticket.attachmentId}"] }) { userMessage { attachments { id } } } }`,
+            undefined,
+            { token: user.auth.accessToken },
+          ),
+        app
+          .http()
+          .raw<any>(`mutation { deleteAttachment(id: "${ticket.attachmentId}") }`, undefined, {
+            token: user.auth.accessToken,
+          }),
+      ]);
+      if (sent.data) {
+        // The send won: it carries the file, which a prompt now holds.
+        expect(sent.data.sendMessage.userMessage.attachments).toEqual([
+          { id: ticket.attachmentId },
+        ]);
+        expect(deleted.errors?.[0]?.extensions?.code).toBe('CONFLICT');
+      } else {
+        // The delete won: the send says so, and saved nothing.
+        expect(deleted.data.deleteAttachment).toBe(true);
+        expect(sent.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+        expect(await app.app.models.Message.countDocuments({ userId: user.auth.user.id })).toBe(0);
+      }
+    }
+  });
 });

@@ -125,16 +125,38 @@ export class PromptAttachments {
     return data;
   }
 
-  /** A saved prompt carries these now: they belong to its chat and go with it. */
-  async bind(ids: readonly string[], chatId: string): Promise<void> {
+  /**
+   * A saved prompt carries these now: they belong to its chat and go with it. False when one is
+   * no longer there to take (removed since it was checked).
+   */
+  async bind(ids: readonly string[], chatId: string): Promise<boolean> {
+    const boundHere: string[] = [];
     for (const id of ids) {
-      await updateByIdIf(
+      const bound = await updateByIdIf(
         this.models.Attachment,
         id,
         { status: AttachmentStatus.STORED, chatId: null },
         { $set: { chatId: new Types.ObjectId(chatId) } },
       );
+      if (bound) {
+        boundHere.push(id);
+        continue;
+      }
+      // Taken by this chat already (an edit keeps its prompt's attachments), or gone.
+      const now = await this.models.Attachment.findById(id).lean();
+      if (now?.status === AttachmentStatus.STORED && String(now.chatId) === chatId) continue;
+      // The prompt is taken back: the others are unsent again (deletable, swept in time).
+      for (const taken of boundHere) {
+        await updateByIdIf(
+          this.models.Attachment,
+          taken,
+          { status: AttachmentStatus.STORED, chatId },
+          { $set: { chatId: null } },
+        );
+      }
+      return false;
     }
+    return true;
   }
 
   /** Removes the attachments of a deleted chat, bytes and all. */

@@ -349,7 +349,10 @@ export class SendMessageService {
         throw error;
       }
       await orUndo(
-        () => this.accounts.assertOpen(userId),
+        async () => {
+          await this.accounts.assertOpen(userId);
+          await this.bindAttachments(placed);
+        },
         () => this.placement.remove(placed),
       );
       await this.start(userId, placed, choices, slot!, held);
@@ -357,6 +360,20 @@ export class SendMessageService {
     } finally {
       slot?.release(); // nothing once the reply holds it
       held.charge?.release(); // nor once the reply settles it
+    }
+  }
+
+  /**
+   * A new prompt's attachments belong to its chat from now on (and go with it). One removed
+   * since the send checked it (deleteAttachment racing the send) fails the send, NOT_FOUND,
+   * and the caller takes the prompt back: a prompt never leaves out a file it named.
+   */
+  private async bindAttachments(placed: Placement): Promise<void> {
+    const { userMessage, chat } = placed;
+    const carried = (userMessage.attachmentIds ?? []).map(String);
+    if (carried.length === 0 || !placed.added.includes(userMessage)) return;
+    if (!(await this.attachments.bind(carried, String(chat._id)))) {
+      throw new NotFoundError('Attachment');
     }
   }
 
@@ -384,11 +401,7 @@ export class SendMessageService {
     const messageId = String(assistantMessage._id);
     // A new chat's first prompt has no history: skip the read.
     const history = await this.messages.onPath(placed.historyPath.slice(-HISTORY_MAX_MESSAGES));
-    // A new prompt's attachments belong to its chat from now on (and go with it).
     const carried = (userMessage.attachmentIds ?? []).map(String);
-    if (carried.length && placed.added.includes(userMessage)) {
-      await this.attachments.bind(carried, chatId);
-    }
     const attachmentIds = [
       ...history.flatMap((message) => message.attachmentIds ?? []).map(String),
       ...carried,
