@@ -319,6 +319,29 @@ describe('OpenTelemetry traces', () => {
     expect(operation.service).toBe('palaver-c');
   });
 
+  it("should keep a stored file's bytes out of its database spans (each bounded)", async () => {
+    const http = new GraphQLHttpClient(urlOf(a));
+    const size = 600 * 1024;
+    const ticket = await http.raw<{ t: { uploadUrl: string } }>(
+      `mutation { t: createUpload(input: { filename: "t.txt", mediaType: "text/plain", size: ${size} }) { uploadUrl } }`,
+      undefined,
+      { token },
+    );
+    const put = await fetch(ticket.data!.t.uploadUrl, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${token}` },
+      body: new Uint8Array(size).fill(0x61),
+    });
+    expect(put.status).toBe(201);
+    const chunkInsert = await receiver.waitFor((span) =>
+      JSON.stringify(span.attributes).includes('attachment_bytes.chunks'),
+    );
+    // The driver's own masking wrote a 255 KB chunk as a 4 MB object of one key per byte.
+    for (const value of Object.values(chunkInsert.attributes)) {
+      expect(String(value).length).toBeLessThan(2_000);
+    }
+  });
+
   it('should export no password, token, prompt or reply text in any span', async () => {
     // Secrets in URLs: a GET operation's variables, an upload's secret, a download's signature.
     const get = clientSpan();

@@ -74,7 +74,7 @@ export function startTracingSdk(config: TelemetryConfig): Tracing {
         // of the model's response, once per token (bench/FINDINGS.md, issue 36).
         disableOutgoingRequestInstrumentation: true,
       }),
-      new MongoDBInstrumentation(),
+      new MongoDBInstrumentation({ dbStatementSerializer: maskedStatement }),
       // The command only: arguments carry reply text, prompts (the echo model) and tokens.
       new IORedisInstrumentation({ dbStatementSerializer: (command) => command }),
     ],
@@ -108,4 +108,26 @@ function samplerOf({ sampler, samplerRatio }: TelemetryConfig): Sampler {
     case 'parentbased_traceidratio':
       return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(samplerRatio) });
   }
+}
+
+/** The longest a database span's statement gets. */
+const MAX_STATEMENT_CHARS = 1_000;
+
+/**
+ * A database command's shape with every value masked, bounded: the instrumentation's own
+ * masking wrote a stored file's chunk (255 KB of bytes) as an object with one key per byte, a
+ * 4 MB attribute per chunk.
+ */
+function maskedStatement(command: Record<string, unknown>): string {
+  const masked = (value: unknown, depth: number): unknown => {
+    if (value === null || typeof value !== 'object' || depth >= 4) return '?';
+    if (ArrayBuffer.isView(value) || '_bsontype' in value) return '?';
+    if (Array.isArray(value)) return value.slice(0, 3).map((item) => masked(item, depth + 1));
+    return Object.fromEntries(
+      Object.entries(value)
+        .slice(0, 20)
+        .map(([key, item]) => [key, masked(item, depth + 1)]),
+    );
+  };
+  return JSON.stringify(masked(command, 0)).slice(0, MAX_STATEMENT_CHARS);
 }
