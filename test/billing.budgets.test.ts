@@ -122,6 +122,50 @@ describe('budgets on one instance', () => {
     expect(used.totalTokens).toBeGreaterThan(reply!.totalTokens);
   });
 
+  it("should reserve a prompt's attachments and its chat's history, not its own words alone", async () => {
+    app.openai.defaultReply = FULL_REPLY;
+    const user = await registerUser(app);
+    const token = user.auth.accessToken;
+    // 3,000 characters of document: about 1,000 tokens, beyond the plan's 510.
+    const bytes = Buffer.from('d'.repeat(2_999) + '\n');
+    const ticket = await app
+      .http()
+      .raw<any>(
+        `mutation { t: createUpload(input: { filename: "d.txt", mediaType: "text/plain", size: ${bytes.length} }) { attachmentId uploadUrl } }`,
+        undefined,
+        { token },
+      );
+    const put = await fetch(ticket.data.t.uploadUrl, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${token}` },
+      body: new Uint8Array(bytes),
+    });
+    expect(put.status).toBe(201);
+    const refused = await app
+      .http()
+      .raw(
+        SEND_FOR_BUDGET,
+        { input: { prompt: 'read', attachmentIds: [ticket.data.t.attachmentId] } },
+        { token },
+      );
+    expect(errorCode(refused)).toBe('BUDGET_EXCEEDED');
+    // A chat with history: the model may be sent up to the history budget with a short prompt.
+    const first = await app
+      .http()
+      .raw<any>('mutation { sendMessage(input: { prompt: "hi" }) { chat { id } } }', undefined, {
+        token,
+      });
+    await settled(app, user.auth.user.id, 2);
+    const followUp = await app
+      .http()
+      .raw(
+        SEND_FOR_BUDGET,
+        { input: { prompt: 'and?', chatId: first.data.sendMessage.chat.id } },
+        { token },
+      );
+    expect(errorCode(followUp)).toBe('BUDGET_EXCEEDED');
+  });
+
   it("should apply the user's own cap below the plan's, and refuse one above it", async () => {
     app.openai.defaultReply = FULL_REPLY;
     const user = await registerUser(app);

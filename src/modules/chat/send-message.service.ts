@@ -20,7 +20,13 @@ import { TitleSource, type ChatRecord, type StoredLlmConfig, type ChatModel } fr
 import type { NewMessages, Placement, ReplyPlacement } from './branches/reply-placement';
 import type { LlmConfigInput } from './llm-config.type';
 import type { ChatService } from './chat.service';
-import { buildPrompt, contextBudgetOf, HISTORY_MAX_MESSAGES, promptSizeOf } from './history';
+import {
+  buildPrompt,
+  contextBudgetOf,
+  HISTORY_BUDGET_CHARS,
+  HISTORY_MAX_MESSAGES,
+  promptSizeOf,
+} from './history';
 import type { PromptAttachments, PromptFile } from '../attachments/prompt-attachments';
 import type { MessageRecord, MessageModel } from './message.model';
 import type { MessageService } from './message.service';
@@ -38,6 +44,20 @@ export const MAX_CONCURRENT_REPLIES_PER_USER = 3;
 const SHUTDOWN_RETRY_AFTER_SECONDS = 5;
 /** A retry that raced the first call waits this long for the first call's reply to exist. */
 const IDEMPOTENT_WAIT_MS = 5_000;
+
+/**
+ * The most characters a reply's model may be sent, for its budget reservation: the prompt with
+ * its attachments, the system instructions, and, where the chat has earlier messages, as much
+ * history as buildPrompt may add (it fills up to HISTORY_BUDGET_CHARS with the prompt).
+ */
+function inputCharsOf(
+  promptChars: number,
+  hasHistory: boolean,
+  systemInstructions: string | null | undefined,
+): number {
+  const system = systemInstructions?.length ?? 0;
+  return hasHistory ? Math.max(promptChars, HISTORY_BUDGET_CHARS) + system : promptChars + system;
+}
 
 /** What a send chose for its reply beside its prompt. */
 interface ReplyChoices {
@@ -99,14 +119,14 @@ export class SendMessageService {
         if (!input.chatId) {
           const config = this.chats.resolveConfig(input.config);
           this.checkTools(input.tools, config);
-          const attachmentIds = await this.checkAttachments(
+          const { attachmentIds, promptChars } = await this.checkAttachments(
             userId,
             ids,
             null,
             config,
             input.prompt,
           );
-          await admit(config, input.prompt.length);
+          await admit(config, inputCharsOf(promptChars, false, input.systemInstructions));
           return this.placement.inNewChat(
             { userId, config, idempotencyKey, attachmentIds },
             input.prompt,
@@ -116,14 +136,21 @@ export class SendMessageService {
         const chat = await this.chats.get(userId, input.chatId);
         const config = this.chats.resolveConfig(input.config, chat.config);
         this.checkTools(input.tools, config);
-        const attachmentIds = await this.checkAttachments(
+        const { attachmentIds, promptChars } = await this.checkAttachments(
           userId,
           ids,
           String(chat._id),
           config,
           input.prompt,
         );
-        await admit(config, input.prompt.length);
+        await admit(
+          config,
+          inputCharsOf(
+            promptChars,
+            chat.messageCount > 0,
+            input.systemInstructions ?? chat.systemInstructions,
+          ),
+        );
         return this.placement.afterLeaf(
           chat,
           { userId, config, idempotencyKey, attachmentIds },
@@ -142,14 +169,21 @@ export class SendMessageService {
         const from = await this.branchFrom(viewer, input, MessageRole.USER, idempotencyKey);
         // An edit keeps the prompt's attachments unless it names others (or none: []).
         const ids = input.attachmentIds ?? (from.original.attachmentIds ?? []).map(String);
-        const attachmentIds = await this.checkAttachments(
+        const { attachmentIds, promptChars } = await this.checkAttachments(
           viewer.userId,
           ids,
           String(from.chat._id),
           from.message.config,
           input.prompt,
         );
-        await admit(from.message.config, input.prompt.length);
+        await admit(
+          from.message.config,
+          inputCharsOf(
+            promptChars,
+            !!from.original.parentId,
+            input.systemInstructions ?? from.chat.systemInstructions,
+          ),
+        );
         return this.placement.editOf(
           from.chat,
           from.original,
@@ -174,17 +208,15 @@ export class SendMessageService {
             viewer.userId,
             String(from.original.parentId),
           );
-          promptChars = prompt.content.length;
           const ids = (prompt.attachmentIds ?? []).map(String);
-          if (ids.length) {
-            await this.checkAttachments(
-              viewer.userId,
-              ids,
-              String(from.chat._id),
-              from.message.config,
-              prompt.content,
-            );
-          }
+          ({ promptChars } = await this.checkAttachments(
+            viewer.userId,
+            ids,
+            String(from.chat._id),
+            from.message.config,
+            prompt.content,
+          ));
+          promptChars = inputCharsOf(promptChars, !!prompt.parentId, from.chat.systemInstructions);
         }
         await admit(from.message.config, promptChars);
         return this.placement.regenerationOf(from.chat, from.original, from.message);
@@ -246,8 +278,8 @@ export class SendMessageService {
     chatId: string | null,
     config: StoredLlmConfig,
     prompt: string,
-  ): Promise<Types.ObjectId[] | undefined> {
-    if (ids.length === 0) return undefined;
+  ): Promise<{ attachmentIds: Types.ObjectId[] | undefined; promptChars: number }> {
+    if (ids.length === 0) return { attachmentIds: undefined, promptChars: prompt.length };
     const files: PromptFile[] = await this.attachments.check(userId, ids, chatId);
     const info = modelInfoOf(config.llm, config.chatModel);
     const image = files.find((file) => file.kind === 'image');
@@ -263,7 +295,7 @@ export class SendMessageService {
         attachmentIds: `The prompt with its attachments is about ${size} characters, ${size - budget} more than ${config.chatModel} can read at once (${budget}); attach less, or choose a model with a larger context.`,
       });
     }
-    return ids.map((id) => new Types.ObjectId(id));
+    return { attachmentIds: ids.map((id) => new Types.ObjectId(id)), promptChars: size };
   }
 
   /**
