@@ -1,4 +1,3 @@
-import { createHash, randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { isValidObjectId, Types } from 'mongoose';
 import { updateByIdIf } from '../../db/by-id';
@@ -22,7 +21,8 @@ import {
   type DocumentMediaType,
 } from './content/media-types';
 import { SNIFF_BYTES, sniffMediaType } from './content/sniff';
-import { textOf } from './content/extract-text';
+import { textOf, utf8Beginning } from './content/extract-text';
+import { hashOpaqueToken, newOpaqueToken } from '../auth/opaque-token';
 import { UnreadableDocumentError } from './content/unreadable-document';
 import type { AttachmentStorage } from './storage/attachment-storage';
 import type { StorageQuota } from './storage-quota';
@@ -86,7 +86,7 @@ export class UploadService {
       });
     }
     await this.quota.reserve(userId, input.size);
-    const secret = randomBytes(32).toString('base64url');
+    const secret = newOpaqueToken();
     const id = new Types.ObjectId();
     const expiresAt = new Date(Date.now() + UPLOAD_TICKET_TTL_MS);
     try {
@@ -97,7 +97,7 @@ export class UploadService {
         mediaType,
         size: input.size,
         status: AttachmentStatus.PENDING,
-        ticketHash: hashOf(secret),
+        ticketHash: hashOpaqueToken(secret),
         ticketExpiresAt: expiresAt,
       });
       await this.accounts.assertOpen(userId);
@@ -164,7 +164,7 @@ export class UploadService {
     if (!found || String(found.userId) !== userId) {
       throw new UploadError(404, ErrorCode.NOT_FOUND, 'Attachment not found.');
     }
-    if (found.status !== AttachmentStatus.PENDING || found.ticketHash !== hashOf(secret)) {
+    if (found.status !== AttachmentStatus.PENDING || found.ticketHash !== hashOpaqueToken(secret)) {
       throw new UploadError(
         410,
         ErrorCode.INVALID_TOKEN,
@@ -242,21 +242,6 @@ export class UploadService {
   }
 }
 
-/** The UTF-8 text of a document's first bytes, or UnreadableDocumentError when they are not. */
-function utf8Beginning(bytes: Buffer): string {
-  // A UTF-8 character is at most 4 bytes: one cut at the end leaves at most 3 of them.
-  for (let cut = 0; cut <= 3; cut++) {
-    try {
-      return new TextDecoder('utf-8', { fatal: true }).decode(
-        bytes.subarray(0, bytes.length - cut),
-      );
-    } catch {
-      // try without the last byte
-    }
-  }
-  throw new UnreadableDocumentError('The file is declared as text but is not UTF-8 text.');
-}
-
 function asUploadError(error: unknown): unknown {
   if (error instanceof UploadRefusal) {
     return new UploadError(error.status, ErrorCode.BAD_USER_INPUT, error.message);
@@ -265,11 +250,6 @@ function asUploadError(error: unknown): unknown {
     return new UploadError(422, ErrorCode.BAD_USER_INPUT, error.message);
   }
   return error;
-}
-
-/** The upload secret as stored: only its hash, so the database never holds a usable URL. */
-function hashOf(secret: string): string {
-  return createHash('sha256').update(secret).digest('base64url');
 }
 
 /** A filename as kept: no path, no control characters, never empty. */

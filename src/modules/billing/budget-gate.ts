@@ -8,14 +8,13 @@ import { monthOf, nextMonthStart } from './periods';
 import type { ReplyBudget, ReplyCharge, ReplyCostRequest } from './reply-budget';
 import type { UsageCost } from './usage-cost';
 import type { UsageLedger } from './usage-ledger';
+import { estimateTokens } from '../../llm/token-estimate';
 import { crossed, type BudgetEvents } from './budget-events';
 
 /**
- * A prompt's tokens are estimated from its characters before it is sent: 3 characters a token
- * (English averages about 4, so this errs high), plus a fixed allowance for the message framing
- * and system text.
+ * A prompt's tokens are estimated from its characters before it is sent (llm/token-estimate.ts),
+ * plus a fixed allowance for the message framing and system text.
  */
-const CHARS_PER_TOKEN = 3;
 const PROMPT_OVERHEAD_TOKENS = 64;
 
 /** The plan, limits and user behind a send. */
@@ -50,7 +49,7 @@ export class BudgetGate implements ReplyBudget {
         'MODEL_NOT_IN_PLAN',
       );
     }
-    const promptTokens = Math.ceil(request.promptChars / CHARS_PER_TOKEN) + PROMPT_OVERHEAD_TOKENS;
+    const promptTokens = estimateTokens(request.promptChars) + PROMPT_OVERHEAD_TOKENS;
     const amount: Amount = {
       tokens: promptTokens + this.maxReplyTokens,
       costUsd: this.cost.reservationOf(model, promptTokens, this.maxReplyTokens),

@@ -1,4 +1,5 @@
 import type { ModelInfo } from '../../llm/model-info';
+import { CHARS_PER_TOKEN } from '../../llm/token-estimate';
 import type { PromptImage, PromptMessage } from '../../llm/model-client';
 import type { PromptFile } from '../attachments/prompt-attachments';
 import { MessagePartType, MessageRole, MessageStatus } from './chat-enums';
@@ -15,8 +16,6 @@ export const HISTORY_BUDGET_CHARS = 48_000;
 export const HISTORY_MAX_MESSAGES = 200;
 /** What an image counts for against a budget (vision models bill an image as ~1,500 tokens). */
 export const IMAGE_BUDGET_CHARS = 6_000;
-/** Characters per token, counted low so that a budget in characters never overflows a context. */
-const CHARS_PER_TOKEN = 3;
 
 /**
  * The most characters one prompt with its documents may hold for a model: its context less a

@@ -36,6 +36,18 @@ export async function textOf(
   }
 }
 
+/**
+ * The text of a document's first bytes (a file longer than what was kept of it), which must be
+ * UTF-8 up to a character cut at their end: a streaming decoder holds such a tail back.
+ */
+export function utf8Beginning(bytes: Buffer): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes, { stream: true });
+  } catch {
+    throw new UnreadableDocumentError('The file is declared as text but is not UTF-8 text.');
+  }
+}
+
 /** Strict: the upload was sniffed from its head only, so the rest is checked here. */
 function utf8TextOf(bytes: Buffer): string {
   if (bytes.includes(0)) {

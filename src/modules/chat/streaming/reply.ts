@@ -5,6 +5,7 @@ import type { MessageRecord, MessageModel } from '../message.model';
 import { Coalescer } from './coalescer';
 import { PausableTimer } from '../../../util/pausable-timer';
 import { ReplyContent } from './reply-content';
+import { estimateTokens } from '../../../llm/token-estimate';
 import { addUsage, ReplySteps, type ReplyRequest } from './reply-steps';
 import type { PartialSaves } from './partial-saves';
 import type { ReplyLog } from './reply-log';
@@ -43,8 +44,6 @@ export const DEFAULT_REPLY_OPTIONS: ReplyOptions = {
  * the end with the final status. Subscribers are
  * fed from the reply's log, so saving never depends on anyone listening.
  */
-/** Characters a token, counted low (more tokens) when a reply's usage must be estimated. */
-const ESTIMATE_CHARS_PER_TOKEN = 3;
 /** What an image is estimated at, in characters (vision models bill ~1,500 tokens). */
 const IMAGE_ESTIMATE_CHARS = 4_500;
 
@@ -109,8 +108,8 @@ export class Reply {
       0,
     );
     const written = JSON.stringify(this.content.stored() ?? this.content.content).length;
-    const promptTokens = Math.ceil(sent / ESTIMATE_CHARS_PER_TOKEN);
-    const completionTokens = Math.ceil(written / ESTIMATE_CHARS_PER_TOKEN);
+    const promptTokens = estimateTokens(sent);
+    const completionTokens = estimateTokens(written);
     return { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens };
   }
 
